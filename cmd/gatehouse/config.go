@@ -1,0 +1,148 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/graph"
+)
+
+// config is everything the gateway can be told, by flag or by environment
+// variable (the flag wins). Each field has one flag and one variable, listed
+// in the README's configuration table.
+type config struct {
+	Addr       string
+	MongoURI   string
+	Database   string
+	DataDir    string
+	LogFormat  string
+	LogLevel   string
+	CORS       []string
+	Proxies    []string
+	Introspect bool
+
+	BodyLimit        int64
+	ComplexityLimit  int
+	DepthLimit       int
+	ParserTokenLimit int
+
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	RequestTimeout    time.Duration
+	ShutdownTimeout   time.Duration
+	StoreTimeout      time.Duration
+
+	TokenCacheTTL   time.Duration
+	HashConcurrency int
+}
+
+// storeFlags are the flags every subcommand that opens the store takes.
+func (c *config) storeFlags(fs *flag.FlagSet, env envBinder) {
+	env.string(fs, &c.MongoURI, "mongodb-uri", "MONGODB_URI", "", "MongoDB connection URI; empty runs the embedded store")
+	env.string(fs, &c.Database, "database", "GATEHOUSE_DATABASE", "gatehouse", "database name")
+	env.string(fs, &c.DataDir, "data", "GATEHOUSE_DATA", "./data", "directory of the embedded store's files")
+	env.duration(fs, &c.StoreTimeout, "store-timeout", "GATEHOUSE_STORE_TIMEOUT", 5*time.Second, "how long to wait for the store to answer at start and for a server to be selected")
+	env.string(fs, &c.LogFormat, "log-format", "GATEHOUSE_LOG_FORMAT", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
+	env.string(fs, &c.LogLevel, "log-level", "GATEHOUSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	env.int(fs, &c.HashConcurrency, "hash-concurrency", "GATEHOUSE_HASH_CONCURRENCY", runtime.GOMAXPROCS(0), "password hashes computed at once")
+}
+
+// serveFlags are the flags of serve.
+func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
+	c.storeFlags(fs, env)
+	env.string(fs, &c.Addr, "addr", "GATEHOUSE_ADDR", ":8080", "address to listen on")
+	env.list(fs, &c.CORS, "cors-origins", "GATEHOUSE_CORS_ORIGINS", "origins allowed to call the API from a browser, comma-separated (https://app.example.com)")
+	env.list(fs, &c.Proxies, "trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "proxies (IPs or CIDRs) whose X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id are believed")
+	env.bool(fs, &c.Introspect, "introspection", "GATEHOUSE_INTROSPECTION", true, "answer GraphQL introspection; turn off in production if you wish")
+	env.int64(fs, &c.BodyLimit, "body-limit", "GATEHOUSE_BODY_LIMIT", 1<<20, "largest request body in bytes")
+	env.int(fs, &c.ComplexityLimit, "complexity-limit", "GATEHOUSE_COMPLEXITY_LIMIT", graph.DefaultComplexityLimit, "largest GraphQL query complexity")
+	env.int(fs, &c.DepthLimit, "depth-limit", "GATEHOUSE_DEPTH_LIMIT", graph.DefaultDepthLimit, "deepest GraphQL selection nesting")
+	env.int(fs, &c.ParserTokenLimit, "parser-token-limit", "GATEHOUSE_PARSER_TOKEN_LIMIT", graph.DefaultParserTokenLimit, "most tokens in one GraphQL document")
+	env.duration(fs, &c.ReadHeaderTimeout, "read-header-timeout", "GATEHOUSE_READ_HEADER_TIMEOUT", 5*time.Second, "time to read request headers")
+	env.duration(fs, &c.ReadTimeout, "read-timeout", "GATEHOUSE_READ_TIMEOUT", 30*time.Second, "time to read a whole request")
+	env.duration(fs, &c.WriteTimeout, "write-timeout", "GATEHOUSE_WRITE_TIMEOUT", 60*time.Second, "time to write a response (websockets are exempt)")
+	env.duration(fs, &c.IdleTimeout, "idle-timeout", "GATEHOUSE_IDLE_TIMEOUT", 120*time.Second, "how long an idle keep-alive connection stays open")
+	env.duration(fs, &c.RequestTimeout, "request-timeout", "GATEHOUSE_REQUEST_TIMEOUT", 30*time.Second, "time budget of one request, store calls included")
+	env.duration(fs, &c.ShutdownTimeout, "shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", 20*time.Second, "grace period for in-flight requests on SIGINT/SIGTERM")
+	env.duration(fs, &c.TokenCacheTTL, "token-cache-ttl", "GATEHOUSE_TOKEN_CACHE_TTL", 5*time.Second, "how long a checked token is trusted without asking the store; a revocation on another instance takes effect within it (0 turns the cache off)")
+}
+
+func (c *config) validate() error {
+	switch c.LogFormat {
+	case "auto", "text", "json":
+	default:
+		return fmt.Errorf("--log-format must be text, json or auto, not %q", c.LogFormat)
+	}
+	if c.BodyLimit < 1024 {
+		return fmt.Errorf("--body-limit must be at least 1024 bytes")
+	}
+	if c.HashConcurrency < 1 {
+		return fmt.Errorf("--hash-concurrency must be at least 1")
+	}
+	return nil
+}
+
+// envBinder defines flags whose defaults come from environment variables.
+type envBinder struct {
+	getenv func(string) string
+	// errs collects unreadable variables, reported after parsing.
+	errs *[]error
+}
+
+// set gives the flag the variable's value, if the variable is set; parsing
+// the command line afterwards lets a flag override it.
+func (e envBinder) set(fs *flag.FlagSet, name, env string) {
+	if v := e.getenv(env); v != "" {
+		if err := fs.Set(name, v); err != nil {
+			*e.errs = append(*e.errs, fmt.Errorf("%s=%q: %w", env, v, err))
+		}
+	}
+}
+
+func (e envBinder) string(fs *flag.FlagSet, p *string, name, env, def, usage string) {
+	fs.StringVar(p, name, def, usage+" ["+env+"]")
+	e.set(fs, name, env)
+}
+
+func (e envBinder) list(fs *flag.FlagSet, p *[]string, name, env, usage string) {
+	fs.Func(name, usage+" ["+env+"]", func(s string) error {
+		*p = splitList(s)
+		return nil
+	})
+	e.set(fs, name, env)
+}
+
+func (e envBinder) bool(fs *flag.FlagSet, p *bool, name, env string, def bool, usage string) {
+	fs.BoolVar(p, name, def, usage+" ["+env+"]")
+	e.set(fs, name, env)
+}
+
+func (e envBinder) int(fs *flag.FlagSet, p *int, name, env string, def int, usage string) {
+	fs.IntVar(p, name, def, usage+" ["+env+"]")
+	e.set(fs, name, env)
+}
+
+func (e envBinder) int64(fs *flag.FlagSet, p *int64, name, env string, def int64, usage string) {
+	fs.Int64Var(p, name, def, usage+" ["+env+"]")
+	e.set(fs, name, env)
+}
+
+func (e envBinder) duration(fs *flag.FlagSet, p *time.Duration, name, env string, def time.Duration, usage string) {
+	fs.DurationVar(p, name, def, usage+" ["+env+"]")
+	e.set(fs, name, env)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/go-chi/chi/v5"
+	"github.com/rs/cors"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/graph"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// gateway is the wired application: every dependency, built once.
+type gateway struct {
+	store         *store.Store
+	accounts      *graph.Accounts
+	authenticator *auth.Authenticator
+	proxies       auth.TrustedProxies
+	logger        *slog.Logger
+}
+
+// newGateway wires the store into accounts, the authenticator and the
+// password hasher.
+func newGateway(cfg *config, s *store.Store, logger *slog.Logger) (*gateway, error) {
+	proxies, err := auth.ParseTrustedProxies(cfg.Proxies)
+	if err != nil {
+		return nil, err
+	}
+	accounts := &graph.Accounts{
+		Store:           s,
+		Hasher:          auth.NewHasher(cfg.HashConcurrency),
+		AccountThrottle: auth.DefaultThrottlePolicy(),
+		AddressThrottle: addressThrottlePolicy(),
+		Logger:          logger,
+	}
+	authenticator := auth.NewAuthenticator(accounts, auth.NewCallerCache(cfg.TokenCacheTTL, tokenCacheEntries, time.Now))
+	accounts.Tokens = authenticator
+	return &gateway{store: s, accounts: accounts, authenticator: authenticator, proxies: proxies, logger: logger}, nil
+}
+
+// tokenCacheEntries bounds the token cache's memory (a few hundred bytes
+// an entry).
+const tokenCacheEntries = 100_000
+
+// addressThrottlePolicy allows one client address more failures than one
+// account, since many people may share an address.
+func addressThrottlePolicy() auth.ThrottlePolicy {
+	p := auth.DefaultThrottlePolicy()
+	p.Limit *= 3
+	return p
+}
+
+// handler routes every surface of the gateway.
+func (g *gateway) handler(cfg *config) http.Handler {
+	gql := graph.NewServer(&graph.Resolver{Accounts: g.accounts}, graph.ServerConfig{
+		ComplexityLimit:  cfg.ComplexityLimit,
+		DepthLimit:       cfg.DepthLimit,
+		ParserTokenLimit: cfg.ParserTokenLimit,
+		Introspection:    cfg.Introspect,
+		AllowedOrigins:   cfg.CORS,
+		Authenticator:    g.authenticator,
+		Logger:           g.logger,
+	})
+
+	r := chi.NewRouter()
+	r.Use(g.proxies.Middleware())
+	r.Use(requestID(g.proxies))
+	r.Use(accessLog(g.logger))
+	r.Use(recoverer(g.logger))
+	r.Use(corsPolicy(cfg.CORS).Handler)
+	r.Use(timeout(cfg.RequestTimeout))
+	r.MethodNotAllowed(methodNotAllowed(r))
+	r.NotFound(notFound)
+
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", g.ready)
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/playground", http.StatusFound)
+	})
+	r.Get("/playground", playground.Handler("Gatehouse", "/graphql"))
+
+	r.Route("/graphql", func(r chi.Router) {
+		r.Use(websocketDeadlines)
+		r.Use(graphQLBody(cfg.BodyLimit))
+		r.Use(g.authenticator.Middleware(graphQLAuthError(g.logger)))
+		r.Get("/", gql.ServeHTTP)
+		r.Post("/", gql.ServeHTTP)
+		r.Options("/", gql.ServeHTTP)
+	})
+	return r
+}
+
+// ready answers 200 while the store answers, 503 while it does not.
+func (g *gateway) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := g.store.Ping(ctx); err != nil {
+		g.logger.WarnContext(ctx, "not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// corsPolicy lets the configured origins call the API from a browser with
+// a token header, and no other origin. Cookies are never involved.
+func corsPolicy(origins []string) *cors.Cors {
+	return cors.New(cors.Options{
+		AllowedOrigins:   origins,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "Accept", "X-Request-Id"},
+		ExposedHeaders:   []string{"X-Request-Id", "WWW-Authenticate", "Location"},
+		AllowCredentials: false,
+		MaxAge:           600,
+	})
+}
+
+// methodNotAllowed answers 405 with the Allow header listing the methods the
+// path does have, found by asking the router.
+func methodNotAllowed(routes chi.Routes) http.HandlerFunc {
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range methods {
+			if routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allowed = append(allowed, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": `Method "` + r.Method + `" not allowed.`})
+	}
+}
+
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not found."})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// testConfig is serve's configuration with no flags and no environment.
+func testConfig(t testing.TB, args ...string) *config {
+	t.Helper()
+	cfg := &config{}
+	if err := parseFlags("serve", args, func(string) string { return "" }, io.Discard, cfg.serveFlags); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// testGateway is a gateway on its own database behind a real HTTP server.
+type testGateway struct {
+	*gateway
+	srv  *httptest.Server
+	logs *syncBuffer
+}
+
+func newTestGateway(t testing.TB, args ...string) *testGateway {
+	t.Helper()
+	return newTestGatewayOn(t, storetest.Open(t, store.Options{}), args...)
+}
+
+func newTestGatewayOn(t testing.TB, s *store.Store, args ...string) *testGateway {
+	t.Helper()
+	cfg := testConfig(t, args...)
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	gw, err := newGateway(cfg, s, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw.handler(cfg))
+	t.Cleanup(srv.Close)
+	return &testGateway{gateway: gw, srv: srv, logs: logs}
+}
+
+// gqlResponse is a GraphQL response as a client reads it.
+type gqlResponse struct {
+	Status int
+	Header http.Header
+	Data   map[string]any
+	Errors []gqlError
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+func (r gqlResponse) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// fields are the field errors of the first error.
+func (r gqlResponse) fields() map[string]any {
+	if len(r.Errors) == 0 {
+		return nil
+	}
+	f, _ := r.Errors[0].Extensions["fields"].(map[string]any)
+	return f
+}
+
+// query POSTs a GraphQL operation with an optional token.
+func (g *testGateway) query(t testing.TB, token, query string, vars map[string]any) gqlResponse {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	h := http.Header{"Content-Type": {"application/json"}}
+	if token != "" {
+		h.Set("Authorization", "Token "+token)
+	}
+	return g.post(t, h, body)
+}
+
+func (g *testGateway) post(t testing.TB, h http.Header, body []byte) gqlResponse {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, g.srv.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = h
+	return g.do(t, req)
+}
+
+func (g *testGateway) do(t testing.TB, req *http.Request) gqlResponse {
+	t.Helper()
+	resp, err := g.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := gqlResponse{Status: resp.StatusCode, Header: resp.Header}
+	var doc struct {
+		Data   map[string]any `json:"data"`
+		Errors []gqlError     `json:"errors"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("response is not JSON (%d): %q", resp.StatusCode, raw)
+	}
+	out.Data, out.Errors = doc.Data, doc.Errors
+	return out
+}
+
+// mustData fails the test unless the response has data and no errors.
+func (r gqlResponse) mustData(t testing.TB) map[string]any {
+	t.Helper()
+	if len(r.Errors) > 0 || r.Status != http.StatusOK {
+		t.Fatalf("status %d, errors %+v", r.Status, r.Errors)
+	}
+	return r.Data
+}
+
+// signUp creates a user and returns their token.
+func (g *testGateway) signUp(t testing.TB, username, password string) string {
+	t.Helper()
+	r := g.query(t, "", `mutation($u: String!, $p: String!) { signUp(input: {username: $u, password: $p}) { token } }`,
+		map[string]any{"u": username, "p": password})
+	return dig(r.mustData(t), "signUp", "token").(string)
+}
+
+// staff creates a staff user (or superuser) directly in the store and signs
+// them in.
+func (g *testGateway) staff(t testing.TB, username string, superuser bool) string {
+	t.Helper()
+	token := g.signUp(t, username, "staff-password")
+	u, err := g.store.UserByUsername(context.Background(), username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	up := store.UserUpdate{IsStaff: &yes}
+	if superuser {
+		up.IsSuperuser = &yes
+	}
+	if _, err := g.store.UpdateUser(context.Background(), u.ID, up); err != nil {
+		t.Fatal(err)
+	}
+	g.authenticator.ForgetUser(int64(u.ID))
+	return token
+}
+
+// dig walks a decoded JSON document.
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			a, _ := v.([]any)
+			if k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+// syncBuffer collects log output written from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) contains(sub string) bool { return strings.Contains(s.String(), sub) }

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// requestIDPattern is what a proxy's X-Request-Id must look like to be
+// kept: short, and safe to echo in a header and a log line.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// requestID gives every request an id: a trusted proxy's X-Request-Id when it
+// sends a valid one, otherwise a new one. It is echoed in the response and
+// kept in the context, where the logs and the error presenter find it.
+func requestID(proxies auth.TrustedProxies) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.Header.Get("X-Request-Id")
+			if id == "" || !requestIDPattern.MatchString(id) || !proxies.Trusted(peerIP(r)) {
+				id = newRequestID()
+			}
+			w.Header().Set("X-Request-Id", id)
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), middleware.RequestIDKey, id)))
+		})
+	}
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// peerIP is the address of the connection's other end.
+func peerIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// accessLog writes one line per request: method, path (never the query
+// string, which may carry secrets), status, duration, bytes and request id.
+func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r)
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", status),
+				slog.Duration("duration", time.Since(start)),
+				slog.Int("bytes", ww.BytesWritten()),
+				slog.String("request_id", middleware.GetReqID(r.Context())),
+			)
+		})
+	}
+}
+
+// recoverer turns a panic outside GraphQL's own recovery into a 500 that
+// says nothing but "internal error", logs it with the request id, and keeps
+// the process alive.
+func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				p := recover()
+				if p == nil {
+					return
+				}
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				logger.ErrorContext(r.Context(), "panic", "request_id", middleware.GetReqID(r.Context()), "panic", p)
+				writeGraphQLError(w, http.StatusInternalServerError, "internal error", "INTERNAL")
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// timeout bounds every request's work, store calls included. Websocket
+// upgrades are exempt: a subscription lives as long as its client.
+func timeout(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if isWebsocket(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// websocketDeadlines lifts the server's read and write deadlines from a
+// connection about to become a websocket: those bound one request, not a
+// subscription that streams for hours (keep-alive pings watch it instead).
+func websocketDeadlines(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isWebsocket(r) {
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isWebsocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// graphQLBody guards gqlgen's POST transport, which reads bodies without a
+// limit and quotes malformed ones back in its error: it refuses bodies over
+// the limit (413) before they are read whole, media types other than JSON
+// (415), and JSON that does not parse (400, with a message that quotes
+// nothing).
+func graphQLBody(limit int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if !isJSON(r.Header.Get("Content-Type")) {
+				writeGraphQLError(w, http.StatusUnsupportedMediaType, "Send the request as application/json.", "UNSUPPORTED_MEDIA_TYPE")
+				return
+			}
+			if r.ContentLength > limit {
+				writeGraphQLError(w, http.StatusRequestEntityTooLarge, "The request body is too large.", "PAYLOAD_TOO_LARGE")
+				return
+			}
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+			var tooLarge *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooLarge):
+				writeGraphQLError(w, http.StatusRequestEntityTooLarge, "The request body is too large.", "PAYLOAD_TOO_LARGE")
+				return
+			case err != nil:
+				writeGraphQLError(w, http.StatusBadRequest, "The request body could not be read.", "BAD_REQUEST")
+				return
+			case !json.Valid(body):
+				writeGraphQLError(w, http.StatusBadRequest, "The request body is not valid JSON.", "BAD_REQUEST")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || mt == "application/graphql-response+json")
+}
+
+// writeGraphQLError answers in the shape of a GraphQL response, so GraphQL
+// clients can read every failure the same way.
+func writeGraphQLError(w http.ResponseWriter, status int, message, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": message, "extensions": map[string]any{"code": code}}},
+	})
+}
+
+// graphQLAuthError answers a request whose token is bad, as DRF does for its
+// clients (401, WWW-Authenticate: Token), in GraphQL's error shape.
+func graphQLAuthError(logger *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		var ae *auth.Error
+		if errors.As(err, &ae) {
+			w.Header().Set("WWW-Authenticate", `Token`)
+			writeGraphQLError(w, http.StatusUnauthorized, ae.Message, "UNAUTHENTICATED")
+			return
+		}
+		logger.WarnContext(r.Context(), "token check failed", "request_id", middleware.GetReqID(r.Context()), "err", err)
+		writeGraphQLError(w, http.StatusServiceUnavailable, "The service is unavailable. Try again shortly.", "UNAVAILABLE")
+	}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// serve runs the gateway until ctx is cancelled (SIGINT or SIGTERM), then
+// stops taking connections, lets in-flight requests finish within the
+// shutdown timeout, and closes the store.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := &config{}
+	if err := parseFlags("serve", args, getenv, stderr, cfg.serveFlags); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	logger, err := newLogger(stdout, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+
+	s, err := openStore(ctx, cfg, logger, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer closeStore(s, logger)
+
+	gw, err := newGateway(cfg, s.Store, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           gw.handler(cfg),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "graphql", "/graphql", "playground", "/playground")
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	logger.Info("shutting down", "grace", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func closeStore(s *openedStore, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		logger.Warn("close store", "err", err)
+	}
+}
+
+// migrate creates the collections, indexes and seed data, then exits.
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := &config{}
+	if err := parseFlags("migrate", args, getenv, stderr, func(fs *flag.FlagSet, env envBinder) { cfg.storeFlags(fs, env) }); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	s, err := openStore(ctx, cfg, logger, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer closeStore(s, logger)
+	fmt.Fprintf(stdout, "migrated database %q: collections %v\n", cfg.Database, store.Collections())
+	return nil
+}

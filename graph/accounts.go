@@ -1,0 +1,375 @@
+package graph
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// Accounts is the logic of signing up, signing in and managing users that
+// spans several store calls; resolvers and the token check call it.
+type Accounts struct {
+	Store  *store.Store
+	Hasher *auth.Hasher
+	// Tokens is told about revocations so this instance stops accepting a
+	// revoked token at once (others within the cache's TTL).
+	Tokens *auth.Authenticator
+	// AccountThrottle and AddressThrottle limit failed sign-ins per account
+	// and per client address; the counts live in the store, shared by
+	// every gateway.
+	AccountThrottle auth.ThrottlePolicy
+	AddressThrottle auth.ThrottlePolicy
+	Logger          *slog.Logger
+	Now             func() time.Time
+}
+
+// Django's words for a failed sign-in: the same whether the user is
+// unknown, inactive, or the password wrong.
+const msgBadCredentials = "Unable to log in with provided credentials."
+
+var errBadCredentials = store.FieldError(store.NonFieldErrors, msgBadCredentials)
+
+// Sign-in outcomes, logged with every attempt (and counted as metrics).
+const (
+	outcomeOK             = "ok"
+	outcomeBadCredentials = "bad_credentials"
+	outcomeInactive       = "inactive"
+	outcomeThrottled      = "throttled"
+)
+
+// SignUp creates an active user with a password and signs them in.
+func (a *Accounts) SignUp(ctx context.Context, n store.NewUser, password string) (string, *store.User, error) {
+	if err := store.ValidatePassword("password", password); err != nil {
+		return "", nil, err
+	}
+	hash, err := a.Hasher.Hash(ctx, password)
+	if err != nil {
+		return "", nil, fmt.Errorf("hash password: %w", err)
+	}
+	n.PasswordHash = hash
+	n.IsActive = true
+	n.IsStaff, n.IsSuperuser = false, false
+	user, err := a.Store.CreateUser(ctx, n)
+	if err != nil {
+		return "", nil, err
+	}
+	key, err := a.issueToken(ctx, user.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	a.Logger.InfoContext(ctx, "sign-up", "user_id", user.ID)
+	return key, user, nil
+}
+
+// SignIn checks a username and password and issues a new token.
+func (a *Accounts) SignIn(ctx context.Context, username, password string) (string, *store.User, error) {
+	keys := a.throttleKeys(ctx, username)
+	if wait, err := a.throttled(ctx, keys); err != nil {
+		return "", nil, err
+	} else if wait > 0 {
+		a.logSignIn(ctx, outcomeThrottled, 0)
+		return "", nil, throttledError(wait)
+	}
+
+	user, hash, err := a.Store.UserCredentials(ctx, username)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Spend the time a real check would, so that timing does not tell
+		// which usernames exist.
+		_ = a.Hasher.VerifyDummy(ctx, password)
+		return "", nil, a.failSignIn(ctx, keys, outcomeBadCredentials, 0)
+	case err != nil:
+		return "", nil, err
+	}
+	ok, rehash, err := a.Hasher.Verify(ctx, hash, password)
+	if err != nil && ctx.Err() != nil {
+		return "", nil, ctx.Err()
+	}
+	if !ok {
+		return "", nil, a.failSignIn(ctx, keys, outcomeBadCredentials, user.ID)
+	}
+	if !user.IsActive {
+		return "", nil, a.failSignIn(ctx, keys, outcomeInactive, user.ID)
+	}
+
+	newHash := ""
+	if rehash {
+		// An imported Django hash, or older parameters: store argon2id now
+		// that the password is known.
+		if newHash, err = a.Hasher.Hash(ctx, password); err != nil {
+			return "", nil, fmt.Errorf("rehash password: %w", err)
+		}
+	}
+	now := a.now()
+	if err := a.Store.RecordSignIn(ctx, user.ID, now, newHash); err != nil {
+		return "", nil, err
+	}
+	user.LastLogin = &now
+	key, err := a.issueToken(ctx, user.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := a.Store.ThrottleReset(ctx, keys[0]); err != nil {
+		a.Logger.WarnContext(ctx, "reset sign-in throttle", "err", err)
+	}
+	a.logSignIn(ctx, outcomeOK, user.ID)
+	return key, user, nil
+}
+
+// throttleKeys names the counters a sign-in attempt is charged to: the
+// account (hashed, so any text a client sends makes a short key) and, when
+// known, the client address.
+func (a *Accounts) throttleKeys(ctx context.Context, username string) []string {
+	sum := sha256.Sum256([]byte(username))
+	keys := []string{"account:" + hex.EncodeToString(sum[:16])}
+	if ip := auth.ClientIPFrom(ctx); ip.IsValid() {
+		keys = append(keys, "ip:"+ip.String())
+	}
+	return keys
+}
+
+// throttled returns how long the longest block on keys still lasts.
+func (a *Accounts) throttled(ctx context.Context, keys []string) (time.Duration, error) {
+	now := a.now()
+	var wait time.Duration
+	for _, key := range keys {
+		until, err := a.Store.ThrottleBlockedUntil(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		wait = max(wait, until.Sub(now))
+	}
+	return wait, nil
+}
+
+func (a *Accounts) failSignIn(ctx context.Context, keys []string, outcome string, userID store.ID) error {
+	a.logSignIn(ctx, outcome, userID)
+	policies := []auth.ThrottlePolicy{a.AccountThrottle, a.AddressThrottle}
+	for i, key := range keys {
+		p := policies[i]
+		if _, err := a.Store.ThrottleFailure(ctx, key, p.Window, p.BlockFor); err != nil {
+			return err
+		}
+	}
+	return errBadCredentials
+}
+
+// logSignIn records every attempt with its outcome and user id: never the
+// password, the token or the username typed.
+func (a *Accounts) logSignIn(ctx context.Context, outcome string, userID store.ID) {
+	attrs := []any{"outcome", outcome}
+	if userID != 0 {
+		attrs = append(attrs, "user_id", userID)
+	}
+	if ip := auth.ClientIPFrom(ctx); ip.IsValid() {
+		attrs = append(attrs, "client_ip", ip.String())
+	}
+	a.Logger.InfoContext(ctx, "sign-in", attrs...)
+}
+
+func (a *Accounts) issueToken(ctx context.Context, userID store.ID) (string, error) {
+	key, digest, err := auth.NewToken()
+	if err != nil {
+		return "", fmt.Errorf("make token: %w", err)
+	}
+	if _, err := a.Store.CreateToken(ctx, digest, userID); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// SignOut revokes the token of the current request.
+func (a *Accounts) SignOut(ctx context.Context, caller *auth.Caller) error {
+	if err := a.Store.DeleteToken(ctx, caller.TokenDigest); err != nil {
+		return err
+	}
+	a.Tokens.Forget(caller.TokenDigest)
+	return nil
+}
+
+// CallerByToken implements auth.CallerLookup: the token check behind every
+// authenticated request (cached by the authenticator).
+func (a *Accounts) CallerByToken(ctx context.Context, digest string) (*auth.Caller, error) {
+	token, err := a.Store.TokenByDigest(ctx, digest)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, auth.ErrInvalidToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	user, err := a.Store.UserByID(ctx, token.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, auth.ErrInvalidToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !user.IsActive {
+		return nil, auth.ErrUserInactive
+	}
+	return &auth.Caller{
+		UserID:      int64(user.ID),
+		Username:    user.Username,
+		IsActive:    user.IsActive,
+		IsStaff:     user.IsStaff,
+		IsSuperuser: user.IsSuperuser,
+		TokenDigest: digest,
+	}, nil
+}
+
+// CreateUser creates a user as a staff caller asks. Without a password the
+// user gets an unusable one until one is set.
+func (a *Accounts) CreateUser(ctx context.Context, caller *auth.Caller, n store.NewUser, password *string) (*store.User, error) {
+	if n.IsSuperuser && !caller.IsSuperuser {
+		return nil, forbidden("only a superuser can create a superuser")
+	}
+	if password != nil {
+		if err := store.ValidatePassword("password", *password); err != nil {
+			return nil, err
+		}
+		hash, err := a.Hasher.Hash(ctx, *password)
+		if err != nil {
+			return nil, fmt.Errorf("hash password: %w", err)
+		}
+		n.PasswordHash = hash
+	} else {
+		n.PasswordHash = auth.UnusablePassword()
+	}
+	by := store.ID(caller.UserID)
+	n.CreatedBy = &by
+	return a.Store.CreateUser(ctx, n)
+}
+
+// UpdateUser changes a user. Callers acting on themself without staff
+// rights may change their profile but not their own privileges; only a
+// superuser may grant superuser or change a superuser.
+func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store.ID, u store.UserUpdate) (*store.User, error) {
+	privileged := u.IsActive != nil || u.IsStaff != nil || u.IsSuperuser != nil
+	if !isStaff(caller) && privileged {
+		return nil, forbidden("only staff can change is_active, is_staff or is_superuser")
+	}
+	if err := a.guardSuperuser(ctx, caller, id, u.IsSuperuser != nil); err != nil {
+		return nil, err
+	}
+	by := store.ID(caller.UserID)
+	u.ModifiedBy = &by
+	user, err := a.Store.UpdateUser(ctx, id, u)
+	if err != nil {
+		return nil, err
+	}
+	if u.IsActive != nil && !*u.IsActive {
+		if err := a.Store.DeleteUserTokens(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	if privileged {
+		a.Tokens.ForgetUser(int64(id))
+	}
+	return user, nil
+}
+
+// guardSuperuser keeps superuser accounts and the superuser flag in the
+// hands of superusers.
+func (a *Accounts) guardSuperuser(ctx context.Context, caller *auth.Caller, id store.ID, settingSuperuser bool) error {
+	if caller.IsSuperuser {
+		return nil
+	}
+	if settingSuperuser {
+		return forbidden("only a superuser can change is_superuser")
+	}
+	target, err := a.Store.UserByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if target.IsSuperuser {
+		return forbidden("only a superuser can change a superuser")
+	}
+	return nil
+}
+
+// DeactivateUser sets is_active false and revokes every token of the user.
+func (a *Accounts) DeactivateUser(ctx context.Context, caller *auth.Caller, id store.ID) (*store.User, error) {
+	inactive := false
+	return a.UpdateUser(ctx, caller, id, store.UserUpdate{IsActive: &inactive})
+}
+
+// DeleteUser removes a user and their tokens.
+func (a *Accounts) DeleteUser(ctx context.Context, caller *auth.Caller, id store.ID) error {
+	if err := a.guardSuperuser(ctx, caller, id, false); err != nil {
+		return err
+	}
+	if err := a.Store.DeleteUser(ctx, id); err != nil {
+		return err
+	}
+	a.Tokens.ForgetUser(int64(id))
+	return nil
+}
+
+// ChangePassword changes the caller's own password after checking the old
+// one, and revokes their other tokens unless asked to keep them.
+func (a *Accounts) ChangePassword(ctx context.Context, caller *auth.Caller, oldPassword, newPassword string, keepOtherTokens bool) error {
+	id := store.ID(caller.UserID)
+	hash, err := a.Store.PasswordHash(ctx, id)
+	if err != nil {
+		return err
+	}
+	ok, _, err := a.Hasher.Verify(ctx, hash, oldPassword)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if !ok {
+		return store.FieldError("old_password", "Your old password was entered incorrectly. Please enter it again.")
+	}
+	if err := a.setPassword(ctx, id, "new_password", newPassword); err != nil {
+		return err
+	}
+	if keepOtherTokens {
+		return nil
+	}
+	if err := a.Store.DeleteUserTokens(ctx, id, caller.TokenDigest); err != nil {
+		return err
+	}
+	a.Tokens.ForgetUser(int64(id))
+	return nil
+}
+
+// SetPassword sets a user's password as staff asks, and revokes every
+// token the user holds.
+func (a *Accounts) SetPassword(ctx context.Context, caller *auth.Caller, id store.ID, password string) error {
+	if err := a.guardSuperuser(ctx, caller, id, false); err != nil {
+		return err
+	}
+	if err := a.setPassword(ctx, id, "password", password); err != nil {
+		return err
+	}
+	if err := a.Store.DeleteUserTokens(ctx, id); err != nil {
+		return err
+	}
+	a.Tokens.ForgetUser(int64(id))
+	return nil
+}
+
+func (a *Accounts) setPassword(ctx context.Context, id store.ID, field, password string) error {
+	if err := store.ValidatePassword(field, password); err != nil {
+		return err
+	}
+	hash, err := a.Hasher.Hash(ctx, password)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	return a.Store.SetPasswordHash(ctx, id, hash)
+}
+
+func (a *Accounts) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,179 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"strconv"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// Error codes in extensions.code. SPA clients and the REST dialects branch
+// on them; the messages are for people.
+const (
+	CodeBadUserInput    = "BAD_USER_INPUT"
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
+	CodeNotFound        = "NOT_FOUND"
+	CodeConflict        = "CONFLICT"
+	CodeTooManyRequests = "TOO_MANY_REQUESTS"
+	CodeUnavailable     = "UNAVAILABLE"
+	CodeInternal        = "INTERNAL"
+)
+
+// Messages as Django REST Framework words them, so that every surface says
+// the same thing.
+const (
+	msgNotAuthenticated = "Authentication credentials were not provided."
+	msgForbidden        = "You do not have permission to perform this action."
+	msgNotFound         = "Not found."
+	msgUnavailable      = "The service is unavailable. Try again shortly."
+	msgInternal         = "internal error"
+)
+
+// Error is an error a resolver means the client to see, with its code.
+type Error struct {
+	Code    string
+	Message string
+	// Extensions are added to the error's extensions (retryAfter, …).
+	Extensions map[string]any
+}
+
+func (e *Error) Error() string { return e.Message }
+
+var (
+	errUnauthenticated = &Error{Code: CodeUnauthenticated, Message: msgNotAuthenticated}
+	errForbidden       = &Error{Code: CodeForbidden, Message: msgForbidden}
+)
+
+// forbidden is a denial that says what was missing.
+func forbidden(reason string) *Error {
+	return &Error{Code: CodeForbidden, Message: msgForbidden, Extensions: map[string]any{"reason": reason}}
+}
+
+// throttledError tells a client how long to wait, as DRF's throttling does.
+func throttledError(wait time.Duration) *Error {
+	secs := int(wait.Round(time.Second) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return &Error{
+		Code:       CodeTooManyRequests,
+		Message:    "Request was throttled. Expected available in " + strconv.Itoa(secs) + " seconds.",
+		Extensions: map[string]any{"retryAfter": secs},
+	}
+}
+
+// ErrorPresenter turns every resolver error into a client error with a code.
+// Only errors that were meant for clients keep their message; anything else
+// is logged with the request id and shown as "internal error", so no store
+// text, URI or stack reaches a client.
+func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		// Errors raised by gqlgen itself (validation, parsing, coercion)
+		// carry no cause and are already safe to show.
+		cause := err
+		var ge *gqlerror.Error
+		if errors.As(err, &ge) {
+			cause = ge.Err
+		}
+		if cause == nil {
+			return withCode(gqlErr, gqlErr.Extensions, CodeBadUserInput)
+		}
+		present(ctx, logger, gqlErr, cause)
+		return gqlErr
+	}
+}
+
+func present(ctx context.Context, logger *slog.Logger, gqlErr *gqlerror.Error, cause error) {
+	var (
+		e   *Error
+		ve  *store.ValidationError
+		ae  *auth.Error
+		ext = map[string]any{}
+	)
+	switch {
+	case errors.As(cause, &e):
+		gqlErr.Message = e.Message
+		for k, v := range e.Extensions {
+			ext[k] = v
+		}
+		ext["code"] = e.Code
+	case errors.As(cause, &ve):
+		gqlErr.Message = validationMessage(ve)
+		ext["code"] = CodeBadUserInput
+		ext["fields"] = ve.Fields
+	case errors.Is(cause, store.ErrNotFound):
+		gqlErr.Message = msgNotFound
+		ext["code"] = CodeNotFound
+	case errors.As(cause, &ae):
+		gqlErr.Message = ae.Message
+		ext["code"] = CodeUnauthenticated
+	case errors.Is(cause, store.ErrUnavailable), errors.Is(cause, context.DeadlineExceeded):
+		logger.WarnContext(ctx, "store unavailable", "request_id", middleware.GetReqID(ctx), "path", gqlErr.Path.String(), "err", cause)
+		gqlErr.Message = msgUnavailable
+		ext["code"] = CodeUnavailable
+	default:
+		requestID := middleware.GetReqID(ctx)
+		logger.ErrorContext(ctx, "internal error", "request_id", requestID, "path", gqlErr.Path.String(), "err", cause)
+		gqlErr.Message = msgInternal
+		ext["code"] = CodeInternal
+		if requestID != "" {
+			ext["requestId"] = requestID
+		}
+	}
+	gqlErr.Extensions = ext
+}
+
+// withCode keeps gqlgen's own extensions and adds a code when none is set.
+func withCode(e *gqlerror.Error, ext map[string]any, code string) *gqlerror.Error {
+	if ext == nil {
+		ext = map[string]any{}
+	}
+	if _, ok := ext["code"]; !ok {
+		ext["code"] = code
+	}
+	e.Extensions = ext
+	return e
+}
+
+// Recover turns a panic in a resolver into an internal error; the panic is
+// logged with the request id and the process carries on.
+func Recover(logger *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		logger.ErrorContext(ctx, "panic in resolver", "request_id", middleware.GetReqID(ctx), "panic", p, "stack", string(debug.Stack()))
+		return errPanic
+	}
+}
+
+var errPanic = errors.New("resolver panicked")
+
+// validationMessage sums up field errors in one line for people; clients
+// that show errors next to fields read extensions.fields instead.
+func validationMessage(ve *store.ValidationError) string {
+	fields := make([]string, 0, len(ve.Fields))
+	for f := range ve.Fields {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	parts := make([]string, 0, len(fields))
+	for _, f := range fields {
+		msg := strings.Join(ve.Fields[f], " ")
+		if f != store.NonFieldErrors {
+			msg = f + ": " + msg
+		}
+		parts = append(parts, msg)
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,71 @@
+package graph
+
+import (
+	"context"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// loaders batch the store reads of one operation: every reference resolved
+// while a page is written costs one read per kind, not one per item.
+// They are built per operation and never shared, so nothing one caller
+// loads is seen by another.
+type loaders struct {
+	user *dataloadgen.Loader[store.ID, *store.User]
+}
+
+type loadersKey struct{}
+
+// batchWait is how long a loader collects keys before it reads; resolvers
+// of one page run concurrently, so a short wait gathers them all.
+const batchWait = time.Millisecond
+
+func newLoaders(s *store.Store) *loaders {
+	return &loaders{
+		user: dataloadgen.NewLoader(func(ctx context.Context, ids []store.ID) ([]*store.User, []error) {
+			users, err := s.UsersByIDs(ctx, ids)
+			return lineUp(ids, users, err, func(u *store.User) store.ID { return u.ID })
+		}, dataloadgen.WithWait(batchWait)),
+	}
+}
+
+// lineUp puts batch results in the order of the keys, with ErrNotFound for
+// each key the store did not return (it returns rows in its own order).
+func lineUp[K comparable, V any](keys []K, rows []V, err error, keyOf func(*V) K) ([]*V, []error) {
+	values := make([]*V, len(keys))
+	errs := make([]error, len(keys))
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return values, errs
+	}
+	byKey := make(map[K]*V, len(rows))
+	for i := range rows {
+		byKey[keyOf(&rows[i])] = &rows[i]
+	}
+	for i, k := range keys {
+		if v, ok := byKey[k]; ok {
+			values[i] = v
+		} else {
+			errs[i] = store.ErrNotFound
+		}
+	}
+	return values, errs
+}
+
+// withLoaders is an operation middleware that gives each operation its own
+// loaders, on HTTP and websocket alike.
+func withLoaders(s *store.Store) graphql.OperationMiddleware {
+	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(context.WithValue(ctx, loadersKey{}, newLoaders(s)))
+	}
+}
+
+func loadersFrom(ctx context.Context) *loaders {
+	return ctx.Value(loadersKey{}).(*loaders)
+}

@@ -1,0 +1,129 @@
+package graph
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// Page sizes: a list answers DefaultPageSize items unless asked for another
+// size, and never more than MaxPageSize.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// pageArgs are the pagination arguments a list field takes: Relay cursors
+// (first/after, last/before) or offset/limit.
+type pageArgs struct {
+	First, Last, Offset, Limit *int
+	After, Before              *string
+}
+
+// window is the slice [start, end) of the full sorted list a request asks
+// for; end < 0 means "to the end".
+type window struct {
+	start, end int
+	// fromEnd: the size was given with `last` and no `before`, so the end
+	// is the total count, which must be known first.
+	fromEnd bool
+	last    int
+}
+
+// Cursors encode a position in the sorted list, as Relay's own
+// connectionFromArray does. They are opaque to clients.
+const cursorPrefix = "cursor:"
+
+func encodeCursor(offset int) string {
+	return base64.StdEncoding.EncodeToString([]byte(cursorPrefix + strconv.Itoa(offset)))
+}
+
+func decodeCursor(arg, cursor string) (int, error) {
+	raw, err := base64.StdEncoding.DecodeString(cursor)
+	if err == nil && strings.HasPrefix(string(raw), cursorPrefix) {
+		if n, err := strconv.Atoi(strings.TrimPrefix(string(raw), cursorPrefix)); err == nil && n >= 0 {
+			return n, nil
+		}
+	}
+	return 0, store.FieldError(arg, "Invalid cursor.")
+}
+
+// resolve checks the arguments and works out the window.
+func (p pageArgs) resolve() (window, error) {
+	v := &store.ValidationError{}
+	nonNegative := func(name string, n *int) int {
+		if n == nil {
+			return -1
+		}
+		if *n < 0 {
+			v.Add(name, "Ensure this value is greater than or equal to 0.")
+			return -1
+		}
+		return min(*n, MaxPageSize)
+	}
+	first, last := nonNegative("first", p.First), nonNegative("last", p.Last)
+	limit := nonNegative("limit", p.Limit)
+	offset := nonNegative("offset", p.Offset)
+	if (p.Offset != nil || p.Limit != nil) && (p.First != nil || p.Last != nil || p.After != nil || p.Before != nil) {
+		v.Add(store.NonFieldErrors, "Use either offset and limit or cursors (first, after, last, before), not both.")
+	}
+	if err := v.Err(); err != nil {
+		return window{}, err
+	}
+
+	w := window{start: 0, end: -1}
+	if offset > 0 {
+		w.start = offset
+	}
+	if p.After != nil {
+		after, err := decodeCursor("after", *p.After)
+		if err != nil {
+			return window{}, err
+		}
+		w.start = after + 1
+	}
+	if p.Before != nil {
+		before, err := decodeCursor("before", *p.Before)
+		if err != nil {
+			return window{}, err
+		}
+		w.end = max(before, w.start)
+	}
+	size := first
+	if size < 0 {
+		size = limit
+	}
+	if size >= 0 {
+		if w.end < 0 || w.start+size < w.end {
+			w.end = w.start + size
+		}
+	}
+	if last >= 0 {
+		if w.end < 0 {
+			w.fromEnd, w.last = true, last
+		} else {
+			w.start = max(w.start, w.end-last)
+		}
+	}
+	if w.end < 0 && !w.fromEnd {
+		w.end = w.start + DefaultPageSize
+	}
+	return w, nil
+}
+
+// anchor fixes a window given with `last` alone, once the total is known.
+func (w window) anchor(total int) window {
+	if w.fromEnd {
+		w.end = total
+		w.start = max(w.start, total-w.last)
+		w.fromEnd = false
+	}
+	return w
+}
+
+func (w window) page() store.Page {
+	// One more than asked for tells whether there is a next page.
+	return store.Page{Offset: w.start, Limit: w.end - w.start + 1}
+}

@@ -1,0 +1,12 @@
+// Package graph is Gatehouse's GraphQL layer: the executable schema generated
+// from schema.graphqls, thin resolvers over package store, the access-rule
+// directives, and the error presenter.
+package graph
+
+//go:generate go tool gqlgen generate
+
+// Resolver holds the dependencies every resolver uses. It is built once in
+// cmd/gatehouse and holds no request state.
+type Resolver struct {
+	Accounts *Accounts
+}

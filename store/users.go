@@ -1,0 +1,501 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// User is a person who signs in. It deliberately has no password field: the
+// hash is read only by UserCredentials, so no code path that returns a User
+// can leak it.
+type User struct {
+	ID            ID         `bson:"_id"`
+	Username      string     `bson:"username"`
+	FirstName     string     `bson:"first_name"`
+	LastName      string     `bson:"last_name"`
+	Email         string     `bson:"email"`
+	PhoneNumber   *string    `bson:"phone_number"`
+	IsActive      bool       `bson:"is_active"`
+	IsStaff       bool       `bson:"is_staff"`
+	IsSuperuser   bool       `bson:"is_superuser"`
+	DateJoined    time.Time  `bson:"date_joined"`
+	LastLogin     *time.Time `bson:"last_login"`
+	Person        *int64     `bson:"person"`
+	RoleIDs       []ID       `bson:"roles"`
+	PermissionIDs []ID       `bson:"permissions"`
+	Created       time.Time  `bson:"created"`
+	Modified      time.Time  `bson:"modified"`
+	CreatedBy     *ID        `bson:"created_by"`
+	ModifiedBy    *ID        `bson:"modified_by"`
+}
+
+// userDoc is a User as written, with the fields that never leave the store.
+type userDoc struct {
+	User     `bson:",inline"`
+	Password string `bson:"password"`
+	EmailKey string `bson:"email_key"`
+}
+
+// withoutSecrets is the projection of every read that returns a User.
+var withoutSecrets = bson.D{{Key: "password", Value: 0}, {Key: "email_key", Value: 0}}
+
+// NewUser is what creating a user takes. PasswordHash is already hashed by
+// the caller (package auth); an empty hash makes the password unusable.
+type NewUser struct {
+	Username     string
+	PasswordHash string
+	FirstName    string
+	LastName     string
+	Email        string
+	PhoneNumber  string
+	IsActive     bool
+	IsStaff      bool
+	IsSuperuser  bool
+	CreatedBy    *ID
+}
+
+func (n *NewUser) validate() error {
+	v := &ValidationError{}
+	validateUsername(v, n.Username)
+	validateName(v, "first_name", n.FirstName)
+	validateName(v, "last_name", n.LastName)
+	validateEmail(v, n.Email)
+	validatePhone(v, n.PhoneNumber)
+	return v.Err()
+}
+
+// document is the user as first stored.
+func (n *NewUser) document(id ID, now time.Time) userDoc {
+	return userDoc{
+		User: User{
+			ID:            id,
+			Username:      n.Username,
+			FirstName:     n.FirstName,
+			LastName:      n.LastName,
+			Email:         n.Email,
+			PhoneNumber:   optional(n.PhoneNumber),
+			IsActive:      n.IsActive,
+			IsStaff:       n.IsStaff,
+			IsSuperuser:   n.IsSuperuser,
+			DateJoined:    now,
+			RoleIDs:       []ID{},
+			PermissionIDs: []ID{},
+			Created:       now,
+			Modified:      now,
+			CreatedBy:     n.CreatedBy,
+			ModifiedBy:    n.CreatedBy,
+		},
+		Password: n.PasswordHash,
+		EmailKey: emailKey(id, n.Email),
+	}
+}
+
+// UserUpdate changes the fields that are set and leaves the rest.
+// An empty PhoneNumber clears it.
+type UserUpdate struct {
+	Username    *string
+	FirstName   *string
+	LastName    *string
+	Email       *string
+	PhoneNumber *string
+	IsActive    *bool
+	IsStaff     *bool
+	IsSuperuser *bool
+	ModifiedBy  *ID
+}
+
+func (u *UserUpdate) validate() error {
+	v := &ValidationError{}
+	if u.Username != nil {
+		validateUsername(v, *u.Username)
+	}
+	if u.FirstName != nil {
+		validateName(v, "first_name", *u.FirstName)
+	}
+	if u.LastName != nil {
+		validateName(v, "last_name", *u.LastName)
+	}
+	if u.Email != nil {
+		validateEmail(v, *u.Email)
+	}
+	if u.PhoneNumber != nil {
+		validatePhone(v, *u.PhoneNumber)
+	}
+	return v.Err()
+}
+
+// UserFilter selects users. Every condition set must hold.
+type UserFilter struct {
+	IDs         []ID
+	Username    *StringLookup
+	Email       *StringLookup
+	PhoneNumber *StringLookup
+	FirstName   *StringLookup
+	LastName    *StringLookup
+	IsActive    *bool
+	IsStaff     *bool
+	IsSuperuser *bool
+	DateJoined  *TimeLookup
+	LastLogin   *TimeLookup
+	// Search is Django's SearchFilter over username, names and email.
+	Search string
+	And    []*UserFilter
+	Or     []*UserFilter
+	Not    *UserFilter
+}
+
+func (f *UserFilter) document() bson.D {
+	if f == nil {
+		return bson.D{}
+	}
+	var and bson.A
+	if f.IDs != nil {
+		and = append(and, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: idKeys(f.IDs)}}}})
+	}
+	and = append(and, f.Username.conditions("username")...)
+	and = append(and, f.Email.conditions("email")...)
+	and = append(and, f.PhoneNumber.conditions("phone_number")...)
+	and = append(and, f.FirstName.conditions("first_name")...)
+	and = append(and, f.LastName.conditions("last_name")...)
+	and = append(and, boolCondition("is_active", f.IsActive)...)
+	and = append(and, boolCondition("is_staff", f.IsStaff)...)
+	and = append(and, boolCondition("is_superuser", f.IsSuperuser)...)
+	and = append(and, f.DateJoined.conditions("date_joined")...)
+	and = append(and, f.LastLogin.conditions("last_login")...)
+	and = append(and, searchConditions(f.Search, "username", "first_name", "last_name", "email")...)
+	for _, sub := range f.And {
+		and = append(and, sub.document())
+	}
+	if len(f.Or) > 0 {
+		or := make(bson.A, 0, len(f.Or))
+		for _, sub := range f.Or {
+			or = append(or, sub.document())
+		}
+		and = append(and, bson.D{{Key: "$or", Value: or}})
+	}
+	if f.Not != nil {
+		and = append(and, bson.D{{Key: "$nor", Value: bson.A{f.Not.document()}}})
+	}
+	return allOf(and)
+}
+
+// UserSortField names a field users can be ordered by: an allow-list, so no
+// client text ever becomes a sort key.
+type UserSortField string
+
+const (
+	UserSortID         UserSortField = "_id"
+	UserSortUsername   UserSortField = "username"
+	UserSortEmail      UserSortField = "email"
+	UserSortFirstName  UserSortField = "first_name"
+	UserSortLastName   UserSortField = "last_name"
+	UserSortDateJoined UserSortField = "date_joined"
+	UserSortLastLogin  UserSortField = "last_login"
+)
+
+// UserSort orders users by one field.
+type UserSort struct {
+	Field     UserSortField
+	Direction SortDirection
+}
+
+func sortDocument(sorts []UserSort) bson.D {
+	doc := bson.D{}
+	for _, s := range sorts {
+		if s.Field == UserSortID {
+			continue
+		}
+		dir := s.Direction
+		if dir == 0 {
+			dir = Ascending
+		}
+		doc = append(doc, bson.E{Key: string(s.Field), Value: int(dir)})
+	}
+	// The id breaks ties, so pages never overlap or skip.
+	idDir := Ascending
+	for _, s := range sorts {
+		if s.Field == UserSortID && s.Direction == Descending {
+			idDir = Descending
+		}
+	}
+	return append(doc, bson.E{Key: "_id", Value: int(idDir)})
+}
+
+// CreateUser validates and stores a new user. Errors: *ValidationError
+// (invalid or duplicate username or email), ErrUnavailable.
+func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
+	if err := n.validate(); err != nil {
+		return nil, err
+	}
+	now := s.nowUTC()
+	var doc userDoc
+	id, err := s.insertWithNewID(ctx, colUsers, func(id ID) any {
+		doc = n.document(id, now)
+		return doc
+	})
+	if err != nil {
+		return nil, s.userWriteError(ctx, err, id, n.Username, n.Email)
+	}
+	return &doc.User, nil
+}
+
+// UserByID returns one user. Errors: ErrNotFound, ErrUnavailable.
+func (s *Store) UserByID(ctx context.Context, id ID) (*User, error) {
+	return s.findUser(ctx, bson.D{{Key: "_id", Value: id}}, "id "+id.String())
+}
+
+// UserByUsername returns one user by exact username. Errors: ErrNotFound,
+// ErrUnavailable.
+func (s *Store) UserByUsername(ctx context.Context, username string) (*User, error) {
+	return s.findUser(ctx, bson.D{{Key: "username", Value: username}}, "username")
+}
+
+func (s *Store) findUser(ctx context.Context, filter bson.D, what string) (*User, error) {
+	var u User
+	err := s.users().FindOne(ctx, filter, options.FindOne().SetProjection(withoutSecrets)).Decode(&u)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find user by %s: %w", what, classify(err))
+	}
+	return &u, nil
+}
+
+// UsersByIDs returns the users with the given ids that exist, in no
+// particular order, in one round trip.
+func (s *Store) UsersByIDs(ctx context.Context, ids []ID) ([]User, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return s.FindUsers(ctx, &UserFilter{IDs: ids}, nil, Page{})
+}
+
+// UserCredentials returns the user and their password hash, for signing in.
+// Errors: ErrNotFound, ErrUnavailable.
+func (s *Store) UserCredentials(ctx context.Context, username string) (*User, string, error) {
+	var doc userDoc
+	err := s.users().FindOne(ctx, bson.D{{Key: "username", Value: username}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, "", ErrNotFound
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("find credentials: %w", classify(err))
+	}
+	return &doc.User, doc.Password, nil
+}
+
+// PasswordHash returns a user's password hash, for checking an old password.
+func (s *Store) PasswordHash(ctx context.Context, id ID) (string, error) {
+	var doc struct {
+		Password string `bson:"password"`
+	}
+	err := s.users().FindOne(ctx, bson.D{{Key: "_id", Value: id}},
+		options.FindOne().SetProjection(bson.D{{Key: "password", Value: 1}})).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("find password of user %s: %w", id, classify(err))
+	}
+	return doc.Password, nil
+}
+
+// FindUsers returns the users that match, sorted, one page of them.
+func (s *Store) FindUsers(ctx context.Context, f *UserFilter, sorts []UserSort, page Page) ([]User, error) {
+	opts := options.Find().SetProjection(withoutSecrets).SetSort(sortDocument(sorts))
+	if page.Offset > 0 {
+		opts.SetSkip(int64(page.Offset))
+	}
+	if page.Limit > 0 {
+		opts.SetLimit(int64(page.Limit))
+	}
+	cur, err := s.users().Find(ctx, f.document(), opts)
+	if err != nil {
+		return nil, fmt.Errorf("find users: %w", classify(err))
+	}
+	users := []User{}
+	if err := cur.All(ctx, &users); err != nil {
+		return nil, fmt.Errorf("read users: %w", classify(err))
+	}
+	return users, nil
+}
+
+// CountUsers counts the users that match.
+func (s *Store) CountUsers(ctx context.Context, f *UserFilter) (int, error) {
+	n, err := s.users().CountDocuments(ctx, f.document())
+	if err != nil {
+		return 0, fmt.Errorf("count users: %w", classify(err))
+	}
+	return int(n), nil
+}
+
+// UpdateUser applies an update and returns the user as it is now.
+// Errors: ErrNotFound, *ValidationError, ErrUnavailable.
+func (s *Store) UpdateUser(ctx context.Context, id ID, u UserUpdate) (*User, error) {
+	if err := u.validate(); err != nil {
+		return nil, err
+	}
+	set := bson.D{{Key: "modified", Value: s.nowUTC()}}
+	setIf := func(key string, v any, ok bool) {
+		if ok {
+			set = append(set, bson.E{Key: key, Value: v})
+		}
+	}
+	setIf("username", deref(u.Username), u.Username != nil)
+	setIf("first_name", deref(u.FirstName), u.FirstName != nil)
+	setIf("last_name", deref(u.LastName), u.LastName != nil)
+	if u.Email != nil {
+		set = append(set, bson.E{Key: "email", Value: *u.Email}, bson.E{Key: "email_key", Value: emailKey(id, *u.Email)})
+	}
+	setIf("phone_number", optional(deref(u.PhoneNumber)), u.PhoneNumber != nil)
+	setIf("is_active", derefBool(u.IsActive), u.IsActive != nil)
+	setIf("is_staff", derefBool(u.IsStaff), u.IsStaff != nil)
+	setIf("is_superuser", derefBool(u.IsSuperuser), u.IsSuperuser != nil)
+	setIf("modified_by", u.ModifiedBy, u.ModifiedBy != nil)
+
+	// No projection: the embedded store's findAndModify does not take one.
+	// The secrets are decoded into doc and go no further.
+	var doc userDoc
+	err := s.users().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: set}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After),
+	).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, s.userWriteError(ctx, err, id, deref(u.Username), deref(u.Email))
+	}
+	return &doc.User, nil
+}
+
+// SetPasswordHash replaces a user's password hash. Errors: ErrNotFound,
+// ErrUnavailable.
+func (s *Store) SetPasswordHash(ctx context.Context, id ID, hash string) error {
+	return s.setUserFields(ctx, id, bson.D{{Key: "password", Value: hash}, {Key: "modified", Value: s.nowUTC()}})
+}
+
+// RecordSignIn stamps last_login and, when the stored hash was made with
+// older parameters or another algorithm, stores its replacement.
+func (s *Store) RecordSignIn(ctx context.Context, id ID, at time.Time, newHash string) error {
+	set := bson.D{{Key: "last_login", Value: at.UTC().Truncate(time.Millisecond)}}
+	if newHash != "" {
+		set = append(set, bson.E{Key: "password", Value: newHash})
+	}
+	return s.setUserFields(ctx, id, set)
+}
+
+func (s *Store) setUserFields(ctx context.Context, id ID, set bson.D) error {
+	res, err := s.users().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}})
+	if err != nil {
+		return fmt.Errorf("update user %s: %w", id, classify(err))
+	}
+	if res.MatchedCount == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteUser removes a user and their tokens. Errors: ErrNotFound,
+// ErrUnavailable.
+func (s *Store) DeleteUser(ctx context.Context, id ID) error {
+	res, err := s.users().DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	if err != nil {
+		return fmt.Errorf("delete user %s: %w", id, classify(err))
+	}
+	if res.DeletedCount == 0 {
+		return ErrNotFound
+	}
+	// Tokens of a missing user no longer authenticate anyone (CallerByToken
+	// finds no user), so a failure here leaves nothing usable behind.
+	return s.DeleteUserTokens(ctx, id)
+}
+
+// userWriteError turns a duplicate-key error into the field error Django
+// would give, and anything else into a wrapped store error.
+func (s *Store) userWriteError(ctx context.Context, err error, id ID, username, email string) error {
+	if !isDuplicateKey(err) {
+		return fmt.Errorf("write user %s: %w", id, classify(err))
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, idxUsername):
+		return FieldError("username", msgUsernameTaken)
+	case strings.Contains(msg, idxEmail):
+		return FieldError("email", msgEmailTaken)
+	}
+	// The server did not name the index: ask which value is taken.
+	if username != "" {
+		if other, err := s.UserByUsername(ctx, username); err == nil && other.ID != id {
+			return FieldError("username", msgUsernameTaken)
+		}
+	}
+	if email != "" {
+		return FieldError("email", msgEmailTaken)
+	}
+	return FieldError(NonFieldErrors, "This user conflicts with an existing one.")
+}
+
+func (s *Store) users() *mongo.Collection { return s.db.Collection(colUsers) }
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func derefBool(b *bool) bool { return b != nil && *b }
+
+// CreateUsers stores many new users in batches, for seeding and imports:
+// one counter update reserves every id, then the users are inserted in
+// batches. It is meant for a quiet store (an import, a benchmark's seed):
+// on the embedded store, an id reserved here can collide with one handed out
+// concurrently, which fails the batch rather than overwriting anyone.
+func (s *Store) CreateUsers(ctx context.Context, users []NewUser) ([]ID, error) {
+	v := &ValidationError{}
+	for i := range users {
+		if err := users[i].validate(); err != nil {
+			v.Add(NonFieldErrors, fmt.Sprintf("user %d (%s): %v", i, users[i].Username, err))
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if len(users) == 0 {
+		return nil, nil
+	}
+	first, err := s.nextIDs(ctx, colUsers, len(users))
+	if err != nil {
+		return nil, err
+	}
+	now := s.nowUTC()
+	ids := make([]ID, len(users))
+	docs := make([]userDoc, len(users))
+	for i := range users {
+		ids[i] = first + ID(i)
+		docs[i] = users[i].document(ids[i], now)
+	}
+	if err := insertMany(ctx, s.users(), docs); err != nil {
+		if isDuplicateKey(err) {
+			return nil, FieldError(NonFieldErrors, "Some of these users conflict with existing ones (username or email).")
+		}
+		return nil, err
+	}
+	return ids, nil
+}

@@ -1,0 +1,110 @@
+package store
+
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Django's messages, word for word: legacy clients show them to people.
+const (
+	msgRequired       = "This field is required."
+	msgBlank          = "This field may not be blank."
+	msgNull           = "This field may not be null."
+	msgUsernameFormat = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
+	msgEmailFormat    = "Enter a valid email address."
+	msgPhoneFormat    = "Enter a valid phone number."
+	msgUsernameTaken  = "A user with that username already exists."
+	msgEmailTaken     = "user with this email already exists."
+)
+
+func msgMaxLength(n int) string {
+	return fmt.Sprintf("Ensure this field has no more than %d characters.", n)
+}
+
+// Field limits from Django's auth.User.
+const (
+	maxUsername = 150
+	maxName     = 150
+	maxEmail    = 254
+	maxPhone    = 32
+	// maxPassword bounds the work one sign-in can cause; Django uses 4096.
+	maxPassword = 4096
+)
+
+// usernamePattern is Django's UnicodeUsernameValidator: \w is Unicode-aware
+// there, so letters and digits of any script are accepted.
+var (
+	usernamePattern = regexp.MustCompile(`^[\p{L}\p{N}_.@+\-]+$`)
+	phonePattern    = regexp.MustCompile(`^\+?[0-9][0-9 ()\-.]*$`)
+)
+
+func validateUsername(v *ValidationError, username string) {
+	switch {
+	case strings.TrimSpace(username) == "":
+		v.Add("username", msgBlank)
+	case utf8.RuneCountInString(username) > maxUsername:
+		v.Add("username", msgMaxLength(maxUsername))
+	case !usernamePattern.MatchString(username):
+		v.Add("username", msgUsernameFormat)
+	}
+}
+
+func validateName(v *ValidationError, field, name string) {
+	if utf8.RuneCountInString(name) > maxName {
+		v.Add(field, msgMaxLength(maxName))
+	}
+}
+
+// validateEmail accepts "" (no email) or one plain address.
+func validateEmail(v *ValidationError, email string) {
+	if email == "" {
+		return
+	}
+	if utf8.RuneCountInString(email) > maxEmail {
+		v.Add("email", msgMaxLength(maxEmail))
+		return
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || addr.Name != "" ||
+		!strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
+		v.Add("email", msgEmailFormat)
+	}
+}
+
+func validatePhone(v *ValidationError, phone string) {
+	if phone == "" {
+		return
+	}
+	if utf8.RuneCountInString(phone) > maxPhone {
+		v.Add("phone_number", msgMaxLength(maxPhone))
+		return
+	}
+	if !phonePattern.MatchString(phone) {
+		v.Add("phone_number", msgPhoneFormat)
+	}
+}
+
+// ValidatePassword checks a new password before it is hashed.
+func ValidatePassword(field, password string) error {
+	v := &ValidationError{}
+	switch {
+	case password == "":
+		v.Add(field, msgBlank)
+	case len(password) > maxPassword:
+		v.Add(field, msgMaxLength(maxPassword))
+	}
+	return v.Err()
+}
+
+// emailKey is what makes emails unique "when set" without a partial index
+// (the embedded store has none): the lower-cased address, or, for a user with
+// no email, a value no address can take, unique to that user.
+func emailKey(id ID, email string) string {
+	if email == "" {
+		return "\x00" + id.key()
+	}
+	return strings.ToLower(email)
+}
