@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sort"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
