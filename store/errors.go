@@ -67,5 +67,5 @@ func FieldError(field, message string) *ValidationError {
 // store's inserts say E11000; the embedded store's updates report SQLite's
 // own words instead.
 func isDuplicateKey(err error) bool {
-	return mongo.IsDuplicateKeyError(err) || strings.Contains(err.Error(), "UNIQUE constraint failed")
+	return err != nil && (mongo.IsDuplicateKeyError(err) || strings.Contains(err.Error(), "UNIQUE constraint failed"))
 }

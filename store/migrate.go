@@ -17,6 +17,10 @@ const (
 	idxTokenUser  = "tokens_user_id"
 	idxUsersJoin  = "users_date_joined"
 	idxThrottleAt = "signin_throttle_window_start"
+	idxCodename   = "permissions_codename_unique"
+	idxRoleName   = "roles_name_unique"
+	idxUserRoles  = "users_roles"
+	idxUserPerms  = "users_permissions"
 )
 
 // index is one index Migrate creates.
@@ -35,11 +39,15 @@ var indexes = []index{
 	{colUsers, idxUsersJoin, bson.D{{Key: "date_joined", Value: 1}}, false},
 	{colTokens, idxTokenUser, bson.D{{Key: "user_id", Value: 1}}, false},
 	{colThrottle, idxThrottleAt, bson.D{{Key: "window_start", Value: 1}}, false},
+	{colPermissions, idxCodename, bson.D{{Key: "codename", Value: 1}}, true},
+	{colRoles, idxRoleName, bson.D{{Key: "name", Value: 1}}, true},
+	{colUsers, idxUserRoles, bson.D{{Key: "roles", Value: 1}}, false},
+	{colUsers, idxUserPerms, bson.D{{Key: "permissions", Value: 1}}, false},
 }
 
 // collections lists every collection, created up front so that the
 // embedded store's accelerator can index them before the first request.
-var collections = []string{colCounters, colUsers, colTokens, colThrottle}
+var collections = []string{colCounters, colUsers, colTokens, colThrottle, colPermissions, colRoles}
 
 // Migrate creates the collections, their indexes and seed data. It is
 // idempotent: serve runs it at every start.
@@ -66,7 +74,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("create index %s: %w", ix.name, classify(err))
 		}
 	}
-	return nil
+	return s.seedPermissions(ctx)
 }
 
 // Collections names every collection Migrate creates.

@@ -22,10 +22,12 @@ import (
 
 // Collection names.
 const (
-	colCounters = "counters"
-	colUsers    = "users"
-	colTokens   = "tokens"
-	colThrottle = "signin_throttle"
+	colCounters    = "counters"
+	colUsers       = "users"
+	colTokens      = "tokens"
+	colThrottle    = "signin_throttle"
+	colPermissions = "permissions"
+	colRoles       = "roles"
 )
 
 // Options tune a Store. The zero value is usable.

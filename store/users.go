@@ -133,7 +133,9 @@ func (u *UserUpdate) validate() error {
 
 // UserFilter selects users. Every condition set must hold.
 type UserFilter struct {
-	IDs         []ID
+	IDs []ID
+	// RoleIDs keeps users holding any of these roles.
+	RoleIDs     []ID
 	Username    *StringLookup
 	Email       *StringLookup
 	PhoneNumber *StringLookup
@@ -158,6 +160,9 @@ func (f *UserFilter) document() bson.D {
 	var and bson.A
 	if f.IDs != nil {
 		and = append(and, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: idKeys(f.IDs)}}}})
+	}
+	if f.RoleIDs != nil {
+		and = append(and, bson.D{{Key: "roles", Value: bson.D{{Key: "$in", Value: idKeys(f.RoleIDs)}}}})
 	}
 	and = append(and, f.Username.conditions("username")...)
 	and = append(and, f.Email.conditions("email")...)
