@@ -110,3 +110,7 @@ func (a *Authenticator) Middleware(onError func(w http.ResponseWriter, r *http.R
 		})
 	}
 }
+
+// ForgetAll drops every cached caller, for changes that may concern anyone
+// (a deleted permission).
+func (a *Authenticator) ForgetAll() { a.cache.Purge() }

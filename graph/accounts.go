@@ -214,7 +214,12 @@ func (a *Accounts) CallerByToken(ctx context.Context, digest string) (*auth.Call
 	if !user.IsActive {
 		return nil, auth.ErrUserInactive
 	}
+	codenames, err := a.Store.EffectivePermissions(ctx, user)
+	if err != nil {
+		return nil, err
+	}
 	return &auth.Caller{
+		Permissions: auth.NewPermissionSet(codenames...),
 		UserID:      int64(user.ID),
 		Username:    user.Username,
 		IsActive:    user.IsActive,
@@ -247,13 +252,13 @@ func (a *Accounts) CreateUser(ctx context.Context, caller *auth.Caller, n store.
 	return a.Store.CreateUser(ctx, n)
 }
 
-// UpdateUser changes a user. Callers acting on themself without staff
-// rights may change their profile but not their own privileges; only a
-// superuser may grant superuser or change a superuser.
+// UpdateUser changes a user. Users may change their own profile but not
+// their own privileges; only a superuser may grant superuser or change a
+// superuser.
 func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store.ID, u store.UserUpdate) (*store.User, error) {
 	privileged := u.IsActive != nil || u.IsStaff != nil || u.IsSuperuser != nil
-	if !isStaff(caller) && privileged {
-		return nil, forbidden("only staff can change is_active, is_staff or is_superuser")
+	if privileged && isSelf(caller, id) && !caller.IsSuperuser {
+		return nil, forbidden("users cannot change their own is_active, is_staff or is_superuser")
 	}
 	if err := a.guardSuperuser(ctx, caller, id, u.IsSuperuser != nil); err != nil {
 		return nil, err
@@ -373,3 +378,5 @@ func (a *Accounts) now() time.Time {
 	}
 	return time.Now()
 }
+
+func isSelf(caller *auth.Caller, id store.ID) bool { return caller.UserID == int64(id) }

@@ -2,16 +2,19 @@ package graph
 
 import (
 	"context"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/graph/model"
 	"github.com/gatehouse/gatehouse/store"
 )
 
 // Directives enforce the access rules declared in schema.graphqls. They are
 // the one place where access is decided: a directive either denies with a
-// coded error or calls next.
+// coded error or calls next. The REST dialects run GraphQL operations, so
+// they inherit every rule.
 func Directives() DirectiveRoot {
 	return DirectiveRoot{
 		Public: func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
@@ -23,18 +26,28 @@ func Directives() DirectiveRoot {
 			}
 			return next(ctx)
 		},
-		Staff: func(ctx context.Context, _ any, next graphql.Resolver, orSelf *string) (any, error) {
+		HasPermission: func(ctx context.Context, obj any, next graphql.Resolver, resource string, action model.Action, orSelf []string, orOwnUser *bool) (any, error) {
 			caller, err := signedIn(ctx)
 			if err != nil {
 				return nil, err
 			}
-			if isStaff(caller) {
+			codename := store.Codename(strings.ToLower(string(action)), resource)
+			if caller.Can(codename) ||
+				actsOnSelf(ctx, caller, orSelf) ||
+				(orOwnUser != nil && *orOwnUser && isOwnUser(caller, obj)) {
 				return next(ctx)
 			}
-			if orSelf != nil && argumentID(ctx, *orSelf) == store.ID(caller.UserID) {
-				return next(ctx)
+			return nil, missingPermission(codename)
+		},
+		Superuser: func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
+			caller, err := signedIn(ctx)
+			if err != nil {
+				return nil, err
 			}
-			return nil, forbidden("staff")
+			if !caller.IsSuperuser {
+				return nil, forbidden("superuser")
+			}
+			return next(ctx)
 		},
 	}
 }
@@ -50,14 +63,35 @@ func signedIn(ctx context.Context) (*auth.Caller, error) {
 	return caller, nil
 }
 
-func isStaff(c *auth.Caller) bool { return c != nil && c.IsActive && (c.IsStaff || c.IsSuperuser) }
-
-// argumentID reads an ID argument of the field being resolved (0 if absent).
-func argumentID(ctx context.Context, name string) store.ID {
+// actsOnSelf tells whether one of the named arguments of the field being
+// resolved names the caller, by id or by username.
+func actsOnSelf(ctx context.Context, caller *auth.Caller, args []string) bool {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
-		return 0
+		return false
 	}
-	id, _ := fc.Args[name].(store.ID)
-	return id
+	for _, name := range args {
+		switch v := fc.Args[name].(type) {
+		case store.ID:
+			if int64(v) == caller.UserID {
+				return true
+			}
+		case *store.ID:
+			if v != nil && int64(*v) == caller.UserID {
+				return true
+			}
+		case *string:
+			if v != nil && *v == caller.Username {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isOwnUser tells whether the object whose field is resolved is the
+// caller's own user.
+func isOwnUser(caller *auth.Caller, obj any) bool {
+	u, ok := obj.(*store.User)
+	return ok && int64(u.ID) == caller.UserID
 }

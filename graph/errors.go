@@ -61,6 +61,11 @@ func forbidden(reason string) *Error {
 	return &Error{Code: CodeForbidden, Message: msgForbidden, Extensions: map[string]any{"reason": reason}}
 }
 
+// missingPermission is a denial naming the permission that would allow it.
+func missingPermission(codename string) *Error {
+	return &Error{Code: CodeForbidden, Message: msgForbidden, Extensions: map[string]any{"permission": codename}}
+}
+
 // throttledError tells a client how long to wait, as DRF's throttling does.
 func throttledError(wait time.Duration) *Error {
 	secs := int(wait.Round(time.Second) / time.Second)

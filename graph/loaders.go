@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -15,7 +17,9 @@ import (
 // They are built per operation and never shared, so nothing one caller
 // loads is seen by another.
 type loaders struct {
-	user *dataloadgen.Loader[store.ID, *store.User]
+	user       *dataloadgen.Loader[store.ID, *store.User]
+	role       *dataloadgen.Loader[store.ID, *store.Role]
+	permission *dataloadgen.Loader[store.ID, *store.Permission]
 }
 
 type loadersKey struct{}
@@ -30,7 +34,51 @@ func newLoaders(s *store.Store) *loaders {
 			users, err := s.UsersByIDs(ctx, ids)
 			return lineUp(ids, users, err, func(u *store.User) store.ID { return u.ID })
 		}, dataloadgen.WithWait(batchWait)),
+		role: dataloadgen.NewLoader(func(ctx context.Context, ids []store.ID) ([]*store.Role, []error) {
+			roles, err := s.RolesByIDs(ctx, ids)
+			return lineUp(ids, roles, err, func(r *store.Role) store.ID { return r.ID })
+		}, dataloadgen.WithWait(batchWait)),
+		permission: dataloadgen.NewLoader(func(ctx context.Context, ids []store.ID) ([]*store.Permission, []error) {
+			perms, err := s.PermissionsByIDs(ctx, ids)
+			return lineUp(ids, perms, err, func(p *store.Permission) store.ID { return p.ID })
+		}, dataloadgen.WithWait(batchWait)),
 	}
+}
+
+// loadAll loads many values at once, skipping ids that no longer name
+// anything (a role deleted while a page was read): lists show what exists.
+func loadAll[V any](ctx context.Context, l *dataloadgen.Loader[store.ID, *V], ids []store.ID) ([]V, error) {
+	thunks := make([]func() (*V, error), len(ids))
+	for i, id := range ids {
+		thunks[i] = l.LoadThunk(ctx, id)
+	}
+	out := make([]V, 0, len(ids))
+	for _, thunk := range thunks {
+		v, err := thunk()
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, nil
+}
+
+func sortedUnique(ids []store.ID) []store.ID {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// nilIfNotFound turns "not found" into a null answer, as single-item
+// queries give it.
+func nilIfNotFound[T any](v *T, err error) (*T, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
 }
 
 // lineUp puts batch results in the order of the keys, with ErrNotFound for

@@ -1,10 +1,13 @@
 package graph
 
 import (
+	"context"
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"sync"
 
+	"github.com/gatehouse/gatehouse/graph/model"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -126,4 +129,60 @@ func (w window) anchor(total int) window {
 func (w window) page() store.Page {
 	// One more than asked for tells whether there is a next page.
 	return store.Page{Offset: w.start, Limit: w.end - w.start + 1}
+}
+
+// page is one page of a list, ready to become a connection.
+type page[T any] struct {
+	nodes   []T
+	cursors []string
+	info    *model.PageInfo
+}
+
+// paginate reads the page the arguments ask for: one read for the page
+// (with one extra row, which tells whether a next page exists), and a count
+// first only when `last` needs the end of the list.
+func paginate[T any](ctx context.Context, args pageArgs, count model.Counter, fetch func(context.Context, store.Page) ([]T, error)) (*page[T], error) {
+	w, err := args.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if w.fromEnd {
+		total, err := count(ctx)
+		if err != nil {
+			return nil, err
+		}
+		w = w.anchor(total)
+	}
+	rows, err := fetch(ctx, w.page())
+	if err != nil {
+		return nil, err
+	}
+	size := w.end - w.start
+	hasNext := len(rows) > size
+	if hasNext {
+		rows = rows[:size]
+	}
+	p := &page[T]{nodes: rows, cursors: make([]string, len(rows)), info: &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: w.start > 0}}
+	for i := range rows {
+		p.cursors[i] = encodeCursor(w.start + i)
+	}
+	if len(rows) > 0 {
+		p.info.StartCursor = &p.cursors[0]
+		p.info.EndCursor = &p.cursors[len(rows)-1]
+	}
+	return p, nil
+}
+
+// memo runs count at most once, for a connection whose count was already
+// needed to find the page.
+func memo(count model.Counter) model.Counter {
+	var (
+		once sync.Once
+		n    int
+		nErr error
+	)
+	return func(ctx context.Context) (int, error) {
+		once.Do(func() { n, nErr = count(ctx) })
+		return n, nErr
+	}
 }

@@ -3,10 +3,14 @@
 // directives, and the error presenter.
 package graph
 
+import "github.com/gatehouse/gatehouse/store"
+
 //go:generate go tool gqlgen generate
 
 // Resolver holds the dependencies every resolver uses. It is built once in
 // cmd/gatehouse and holds no request state.
 type Resolver struct {
+	Store    *store.Store
 	Accounts *Accounts
+	Access   *Access
 }

@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/graph/model"
@@ -93,34 +92,134 @@ func (r *mutationResolver) SetPassword(ctx context.Context, id store.ID, passwor
 	return true, nil
 }
 
+// GrantPermissions is the resolver for the grantPermissions field.
+func (r *mutationResolver) GrantPermissions(ctx context.Context, userID store.ID, permissionIds []store.ID) (*store.User, error) {
+	return r.Access.ChangeUserPermissions(ctx, auth.CallerFrom(ctx), userID, store.SetAdd, permissionIds)
+}
+
+// RevokePermissions is the resolver for the revokePermissions field.
+func (r *mutationResolver) RevokePermissions(ctx context.Context, userID store.ID, permissionIds []store.ID) (*store.User, error) {
+	return r.Access.ChangeUserPermissions(ctx, auth.CallerFrom(ctx), userID, store.SetRemove, permissionIds)
+}
+
+// SetPermissions is the resolver for the setPermissions field.
+func (r *mutationResolver) SetPermissions(ctx context.Context, userID store.ID, permissionIds []store.ID) (*store.User, error) {
+	return r.Access.ChangeUserPermissions(ctx, auth.CallerFrom(ctx), userID, store.SetExact, permissionIds)
+}
+
+// AssignRoles is the resolver for the assignRoles field.
+func (r *mutationResolver) AssignRoles(ctx context.Context, userID store.ID, roleIds []store.ID) (*store.User, error) {
+	return r.Access.ChangeUserRoles(ctx, auth.CallerFrom(ctx), userID, store.SetAdd, roleIds)
+}
+
+// UnassignRoles is the resolver for the unassignRoles field.
+func (r *mutationResolver) UnassignRoles(ctx context.Context, userID store.ID, roleIds []store.ID) (*store.User, error) {
+	return r.Access.ChangeUserRoles(ctx, auth.CallerFrom(ctx), userID, store.SetRemove, roleIds)
+}
+
+// CreateRole is the resolver for the createRole field.
+func (r *mutationResolver) CreateRole(ctx context.Context, input model.CreateRoleInput) (*store.Role, error) {
+	return r.Access.CreateRole(ctx, auth.CallerFrom(ctx), store.NewRole{
+		Name:          input.Name,
+		Description:   input.Description,
+		Unchangeable:  input.Unchangeable != nil && *input.Unchangeable,
+		PermissionIDs: input.PermissionIds,
+	})
+}
+
+// UpdateRole is the resolver for the updateRole field.
+func (r *mutationResolver) UpdateRole(ctx context.Context, id store.ID, input model.UpdateRoleInput) (*store.Role, error) {
+	return r.Access.UpdateRole(ctx, auth.CallerFrom(ctx), id, roleUpdate(input))
+}
+
+// DeleteRole is the resolver for the deleteRole field.
+func (r *mutationResolver) DeleteRole(ctx context.Context, id store.ID) (store.ID, error) {
+	if err := r.Access.DeleteRole(ctx, id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// CreatePermission is the resolver for the createPermission field.
+func (r *mutationResolver) CreatePermission(ctx context.Context, input model.CreatePermissionInput) (*store.Permission, error) {
+	return r.Store.CreatePermission(ctx, store.NewPermission{Codename: input.Codename, Name: input.Name, Resource: input.Resource})
+}
+
+// DeletePermission is the resolver for the deletePermission field.
+func (r *mutationResolver) DeletePermission(ctx context.Context, id store.ID) (store.ID, error) {
+	if err := r.Access.DeletePermission(ctx, id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *permissionConnectionResolver) TotalCount(ctx context.Context, obj *model.PermissionConnection) (int, error) {
+	return obj.Count(ctx)
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*store.User, error) {
-	return r.Accounts.Store.UserByID(ctx, store.ID(auth.CallerFrom(ctx).UserID))
+	return r.Store.UserByID(ctx, store.ID(auth.CallerFrom(ctx).UserID))
 }
 
 // User is the resolver for the user field.
 func (r *queryResolver) User(ctx context.Context, id *store.ID, username *string) (*store.User, error) {
-	var (
-		user *store.User
-		err  error
-	)
 	switch {
 	case (id == nil) == (username == nil):
 		return nil, store.FieldError(store.NonFieldErrors, "Give exactly one of id and username.")
 	case id != nil:
-		user, err = r.Accounts.Store.UserByID(ctx, *id)
+		return nilIfNotFound(r.Store.UserByID(ctx, *id))
 	default:
-		user, err = r.Accounts.Store.UserByUsername(ctx, *username)
+		return nilIfNotFound(r.Store.UserByUsername(ctx, *username))
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	return user, err
 }
 
 // Users is the resolver for the users field.
 func (r *queryResolver) Users(ctx context.Context, filter *store.UserFilter, search *string, orderBy []model.UserOrder, first *int, after *string, last *int, before *string, offset *int, limit *int) (*model.UserConnection, error) {
-	return r.listUsers(ctx, filter, search, orderBy, pageArgs{First: first, After: after, Last: last, Before: before, Offset: offset, Limit: limit})
+	f := &store.UserFilter{}
+	if filter != nil {
+		*f = *filter
+	}
+	if search != nil {
+		f.Search = *search
+	}
+	return r.listUsers(ctx, f, orderBy, pageArgs{First: first, After: after, Last: last, Before: before, Offset: offset, Limit: limit})
+}
+
+// Permission is the resolver for the permission field.
+func (r *queryResolver) Permission(ctx context.Context, id store.ID) (*store.Permission, error) {
+	return nilIfNotFound(r.Store.PermissionByID(ctx, id))
+}
+
+// Permissions is the resolver for the permissions field.
+func (r *queryResolver) Permissions(ctx context.Context, filter *store.PermissionFilter, first *int, after *string, last *int, before *string, offset *int, limit *int) (*model.PermissionConnection, error) {
+	return r.listPermissions(ctx, filter, pageOf(first, after, last, before, offset, limit))
+}
+
+// Role is the resolver for the role field.
+func (r *queryResolver) Role(ctx context.Context, id store.ID) (*store.Role, error) {
+	return nilIfNotFound(r.Store.RoleByID(ctx, id))
+}
+
+// Roles is the resolver for the roles field.
+func (r *queryResolver) Roles(ctx context.Context, filter *store.RoleFilter, first *int, after *string, last *int, before *string, offset *int, limit *int) (*model.RoleConnection, error) {
+	return r.listRoles(ctx, filter, pageOf(first, after, last, before, offset, limit))
+}
+
+// Permissions is the resolver for the permissions field.
+func (r *roleResolver) Permissions(ctx context.Context, obj *store.Role) ([]store.Permission, error) {
+	return permissionsIn(ctx, obj.PermissionIDs)
+}
+
+// Users is the resolver for the users field.
+func (r *roleResolver) Users(ctx context.Context, obj *store.Role, first *int, after *string, last *int, before *string, offset *int, limit *int) (*model.UserConnection, error) {
+	return r.listUsers(ctx, &store.UserFilter{RoleIDs: []store.ID{obj.ID}}, nil, pageOf(first, after, last, before, offset, limit))
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *roleConnectionResolver) TotalCount(ctx context.Context, obj *model.RoleConnection) (int, error) {
+	return obj.Count(ctx)
 }
 
 // CreatedBy is the resolver for the createdBy field.
@@ -133,19 +232,42 @@ func (r *userResolver) ModifiedBy(ctx context.Context, obj *store.User) (*store.
 	return r.userRef(ctx, obj.ModifiedBy)
 }
 
+// Roles is the resolver for the roles field.
+func (r *userResolver) Roles(ctx context.Context, obj *store.User) ([]store.Role, error) {
+	return rolesOf(ctx, obj)
+}
+
+// Permissions is the resolver for the permissions field.
+func (r *userResolver) Permissions(ctx context.Context, obj *store.User) ([]store.Permission, error) {
+	return permissionsIn(ctx, obj.PermissionIDs)
+}
+
+// EffectivePermissions is the resolver for the effectivePermissions field.
+func (r *userResolver) EffectivePermissions(ctx context.Context, obj *store.User) ([]store.Permission, error) {
+	return effectivePermissions(ctx, obj)
+}
+
 // TotalCount is the resolver for the totalCount field.
 func (r *userConnectionResolver) TotalCount(ctx context.Context, obj *model.UserConnection) (int, error) {
-	if obj.Total != nil {
-		return *obj.Total, nil
-	}
-	return r.Accounts.Store.CountUsers(ctx, obj.Filter)
+	return obj.Count(ctx)
 }
 
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
+// PermissionConnection returns PermissionConnectionResolver implementation.
+func (r *Resolver) PermissionConnection() PermissionConnectionResolver {
+	return &permissionConnectionResolver{r}
+}
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
+
+// Role returns RoleResolver implementation.
+func (r *Resolver) Role() RoleResolver { return &roleResolver{r} }
+
+// RoleConnection returns RoleConnectionResolver implementation.
+func (r *Resolver) RoleConnection() RoleConnectionResolver { return &roleConnectionResolver{r} }
 
 // User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
@@ -153,7 +275,12 @@ func (r *Resolver) User() UserResolver { return &userResolver{r} }
 // UserConnection returns UserConnectionResolver implementation.
 func (r *Resolver) UserConnection() UserConnectionResolver { return &userConnectionResolver{r} }
 
-type mutationResolver struct{ *Resolver }
-type queryResolver struct{ *Resolver }
-type userResolver struct{ *Resolver }
-type userConnectionResolver struct{ *Resolver }
+type (
+	mutationResolver             struct{ *Resolver }
+	permissionConnectionResolver struct{ *Resolver }
+	queryResolver                struct{ *Resolver }
+	roleResolver                 struct{ *Resolver }
+	roleConnectionResolver       struct{ *Resolver }
+	userResolver                 struct{ *Resolver }
+	userConnectionResolver       struct{ *Resolver }
+)

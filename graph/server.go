@@ -85,7 +85,7 @@ func NewServer(r *Resolver, cfg ServerConfig) *handler.Server {
 	}
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	srv.Use(DepthLimit{Max: cfg.DepthLimit})
-	srv.AroundOperations(withLoaders(r.Accounts.Store))
+	srv.AroundOperations(withLoaders(r.Store))
 	srv.SetErrorPresenter(ErrorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(Recover(cfg.Logger))
 	return srv

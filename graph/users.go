@@ -10,46 +10,18 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// listUsers answers the users field: one store read for the page (plus a
-// count only when `last` needs the end of the list).
-func (r *Resolver) listUsers(ctx context.Context, filter *store.UserFilter, search *string, orderBy []model.UserOrder, args pageArgs) (*model.UserConnection, error) {
-	w, err := args.resolve()
+// listUsers answers the users fields (Query.users, Role.users).
+func (r *Resolver) listUsers(ctx context.Context, f *store.UserFilter, orderBy []model.UserOrder, args pageArgs) (*model.UserConnection, error) {
+	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountUsers(ctx, f) })
+	p, err := paginate(ctx, args, count, func(ctx context.Context, pg store.Page) ([]store.User, error) {
+		return r.Store.FindUsers(ctx, f, userSorts(orderBy), pg)
+	})
 	if err != nil {
 		return nil, err
 	}
-	f := &store.UserFilter{}
-	if filter != nil {
-		*f = *filter
-	}
-	if search != nil {
-		f.Search = *search
-	}
-	conn := &model.UserConnection{Filter: f}
-	if w.fromEnd {
-		total, err := r.Accounts.Store.CountUsers(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		conn.Total = &total
-		w = w.anchor(total)
-	}
-	users, err := r.Accounts.Store.FindUsers(ctx, f, userSorts(orderBy), w.page())
-	if err != nil {
-		return nil, err
-	}
-	hasNext := len(users) > w.end-w.start
-	if hasNext {
-		users = users[:w.end-w.start]
-	}
-	conn.Nodes = users
-	conn.Edges = make([]model.UserEdge, len(users))
-	for i := range users {
-		conn.Edges[i] = model.UserEdge{Cursor: encodeCursor(w.start + i), Node: &users[i]}
-	}
-	conn.PageInfo = &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: w.start > 0}
-	if len(users) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[len(users)-1].Cursor
+	conn := &model.UserConnection{Nodes: p.nodes, PageInfo: p.info, Count: count, Edges: make([]model.UserEdge, len(p.nodes))}
+	for i := range p.nodes {
+		conn.Edges[i] = model.UserEdge{Cursor: p.cursors[i], Node: &p.nodes[i]}
 	}
 	return conn, nil
 }

@@ -59,7 +59,7 @@ func addressThrottlePolicy() auth.ThrottlePolicy {
 
 // handler routes every surface of the gateway.
 func (g *gateway) handler(cfg *config) http.Handler {
-	gql := graph.NewServer(&graph.Resolver{Accounts: g.accounts}, graph.ServerConfig{
+	gql := graph.NewServer(&graph.Resolver{Store: g.store, Accounts: g.accounts, Access: &graph.Access{Store: g.store, Tokens: g.authenticator}}, graph.ServerConfig{
 		ComplexityLimit:  cfg.ComplexityLimit,
 		DepthLimit:       cfg.DepthLimit,
 		ParserTokenLimit: cfg.ParserTokenLimit,

@@ -143,8 +143,8 @@ func (g *testGateway) signUp(t testing.TB, username, password string) string {
 	return dig(r.mustData(t), "signUp", "token").(string)
 }
 
-// staff creates a staff user (or superuser) directly in the store and signs
-// them in.
+// staff creates a staff user who administers users (holding the four user
+// permissions directly), or a superuser, and signs them in.
 func (g *testGateway) staff(t testing.TB, username string, superuser bool) string {
 	t.Helper()
 	token := g.signUp(t, username, "staff-password")
@@ -158,6 +158,9 @@ func (g *testGateway) staff(t testing.TB, username string, superuser bool) strin
 		up.IsSuperuser = &yes
 	}
 	if _, err := g.store.UpdateUser(context.Background(), u.ID, up); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.store.ChangeUserPermissions(context.Background(), u.ID, store.SetAdd, []store.ID{1, 2, 3, 4}); err != nil {
 		t.Fatal(err)
 	}
 	g.authenticator.ForgetUser(int64(u.ID))

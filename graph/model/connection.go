@@ -2,16 +2,36 @@
 // payloads and connections. models_gen.go is generated; this file is not.
 package model
 
-import "github.com/gatehouse/gatehouse/store"
+import (
+	"context"
 
-// UserConnection is a page of users. TotalCount is resolved only when a
-// client asks for it, because counting costs a pass over the collection.
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// Counter counts what a connection pages through. It runs only when a
+// client asks for totalCount: counting costs a pass over the collection.
+type Counter func(context.Context) (int, error)
+
+// UserConnection is a page of users.
 type UserConnection struct {
 	Edges    []UserEdge
 	Nodes    []store.User
 	PageInfo *PageInfo
-	// Filter is what totalCount counts.
-	Filter *store.UserFilter
-	// Total is set when the count was needed to find the page (`last`).
-	Total *int
+	Count    Counter
+}
+
+// RoleConnection is a page of roles.
+type RoleConnection struct {
+	Edges    []RoleEdge
+	Nodes    []store.Role
+	PageInfo *PageInfo
+	Count    Counter
+}
+
+// PermissionConnection is a page of permissions.
+type PermissionConnection struct {
+	Edges    []PermissionEdge
+	Nodes    []store.Permission
+	PageInfo *PageInfo
+	Count    Counter
 }

@@ -19,6 +19,19 @@ type AuthPayload struct {
 	User  *store.User `json:"user"`
 }
 
+type CreatePermissionInput struct {
+	Codename string `json:"codename"`
+	Name     string `json:"name"`
+	Resource string `json:"resource"`
+}
+
+type CreateRoleInput struct {
+	Name          string     `json:"name"`
+	Description   *string    `json:"description,omitempty"`
+	Unchangeable  *bool      `json:"unchangeable,omitempty"`
+	PermissionIds []store.ID `json:"permissionIds,omitempty"`
+}
+
 type CreateUserInput struct {
 	Username string `json:"username"`
 	// Without one the user has an unusable password until one is set.
@@ -42,6 +55,11 @@ type PageInfo struct {
 	EndCursor       *string `json:"endCursor,omitempty"`
 }
 
+type PermissionEdge struct {
+	Cursor string            `json:"cursor"`
+	Node   *store.Permission `json:"node"`
+}
+
 type Query struct {
 }
 
@@ -57,6 +75,11 @@ type ReplaceUserInput struct {
 	IsSuperuser graphql.Omittable[*bool]   `json:"isSuperuser,omitempty"`
 }
 
+type RoleEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *store.Role `json:"node"`
+}
+
 type SignUpInput struct {
 	Username    string  `json:"username"`
 	Password    string  `json:"password"`
@@ -64,6 +87,13 @@ type SignUpInput struct {
 	FirstName   *string `json:"firstName,omitempty"`
 	LastName    *string `json:"lastName,omitempty"`
 	PhoneNumber *string `json:"phoneNumber,omitempty"`
+}
+
+// Changes only the fields given; `permissionIds` replaces the role's permissions.
+type UpdateRoleInput struct {
+	Name          *string                    `json:"name,omitempty"`
+	Description   graphql.Omittable[*string] `json:"description,omitempty"`
+	PermissionIds []store.ID                 `json:"permissionIds,omitempty"`
 }
 
 // Changes only the fields given. `phoneNumber: null` clears it.
@@ -86,6 +116,66 @@ type UserEdge struct {
 type UserOrder struct {
 	Field     UserOrderField  `json:"field"`
 	Direction *OrderDirection `json:"direction,omitempty"`
+}
+
+// What a permission allows on its resource.
+type Action string
+
+const (
+	ActionView   Action = "VIEW"
+	ActionAdd    Action = "ADD"
+	ActionChange Action = "CHANGE"
+	ActionDelete Action = "DELETE"
+)
+
+var AllAction = []Action{
+	ActionView,
+	ActionAdd,
+	ActionChange,
+	ActionDelete,
+}
+
+func (e Action) IsValid() bool {
+	switch e {
+	case ActionView, ActionAdd, ActionChange, ActionDelete:
+		return true
+	}
+	return false
+}
+
+func (e Action) String() string {
+	return string(e)
+}
+
+func (e *Action) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Action(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Action", str)
+	}
+	return nil
+}
+
+func (e Action) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Action) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Action) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type OrderDirection string
