@@ -1,0 +1,359 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/graph"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// ruleDirectives are the access rules; every root field has exactly one.
+var ruleDirectives = []string{"public", "auth", "hasPermission", "superuser"}
+
+// rootFields lists every query, mutation and subscription field of the
+// executable schema.
+func rootFields(t *testing.T) []*ast.FieldDefinition {
+	t.Helper()
+	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
+	var fields []*ast.FieldDefinition
+	for _, root := range []*ast.Definition{schema.Query, schema.Mutation, schema.Subscription} {
+		if root == nil {
+			continue
+		}
+		for _, f := range root.Fields {
+			if !strings.HasPrefix(f.Name, "__") {
+				fields = append(fields, f)
+			}
+		}
+	}
+	return fields
+}
+
+func ruleOf(t *testing.T, f *ast.FieldDefinition) *ast.Directive {
+	t.Helper()
+	var rule *ast.Directive
+	for _, d := range f.Directives {
+		for _, name := range ruleDirectives {
+			if d.Name == name {
+				if rule != nil {
+					t.Errorf("%s has two access rules: @%s and @%s", f.Name, rule.Name, d.Name)
+				}
+				rule = d
+			}
+		}
+	}
+	return rule
+}
+
+// authzEnv is what one request of the table acts on, made fresh for each
+// request so that no case depends on another: a target user, a role, a
+// custom permission.
+type authzEnv struct {
+	target     store.ID
+	targetName string
+	role       store.ID
+	permission store.ID
+	// needed is the permission the operation's rule asks for (0 if none).
+	needed store.ID
+}
+
+// authzCase is one operation as a client calls it, and the rule it must
+// declare: "public", "auth", "superuser", or the permission it needs,
+// with "|self" when users may also act on themselves.
+type authzCase struct {
+	rule string
+	doc  string
+	vars func(e authzEnv) map[string]any
+}
+
+func noVars(authzEnv) map[string]any { return nil }
+
+func targetVars(e authzEnv) map[string]any { return map[string]any{"id": e.target.String()} }
+
+// authzCases holds a call of every operation. A new operation needs a line
+// here, or TestEveryOperationHasARule fails.
+var authzCases = map[string]authzCase{
+	"me":          {"auth", `{ me { id } }`, noVars},
+	"user":        {"view_user|self", `query($id: ID) { user(id: $id) { id } }`, targetVars},
+	"users":       {"view_user", `{ users(first: 1) { nodes { id } } }`, noVars},
+	"permission":  {"view_permission", `{ permission(id: "1") { id } }`, noVars},
+	"permissions": {"view_permission", `{ permissions(first: 1) { nodes { id } } }`, noVars},
+	"role":        {"view_role", `query($id: ID!) { role(id: $id) { id } }`, func(e authzEnv) map[string]any { return map[string]any{"id": e.role.String()} }},
+	"roles":       {"view_role", `{ roles(first: 1) { nodes { id } } }`, noVars},
+
+	"signUp": {"public", `mutation($u: String!) { signUp(input: {username: $u, password: "pw"}) { token } }`,
+		func(e authzEnv) map[string]any { return map[string]any{"u": "new" + e.target.String()} }},
+	"signIn":         {"public", `mutation { signIn(username: "nobody", password: "pw") { token } }`, noVars},
+	"signOut":        {"auth", `mutation { signOut }`, noVars},
+	"createUser":     {"add_user", `mutation($u: String!) { createUser(input: {username: $u}) { id } }`, func(e authzEnv) map[string]any { return map[string]any{"u": "made" + e.target.String()} }},
+	"updateUser":     {"change_user|self", `mutation($id: ID!) { updateUser(id: $id, input: {firstName: "Renamed"}) { id } }`, targetVars},
+	"replaceUser":    {"change_user|self", `mutation($id: ID!, $u: String!) { replaceUser(id: $id, input: {username: $u}) { id } }`, func(e authzEnv) map[string]any { return map[string]any{"id": e.target.String(), "u": e.targetName} }},
+	"deleteUser":     {"delete_user", `mutation($id: ID!) { deleteUser(id: $id) }`, targetVars},
+	"deactivateUser": {"change_user", `mutation($id: ID!) { deactivateUser(id: $id) { id } }`, targetVars},
+	"changePassword": {"auth", `mutation { changePassword(oldPassword: "not-it", newPassword: "new-pw") }`, noVars},
+	"setPassword":    {"change_user", `mutation($id: ID!) { setPassword(id: $id, password: "new-pw") }`, targetVars},
+	"grantPermissions": {"change_user", `mutation($id: ID!, $p: [ID!]!) { grantPermissions(userId: $id, permissionIds: $p) { id } }`,
+		func(e authzEnv) map[string]any {
+			return map[string]any{"id": e.target.String(), "p": []string{e.needed.String()}}
+		}},
+	"revokePermissions": {"change_user", `mutation($id: ID!, $p: [ID!]!) { revokePermissions(userId: $id, permissionIds: $p) { id } }`,
+		func(e authzEnv) map[string]any {
+			return map[string]any{"id": e.target.String(), "p": []string{e.needed.String()}}
+		}},
+	"setPermissions": {"change_user", `mutation($id: ID!, $p: [ID!]!) { setPermissions(userId: $id, permissionIds: $p) { id } }`,
+		func(e authzEnv) map[string]any {
+			return map[string]any{"id": e.target.String(), "p": []string{e.needed.String()}}
+		}},
+	"assignRoles": {"change_user", `mutation($id: ID!, $r: [ID!]!) { assignRoles(userId: $id, roleIds: $r) { id } }`,
+		func(e authzEnv) map[string]any {
+			return map[string]any{"id": e.target.String(), "r": []string{e.role.String()}}
+		}},
+	"unassignRoles": {"change_user", `mutation($id: ID!, $r: [ID!]!) { unassignRoles(userId: $id, roleIds: $r) { id } }`,
+		func(e authzEnv) map[string]any {
+			return map[string]any{"id": e.target.String(), "r": []string{e.role.String()}}
+		}},
+	"createRole": {"add_role", `mutation($n: String!) { createRole(input: {name: $n}) { id } }`, func(e authzEnv) map[string]any { return map[string]any{"n": "role-for-" + e.target.String()} }},
+	"updateRole": {"change_role", `mutation($id: ID!) { updateRole(id: $id, input: {description: "changed"}) { id } }`, func(e authzEnv) map[string]any { return map[string]any{"id": e.role.String()} }},
+	"deleteRole": {"delete_role", `mutation($id: ID!) { deleteRole(id: $id) }`, func(e authzEnv) map[string]any { return map[string]any{"id": e.role.String()} }},
+	"createPermission": {"superuser", `mutation($c: String!) { createPermission(input: {codename: $c, name: "Can export", resource: "user"}) { id } }`,
+		func(e authzEnv) map[string]any { return map[string]any{"c": "export_" + e.target.String()} }},
+	"deletePermission": {"superuser", `mutation($id: ID!) { deletePermission(id: $id) }`, func(e authzEnv) map[string]any { return map[string]any{"id": e.permission.String()} }},
+}
+
+// TestEveryOperationHasARule fails when an operation is added to the
+// schema without an access rule, or without a line in authzCases.
+func TestEveryOperationHasARule(t *testing.T) {
+	for _, f := range rootFields(t) {
+		if ruleOf(t, f) == nil {
+			t.Errorf("%s has no access rule (one of @%s)", f.Name, strings.Join(ruleDirectives, ", @"))
+		}
+		c, ok := authzCases[f.Name]
+		if !ok {
+			t.Errorf("%s has no case in authzCases", f.Name)
+			continue
+		}
+		if rule := ruleOf(t, f); rule != nil && ruleString(rule) != c.rule {
+			t.Errorf("%s declares %s, want %s", f.Name, ruleString(rule), c.rule)
+		}
+	}
+}
+
+// The callers of the table.
+const (
+	anonymous   = "anonymous"
+	plainUser   = "signed-in user"
+	self        = "the user themself"
+	roleHolder  = "holds the permission through a role"
+	directGrant = "holds the permission directly"
+	staffUser   = "staff"
+	superUser   = "superuser"
+	inactive    = "inactive"
+)
+
+var callers = []string{anonymous, plainUser, self, roleHolder, directGrant, staffUser, superUser, inactive}
+
+// expected says whether a rule lets a caller through.
+func expected(rule *ast.Directive, caller string) bool {
+	switch {
+	case caller == inactive:
+		return false // an inactive user's token is refused before any rule
+	case rule.Name == "public":
+		return true
+	case caller == anonymous:
+		return false
+	case rule.Name == "auth":
+		return true
+	case rule.Name == "superuser":
+		return caller == superUser
+	}
+	switch caller {
+	case superUser, roleHolder, directGrant:
+		return true
+	case self:
+		return rule.Arguments.ForName("orSelf") != nil
+	}
+	return false
+}
+
+// ruleString writes a rule as authzCases states it.
+func ruleString(rule *ast.Directive) string {
+	if rule.Name != "hasPermission" {
+		return rule.Name
+	}
+	s := neededCodename(rule)
+	if rule.Arguments.ForName("orSelf") != nil {
+		s += "|self"
+	}
+	return s
+}
+
+// neededCodename is the permission a hasPermission rule asks for.
+func neededCodename(rule *ast.Directive) string {
+	if rule.Name != "hasPermission" {
+		return ""
+	}
+	resource := rule.Arguments.ForName("resource").Value.Raw
+	action := strings.ToLower(rule.Arguments.ForName("action").Value.Raw)
+	return store.Codename(action, resource)
+}
+
+// authzWorld makes the callers and the per-request objects.
+type authzWorld struct {
+	t       *testing.T
+	g       *testGateway
+	s       *store.Store
+	ids     map[string]store.ID // caller → user id, for the fixed callers
+	holders map[string]store.ID // "role:codename" / "direct:codename" → user id
+	n       int
+}
+
+func (w *authzWorld) user(active, staff, super bool) store.ID {
+	w.t.Helper()
+	w.n++
+	u, err := w.s.CreateUser(context.Background(), store.NewUser{
+		Username: fmt.Sprintf("authz%d", w.n), IsActive: active, IsStaff: staff, IsSuperuser: super,
+		PasswordHash: auth.UnusablePassword(),
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return u.ID
+}
+
+func (w *authzWorld) permissionID(codename string) store.ID {
+	w.t.Helper()
+	perms, err := w.s.FindPermissions(context.Background(), &store.PermissionFilter{Codename: &store.StringLookup{Exact: &codename}}, store.Page{})
+	if err != nil || len(perms) != 1 {
+		w.t.Fatalf("permission %s: %v %v", codename, perms, err)
+	}
+	return perms[0].ID
+}
+
+// holder is a user holding exactly one permission, through a role or
+// directly.
+func (w *authzWorld) holder(how, codename string) store.ID {
+	w.t.Helper()
+	key := how + ":" + codename
+	if id, ok := w.holders[key]; ok {
+		return id
+	}
+	ctx := context.Background()
+	id := w.user(true, false, false)
+	perm := w.permissionID(codename)
+	if how == roleHolder {
+		role, err := w.s.CreateRole(ctx, store.NewRole{Name: "only-" + key, PermissionIDs: []store.ID{perm}})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		_, err = w.s.ChangeUserRoles(ctx, id, store.SetAdd, []store.ID{role.ID})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+	} else if _, err := w.s.ChangeUserPermissions(ctx, id, store.SetAdd, []store.ID{perm}); err != nil {
+		w.t.Fatal(err)
+	}
+	w.holders[key] = id
+	return id
+}
+
+func (w *authzWorld) token(id store.ID) string {
+	w.t.Helper()
+	key, digest, err := auth.NewToken()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.s.CreateToken(context.Background(), digest, id); err != nil {
+		w.t.Fatal(err)
+	}
+	return key
+}
+
+// env makes the fresh objects one request acts on.
+func (w *authzWorld) env(codename string) authzEnv {
+	w.t.Helper()
+	ctx := context.Background()
+	e := authzEnv{target: w.user(true, false, false)}
+	e.targetName = fmt.Sprintf("authz%d", w.n)
+	role, err := w.s.CreateRole(ctx, store.NewRole{Name: fmt.Sprintf("fresh-%d", w.n)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	perm, err := w.s.CreatePermission(ctx, store.NewPermission{Codename: fmt.Sprintf("fresh_%d", w.n), Name: "Fresh", Resource: "user"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	e.role, e.permission = role.ID, perm.ID
+	if codename != "" {
+		e.needed = w.permissionID(codename)
+	}
+	return e
+}
+
+// TestAuthorizationTable runs every operation as every kind of caller and
+// checks that each is allowed or denied as its rule declares.
+func TestAuthorizationTable(t *testing.T) {
+	g := newTestGateway(t, "--token-cache-ttl=0")
+	w := &authzWorld{t: t, g: g, s: g.store, ids: map[string]store.ID{}, holders: map[string]store.ID{}}
+	w.ids[plainUser] = w.user(true, false, false)
+	w.ids[staffUser] = w.user(true, true, false)
+	w.ids[superUser] = w.user(true, true, true)
+	w.ids[inactive] = w.user(false, true, true)
+
+	for _, f := range rootFields(t) {
+		rule, c := ruleOf(t, f), authzCases[f.Name]
+		if rule == nil || c.doc == "" {
+			continue // reported by TestEveryOperationHasARule
+		}
+		codename := neededCodename(rule)
+		for _, caller := range callers {
+			t.Run(f.Name+"/"+caller, func(t *testing.T) {
+				e := w.env(codename)
+				var userID store.ID
+				switch caller {
+				case anonymous:
+				case self:
+					userID = w.user(true, false, false)
+					e.target = userID
+					e.targetName = fmt.Sprintf("authz%d", w.n)
+				case roleHolder, directGrant:
+					if codename == "" {
+						userID = w.ids[plainUser]
+					} else {
+						userID = w.holder(caller, codename)
+					}
+				default:
+					userID = w.ids[caller]
+				}
+				token := ""
+				if userID != 0 {
+					token = w.token(userID)
+				}
+				r := g.query(t, token, c.doc, c.vars(e))
+				denied := r.Status == http.StatusUnauthorized || r.code() == "UNAUTHENTICATED" || r.code() == "FORBIDDEN"
+				want := expected(rule, caller)
+				if denied == want {
+					t.Errorf("@%s: allowed = %v, want %v (status %d, errors %+v)", rule.Name, !denied, want, r.Status, r.Errors)
+				}
+				if want && r.code() == "INTERNAL" {
+					t.Errorf("internal error: %+v", r.Errors)
+				}
+				if !want && caller == anonymous && r.Status == http.StatusOK && r.code() != "UNAUTHENTICATED" {
+					t.Errorf("anonymous denial is %s, want UNAUTHENTICATED", r.code())
+				}
+				if !want && (caller == plainUser || caller == staffUser) && r.code() != "FORBIDDEN" {
+					t.Errorf("denial is %s, want FORBIDDEN", r.code())
+				}
+				if !want && rule.Name == "hasPermission" && r.code() == "FORBIDDEN" && r.Errors[0].Extensions["permission"] != codename {
+					t.Errorf("the denial names %v, want %s", r.Errors[0].Extensions["permission"], codename)
+				}
+			})
+		}
+	}
+}

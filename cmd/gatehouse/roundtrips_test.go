@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/event"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
+)
+
+// roundTrips counts the commands a store sends, by collection.
+type roundTrips struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (rt *roundTrips) monitor() *event.CommandMonitor {
+	return &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		coll, _ := e.Command.Lookup(e.CommandName).StringValueOK()
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		if rt.counts == nil {
+			rt.counts = map[string]int{}
+		}
+		rt.counts[coll]++
+	}}
+}
+
+func (rt *roundTrips) reset() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.counts = map[string]int{}
+}
+
+func (rt *roundTrips) snapshot() map[string]int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	out := make(map[string]int, len(rt.counts))
+	total := 0
+	for k, v := range rt.counts {
+		out[k] = v
+		total += v
+	}
+	out["total"] = total
+	return out
+}
+
+// seedRoles makes nRoles roles of three permissions each and nUsers users
+// holding two roles each, and returns a superuser's token.
+func seedRoles(tb testing.TB, s *store.Store, nUsers, nRoles int) string {
+	tb.Helper()
+	ctx := context.Background()
+	roles := make([]store.ID, nRoles)
+	for i := range roles {
+		r, err := s.CreateRole(ctx, store.NewRole{Name: fmt.Sprintf("role%02d", i),
+			PermissionIDs: []store.ID{store.ID(1 + i%36), store.ID(1 + (i+7)%36), store.ID(1 + (i+13)%36)}})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		roles[i] = r.ID
+	}
+	users := make([]store.NewUser, nUsers)
+	for i := range users {
+		users[i] = store.NewUser{Username: fmt.Sprintf("member%05d", i), PasswordHash: "!", IsActive: true}
+	}
+	ids, err := s.CreateUsers(ctx, users)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Give roles to the users in few writes: every user whose id falls in
+	// a block gets the same two roles.
+	for i := 0; i < nRoles; i++ {
+		var block []store.ID
+		for j := i; j < len(ids); j += nRoles {
+			block = append(block, ids[j])
+		}
+		if err := s.AssignRolesToUsers(ctx, block, roles[i], roles[(i+1)%nRoles]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	admin, err := s.CreateUser(ctx, store.NewUser{Username: "root", PasswordHash: "!", IsActive: true, IsSuperuser: true, IsStaff: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	key, digest, _ := auth.NewToken()
+	if _, err := s.CreateToken(ctx, digest, admin.ID); err != nil {
+		tb.Fatal(err)
+	}
+	return key
+}
+
+const rolesPageQuery = `query($n: Int!) { users(first: $n) { nodes { id roles { name permissions { codename } } effectivePermissions { codename } } } }`
+
+// Roles and permissions for a page of users cost the same number of store
+// round trips whatever the page size: the loaders batch them.
+func TestRolesOfAPageCostConstantRoundTrips(t *testing.T) {
+	rt := &roundTrips{}
+	s := storetest.Open(t, store.Options{Monitor: rt.monitor()})
+	token := seedRoles(t, s, 60, 20)
+	g := newTestGatewayOn(t, s)
+	g.query(t, token, `{ me { id } }`, nil).mustData(t) // the token is cached from here on
+
+	var costs []map[string]int
+	for _, n := range []int{1, 5, 50} {
+		rt.reset()
+		r := g.query(t, token, rolesPageQuery, map[string]any{"n": n})
+		nodes := dig(r.mustData(t), "users", "nodes").([]any)
+		if len(nodes) != n {
+			t.Fatalf("%d nodes, want %d", len(nodes), n)
+		}
+		if roles := dig(nodes[len(nodes)-1], "roles").([]any); len(roles) != 2 || len(dig(roles[0], "permissions").([]any)) != 3 {
+			t.Fatalf("roles of the last user: %v", roles)
+		}
+		costs = append(costs, rt.snapshot())
+	}
+	for i, c := range costs {
+		if c["users"] != 1 || c["roles"] != 1 || c["permissions"] != 1 {
+			t.Errorf("page %d: round trips %v, want one each for users, roles and permissions", i, c)
+		}
+		if c["total"] != costs[0]["total"] {
+			t.Errorf("page %d costs %d round trips, page 0 %d", i, c["total"], costs[0]["total"])
+		}
+	}
+}
+
+func BenchmarkUsersWithRoles(b *testing.B) {
+	rt := &roundTrips{}
+	s := storetest.Open(b, store.Options{Monitor: rt.monitor()})
+	token := seedRoles(b, s, 10_000, 20)
+	g := newTestGatewayOn(b, s)
+	g.query(b, token, `{ me { id } }`, nil).mustData(b)
+	rt.reset()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		g.query(b, token, rolesPageQuery, map[string]any{"n": 50}).mustData(b)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(rt.snapshot()["total"])/float64(b.N), "roundtrips/op")
+}
+
