@@ -26,7 +26,7 @@ type loadersKey struct{}
 
 // batchWait is how long a loader collects keys before it reads; resolvers
 // of one page run concurrently, so a short wait gathers them all.
-const batchWait = time.Millisecond
+const batchWait = 2 * time.Millisecond
 
 func newLoaders(s *store.Store) *loaders {
 	return &loaders{

@@ -18,8 +18,17 @@ const (
 )
 
 // bulkWrite sends models in unordered commands of at most
-// maxWriteStatements each and adds up the results.
-func bulkWrite(ctx context.Context, coll *mongo.Collection, models []mongo.WriteModel) (*mongo.BulkWriteResult, error) {
+// maxWriteStatements each, one command at a time per Store, and adds up the
+// results. The embedded store holds a connection per statement until its
+// command ends, from a pool of 100 per database: two commands of 50 at once
+// can exhaust it, so they wait for each other here.
+func (s *Store) bulkWrite(ctx context.Context, coll *mongo.Collection, models []mongo.WriteModel) (*mongo.BulkWriteResult, error) {
+	select {
+	case s.bulkSlot <- struct{}{}:
+		defer func() { <-s.bulkSlot }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("bulk write %s: %w", coll.Name(), ctx.Err())
+	}
 	total := &mongo.BulkWriteResult{}
 	for start := 0; start < len(models); start += maxWriteStatements {
 		end := min(start+maxWriteStatements, len(models))

@@ -34,7 +34,7 @@ func TestBulkWriteOfHundredsIsChunked(t *testing.T) {
 			SetFilter(bson.D{{Key: "_id", Value: fmt.Sprintf("d%03d", i)}}).
 			SetUpdate(bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 1}}}})
 	}
-	res, err := store.BulkWriteForTest(ctx, coll, models)
+	res, err := s.BulkWriteForTest(ctx, coll, models)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,5 +47,44 @@ func TestBulkWriteOfHundredsIsChunked(t *testing.T) {
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("store stuck after the write: %v", err)
+	}
+}
+
+// Concurrent multi-statement writes could exhaust the embedded store's
+// connection pool (each statement holds a connection until its command
+// ends) and hang it; the store runs them one at a time.
+func TestConcurrentBulkWritesDoNotHang(t *testing.T) {
+	s := storetest.Open(t, store.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	coll := s.CollectionForTest("concurrent_probe")
+	const writers, each = 3, 60
+	docs := make([]any, writers*each)
+	for i := range docs {
+		docs[i] = bson.D{{Key: "_id", Value: fmt.Sprintf("c%03d", i)}, {Key: "n", Value: 0}}
+	}
+	if err := store.InsertManyForTest(ctx, coll, docs); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			models := make([]mongo.WriteModel, each)
+			for i := range models {
+				models[i] = mongo.NewUpdateOneModel().
+					SetFilter(bson.D{{Key: "_id", Value: fmt.Sprintf("c%03d", w*each+i)}}).
+					SetUpdate(bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 1}}}})
+			}
+			_, err := s.BulkWriteForTest(ctx, coll, models)
+			errs <- err
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := coll.CountDocuments(ctx, bson.D{{Key: "n", Value: 1}}); err != nil || n != writers*each {
+		t.Errorf("updated %d, %v; want %d", n, err, writers*each)
 	}
 }

@@ -65,7 +65,7 @@ func (s *Store) seedPermissions(ctx context.Context) error {
 			SetUpdate(bson.D{{Key: "$setOnInsert", Value: p}}).
 			SetUpsert(true)
 	}
-	if _, err := bulkWrite(ctx, s.permissions(), models); err != nil {
+	if _, err := s.bulkWrite(ctx, s.permissions(), models); err != nil {
 		return fmt.Errorf("seed permissions: %w", err)
 	}
 	_, err := s.db.Collection(colCounters).UpdateOne(ctx, bson.D{{Key: "_id", Value: colPermissions}},

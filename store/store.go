@@ -49,6 +49,8 @@ type Store struct {
 	db     *mongo.Database
 	now    func() time.Time
 	owned  bool
+	// bulkSlot lets one multi-statement write run at a time (see bulkWrite).
+	bulkSlot chan struct{}
 }
 
 // Open connects to the MongoDB server at uri and checks that it answers.
@@ -84,7 +86,7 @@ func New(client *mongo.Client, database string, opts Options) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{client: client, db: client.Database(database), now: now}
+	return &Store{client: client, db: client.Database(database), now: now, bulkSlot: make(chan struct{}, 1)}
 }
 
 // Database is the name of the database this store uses.
