@@ -26,7 +26,7 @@ func Directives() DirectiveRoot {
 			}
 			return next(ctx)
 		},
-		HasPermission: func(ctx context.Context, obj any, next graphql.Resolver, resource string, action model.Action, orSelf []string, orOwnUser *bool) (any, error) {
+		HasPermission: func(ctx context.Context, obj any, next graphql.Resolver, resource string, action model.Action, orSelf []string, orOwnUser, orStaff *bool) (any, error) {
 			caller, err := signedIn(ctx)
 			if err != nil {
 				return nil, err
@@ -34,7 +34,8 @@ func Directives() DirectiveRoot {
 			codename := store.Codename(strings.ToLower(string(action)), resource)
 			if caller.Can(codename) ||
 				actsOnSelf(ctx, caller, orSelf) ||
-				(orOwnUser != nil && *orOwnUser && isOwnUser(caller, obj)) {
+				(orOwnUser != nil && *orOwnUser && isOwnUser(caller, obj)) ||
+				(orStaff != nil && *orStaff && caller.IsStaff) {
 				return next(ctx)
 			}
 			return nil, missingPermission(codename)

@@ -42,7 +42,7 @@ type ResolverRoot interface {
 
 type DirectiveRoot struct {
 	Auth          func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
-	HasPermission func(ctx context.Context, obj any, next graphql.Resolver, resource string, action model.Action, orSelf []string, orOwnUser *bool) (res any, err error)
+	HasPermission func(ctx context.Context, obj any, next graphql.Resolver, resource string, action model.Action, orSelf []string, orOwnUser *bool, orStaff *bool) (res any, err error)
 	Public        func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 	Superuser     func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 }
@@ -1021,13 +1021,15 @@ Needs the permission ` + "`" + `<action>_<resource>` + "`" + ` (` + "`" + `view_
 through a role; a superuser holds every permission, an inactive user none.
 With ` + "`" + `orSelf` + "`" + `, a caller may also act on their own user: it names the
 arguments that hold a user id or username. With ` + "`" + `orOwnUser` + "`" + `, a caller may
-read the field on their own User.
+read the field on their own User. With ` + "`" + `orStaff` + "`" + `, staff may too, as Django
+REST Framework's ` + "`" + `IsAdminUser | DjangoModelPermissions` + "`" + ` lets them.
 """
 directive @hasPermission(
   resource: String!
   action: Action!
   orSelf: [String!]
   orOwnUser: Boolean
+  orStaff: Boolean
 ) on FIELD_DEFINITION
 
 "Needs a superuser."
@@ -1068,10 +1070,13 @@ type User {
   createdBy: User @goField(forceResolver: true)
   modifiedBy: User @goField(forceResolver: true)
   "The user's roles (groups)."
-  roles: [Role!]! @goField(forceResolver: true) @hasPermission(resource: "role", action: VIEW, orOwnUser: true)
+  roles: [Role!]! @goField(forceResolver: true)
   "Permissions granted to the user directly."
-  permissions: [Permission!]! @goField(forceResolver: true) @hasPermission(resource: "permission", action: VIEW, orOwnUser: true)
-  "Every permission the user holds: direct ones and those of their roles."
+  permissions: [Permission!]! @goField(forceResolver: true)
+  """
+  Every permission the user holds: direct ones and those of their roles.
+  Users see their own; seeing another's needs ` + "`" + `view_permission` + "`" + `.
+  """
   effectivePermissions: [Permission!]! @hasPermission(resource: "permission", action: VIEW, orOwnUser: true)
 }
 
@@ -1100,7 +1105,6 @@ type Role {
   permissions: [Permission!]! @goField(forceResolver: true)
   "The users holding the role, paged like ` + "`" + `users` + "`" + `."
   users(first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): UserConnection!
-    @hasPermission(resource: "user", action: VIEW)
 }
 
 type PermissionConnection {
@@ -1305,11 +1309,14 @@ type AuthPayload {
   user: User!
 }
 
+# Reading needs a signed-in user and writing the matching permission, as
+# Django's model permissions have it; staff may manage users, as the legacy
+# services' IsAdminUser let them.
 type Query {
   "The signed-in caller."
   me: User! @auth
   "One user, by id or by username (give exactly one)."
-  user(id: ID, username: String): User @hasPermission(resource: "user", action: VIEW, orSelf: ["id", "username"])
+  user(id: ID, username: String): User @auth
   """
   Users, filtered, searched and ordered. Page with ` + "`" + `first` + "`" + `/` + "`" + `after` + "`" + ` or
   ` + "`" + `last` + "`" + `/` + "`" + `before` + "`" + ` (cursors), or with ` + "`" + `offset` + "`" + `/` + "`" + `limit` + "`" + `; at most 100 a page,
@@ -1326,15 +1333,13 @@ type Query {
     before: String
     offset: Int
     limit: Int
-  ): UserConnection! @hasPermission(resource: "user", action: VIEW)
-  permission(id: ID!): Permission @hasPermission(resource: "permission", action: VIEW)
+  ): UserConnection! @auth
+  permission(id: ID!): Permission @auth
   "Permissions in id order, paged like ` + "`" + `users` + "`" + `."
-  permissions(filter: PermissionFilter, first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): PermissionConnection!
-    @hasPermission(resource: "permission", action: VIEW)
-  role(id: ID!): Role @hasPermission(resource: "role", action: VIEW)
+  permissions(filter: PermissionFilter, first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): PermissionConnection! @auth
+  role(id: ID!): Role @auth
   "Roles in id order, paged like ` + "`" + `users` + "`" + `."
-  roles(filter: RoleFilter, first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): RoleConnection!
-    @hasPermission(resource: "role", action: VIEW)
+  roles(filter: RoleFilter, first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): RoleConnection! @auth
 }
 
 type Mutation {
@@ -1348,37 +1353,37 @@ type Mutation {
   signIn(username: String!, password: String!): AuthPayload! @public
   "Revokes the token this request was made with."
   signOut: Boolean! @auth
-  createUser(input: CreateUserInput!): User! @hasPermission(resource: "user", action: ADD)
+  createUser(input: CreateUserInput!): User! @hasPermission(resource: "user", action: ADD, orStaff: true)
   """
   Changes a user. Users may change their own profile, but not their own
   ` + "`" + `isActive` + "`" + `, ` + "`" + `isStaff` + "`" + ` or ` + "`" + `isSuperuser` + "`" + `; only a superuser may set
   ` + "`" + `isSuperuser` + "`" + ` or change a superuser.
   """
-  updateUser(id: ID!, input: UpdateUserInput!): User! @hasPermission(resource: "user", action: CHANGE, orSelf: ["id"])
-  replaceUser(id: ID!, input: ReplaceUserInput!): User! @hasPermission(resource: "user", action: CHANGE, orSelf: ["id"])
+  updateUser(id: ID!, input: UpdateUserInput!): User! @hasPermission(resource: "user", action: CHANGE, orSelf: ["id"], orStaff: true)
+  replaceUser(id: ID!, input: ReplaceUserInput!): User! @hasPermission(resource: "user", action: CHANGE, orSelf: ["id"], orStaff: true)
   "Removes the user and their tokens; answers the removed user's id."
-  deleteUser(id: ID!): ID! @hasPermission(resource: "user", action: DELETE)
+  deleteUser(id: ID!): ID! @hasPermission(resource: "user", action: DELETE, orStaff: true)
   "Sets ` + "`" + `isActive` + "`" + ` false and revokes every token of the user."
-  deactivateUser(id: ID!): User! @hasPermission(resource: "user", action: CHANGE)
+  deactivateUser(id: ID!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
   """
   Changes the caller's password. The caller's other tokens are revoked unless
   ` + "`" + `keepOtherTokens` + "`" + ` is true; the token of this request keeps working.
   """
   changePassword(oldPassword: String!, newPassword: String!, keepOtherTokens: Boolean = false): Boolean! @auth
   "Sets a user's password and revokes every token they hold."
-  setPassword(id: ID!, password: String!): Boolean! @hasPermission(resource: "user", action: CHANGE)
+  setPassword(id: ID!, password: String!): Boolean! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
 
   """
   Grants permissions to a user directly. Unknown ids are refused, naming
   them, and nothing changes. Nobody but a superuser changes their own
   permissions or roles, or grants a permission they do not hold.
   """
-  grantPermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE)
-  revokePermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE)
+  grantPermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
+  revokePermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
   "Makes the user's direct permissions exactly these."
-  setPermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE)
-  assignRoles(userId: ID!, roleIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE)
-  unassignRoles(userId: ID!, roleIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE)
+  setPermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
+  assignRoles(userId: ID!, roleIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
+  unassignRoles(userId: ID!, roleIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
 
   createRole(input: CreateRoleInput!): Role! @hasPermission(resource: "role", action: ADD)
   updateRole(id: ID!, input: UpdateRoleInput!): Role! @hasPermission(resource: "role", action: CHANGE)
@@ -1727,6 +1732,14 @@ func (ec *executionContext) dir_hasPermission_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["orOwnUser"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orStaff",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orStaff"] = arg4
 	return args, nil
 }
 
@@ -2717,11 +2730,16 @@ func (ec *executionContext) _Mutation_createUser(ctx context.Context, field grap
 					var zeroVal *store.User
 					return zeroVal, err
 				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *store.User
+					return zeroVal, err
+				}
 				if ec.Directives.HasPermission == nil {
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
 			}
 
 			next = directive1
@@ -2789,11 +2807,16 @@ func (ec *executionContext) _Mutation_updateUser(ctx context.Context, field grap
 					var zeroVal *store.User
 					return zeroVal, err
 				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *store.User
+					return zeroVal, err
+				}
 				if ec.Directives.HasPermission == nil {
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, nil, orStaff)
 			}
 
 			next = directive1
@@ -2861,11 +2884,16 @@ func (ec *executionContext) _Mutation_replaceUser(ctx context.Context, field gra
 					var zeroVal *store.User
 					return zeroVal, err
 				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *store.User
+					return zeroVal, err
+				}
 				if ec.Directives.HasPermission == nil {
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, nil, orStaff)
 			}
 
 			next = directive1
@@ -2928,11 +2956,16 @@ func (ec *executionContext) _Mutation_deleteUser(ctx context.Context, field grap
 					var zeroVal store.ID
 					return zeroVal, err
 				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal store.ID
+					return zeroVal, err
+				}
 				if ec.Directives.HasPermission == nil {
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
 			}
 
 			next = directive1
@@ -2995,11 +3028,16 @@ func (ec *executionContext) _Mutation_deactivateUser(ctx context.Context, field 
 					var zeroVal *store.User
 					return zeroVal, err
 				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *store.User
+					return zeroVal, err
+				}
 				if ec.Directives.HasPermission == nil {
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
 			}
 
 			next = directive1
@@ -3119,11 +3157,16 @@ func (ec *executionContext) _Mutation_setPassword(ctx context.Context, field gra
 					var zeroVal bool
 					return zeroVal, err
 				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
 				if ec.Directives.HasPermission == nil {
 					var zeroVal bool
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
 			}
 
 			next = directive1
@@ -3186,11 +3229,16 @@ func (ec *executionContext) _Mutation_grantPermissions(ctx context.Context, fiel
 					var zeroVal *store.User
 					return zeroVal, err
 				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *store.User
+					return zeroVal, err
+				}
 				if ec.Directives.HasPermission == nil {
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
 			}
 
 			next = directive1
@@ -3253,11 +3301,16 @@ func (ec *executionContext) _Mutation_revokePermissions(ctx context.Context, fie
 					var zeroVal *store.User
 					return zeroVal, err
 				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *store.User
+					return zeroVal, err
+				}
 				if ec.Directives.HasPermission == nil {
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
 			}
 
 			next = directive1
@@ -3320,11 +3373,16 @@ func (ec *executionContext) _Mutation_setPermissions(ctx context.Context, field 
 					var zeroVal *store.User
 					return zeroVal, err
 				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *store.User
+					return zeroVal, err
+				}
 				if ec.Directives.HasPermission == nil {
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
 			}
 
 			next = directive1
@@ -3387,11 +3445,16 @@ func (ec *executionContext) _Mutation_assignRoles(ctx context.Context, field gra
 					var zeroVal *store.User
 					return zeroVal, err
 				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *store.User
+					return zeroVal, err
+				}
 				if ec.Directives.HasPermission == nil {
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
 			}
 
 			next = directive1
@@ -3454,11 +3517,16 @@ func (ec *executionContext) _Mutation_unassignRoles(ctx context.Context, field g
 					var zeroVal *store.User
 					return zeroVal, err
 				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *store.User
+					return zeroVal, err
+				}
 				if ec.Directives.HasPermission == nil {
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
 			}
 
 			next = directive1
@@ -3525,7 +3593,7 @@ func (ec *executionContext) _Mutation_createRole(ctx context.Context, field grap
 					var zeroVal *store.Role
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
 			}
 
 			next = directive1
@@ -3592,7 +3660,7 @@ func (ec *executionContext) _Mutation_updateRole(ctx context.Context, field grap
 					var zeroVal *store.Role
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
 			}
 
 			next = directive1
@@ -3659,7 +3727,7 @@ func (ec *executionContext) _Mutation_deleteRole(ctx context.Context, field grap
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
 			}
 
 			next = directive1
@@ -4252,26 +4320,11 @@ func (ec *executionContext) _Query_user(ctx context.Context, field graphql.Colle
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "user")
-				if err != nil {
+				if ec.Directives.Auth == nil {
 					var zeroVal *store.User
-					return zeroVal, err
+					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal *store.User
-					return zeroVal, err
-				}
-				orSelf, err := ec.unmarshalOString2ᚕstringᚄ(ctx, []any{"id", "username"})
-				if err != nil {
-					var zeroVal *store.User
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal *store.User
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, nil)
+				return ec.Directives.Auth(ctx, nil, directive0)
 			}
 
 			next = directive1
@@ -4324,21 +4377,11 @@ func (ec *executionContext) _Query_users(ctx context.Context, field graphql.Coll
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "user")
-				if err != nil {
+				if ec.Directives.Auth == nil {
 					var zeroVal *model.UserConnection
-					return zeroVal, err
+					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal *model.UserConnection
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal *model.UserConnection
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.Auth(ctx, nil, directive0)
 			}
 
 			next = directive1
@@ -4391,21 +4434,11 @@ func (ec *executionContext) _Query_permission(ctx context.Context, field graphql
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "permission")
-				if err != nil {
+				if ec.Directives.Auth == nil {
 					var zeroVal *store.Permission
-					return zeroVal, err
+					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal *store.Permission
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal *store.Permission
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.Auth(ctx, nil, directive0)
 			}
 
 			next = directive1
@@ -4458,21 +4491,11 @@ func (ec *executionContext) _Query_permissions(ctx context.Context, field graphq
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "permission")
-				if err != nil {
+				if ec.Directives.Auth == nil {
 					var zeroVal *model.PermissionConnection
-					return zeroVal, err
+					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal *model.PermissionConnection
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal *model.PermissionConnection
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.Auth(ctx, nil, directive0)
 			}
 
 			next = directive1
@@ -4525,21 +4548,11 @@ func (ec *executionContext) _Query_role(ctx context.Context, field graphql.Colle
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "role")
-				if err != nil {
+				if ec.Directives.Auth == nil {
 					var zeroVal *store.Role
-					return zeroVal, err
+					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal *store.Role
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal *store.Role
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.Auth(ctx, nil, directive0)
 			}
 
 			next = directive1
@@ -4592,21 +4605,11 @@ func (ec *executionContext) _Query_roles(ctx context.Context, field graphql.Coll
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "role")
-				if err != nil {
+				if ec.Directives.Auth == nil {
 					var zeroVal *model.RoleConnection
-					return zeroVal, err
+					return zeroVal, errors.New("directive auth is not implemented")
 				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal *model.RoleConnection
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal *model.RoleConnection
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
+				return ec.Directives.Auth(ctx, nil, directive0)
 			}
 
 			next = directive1
@@ -4901,30 +4904,7 @@ func (ec *executionContext) _Role_users(ctx context.Context, field graphql.Colle
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Role().Users(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["offset"].(*int), fc.Args["limit"].(*int))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "user")
-				if err != nil {
-					var zeroVal *model.UserConnection
-					return zeroVal, err
-				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal *model.UserConnection
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal *model.UserConnection
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, nil)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UserConnection) graphql.Marshaler {
 			return ec.marshalNUserConnection2ᚖgithubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐUserConnection(ctx, selections, v)
 		},
@@ -5527,35 +5507,7 @@ func (ec *executionContext) _User_roles(ctx context.Context, field graphql.Colle
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.User().Roles(ctx, obj)
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "role")
-				if err != nil {
-					var zeroVal []store.Role
-					return zeroVal, err
-				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal []store.Role
-					return zeroVal, err
-				}
-				orOwnUser, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
-				if err != nil {
-					var zeroVal []store.Role
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal []store.Role
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, orOwnUser)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []store.Role) graphql.Marshaler {
 			return ec.marshalNRole2ᚕgithubᚗcomᚋgatehouseᚋgatehouseᚋstoreᚐRoleᚄ(ctx, selections, v)
 		},
@@ -5587,35 +5539,7 @@ func (ec *executionContext) _User_permissions(ctx context.Context, field graphql
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.User().Permissions(ctx, obj)
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "permission")
-				if err != nil {
-					var zeroVal []store.Permission
-					return zeroVal, err
-				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal []store.Permission
-					return zeroVal, err
-				}
-				orOwnUser, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
-				if err != nil {
-					var zeroVal []store.Permission
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal []store.Permission
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, orOwnUser)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []store.Permission) graphql.Marshaler {
 			return ec.marshalNPermission2ᚕgithubᚗcomᚋgatehouseᚋgatehouseᚋstoreᚐPermissionᚄ(ctx, selections, v)
 		},
@@ -5670,7 +5594,7 @@ func (ec *executionContext) _User_effectivePermissions(ctx context.Context, fiel
 					var zeroVal []store.Permission
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, orOwnUser)
+				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, orOwnUser, nil)
 			}
 
 			next = directive1

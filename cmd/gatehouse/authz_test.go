@@ -66,7 +66,8 @@ type authzEnv struct {
 
 // authzCase is one operation as a client calls it, and the rule it must
 // declare: "public", "auth", "superuser", or the permission it needs,
-// with "|self" when users may also act on themselves.
+// with "|self" when users may also act on themselves and "|staff" when
+// staff may.
 type authzCase struct {
 	rule string
 	doc  string
@@ -81,41 +82,41 @@ func targetVars(e authzEnv) map[string]any { return map[string]any{"id": e.targe
 // here, or TestEveryOperationHasARule fails.
 var authzCases = map[string]authzCase{
 	"me":          {"auth", `{ me { id } }`, noVars},
-	"user":        {"view_user|self", `query($id: ID) { user(id: $id) { id } }`, targetVars},
-	"users":       {"view_user", `{ users(first: 1) { nodes { id } } }`, noVars},
-	"permission":  {"view_permission", `{ permission(id: "1") { id } }`, noVars},
-	"permissions": {"view_permission", `{ permissions(first: 1) { nodes { id } } }`, noVars},
-	"role":        {"view_role", `query($id: ID!) { role(id: $id) { id } }`, func(e authzEnv) map[string]any { return map[string]any{"id": e.role.String()} }},
-	"roles":       {"view_role", `{ roles(first: 1) { nodes { id } } }`, noVars},
+	"user":        {"auth", `query($id: ID) { user(id: $id) { id } }`, targetVars},
+	"users":       {"auth", `{ users(first: 1) { nodes { id } } }`, noVars},
+	"permission":  {"auth", `{ permission(id: "1") { id } }`, noVars},
+	"permissions": {"auth", `{ permissions(first: 1) { nodes { id } } }`, noVars},
+	"role":        {"auth", `query($id: ID!) { role(id: $id) { id } }`, func(e authzEnv) map[string]any { return map[string]any{"id": e.role.String()} }},
+	"roles":       {"auth", `{ roles(first: 1) { nodes { id } } }`, noVars},
 
 	"signUp": {"public", `mutation($u: String!) { signUp(input: {username: $u, password: "pw"}) { token } }`,
 		func(e authzEnv) map[string]any { return map[string]any{"u": "new" + e.target.String()} }},
 	"signIn":         {"public", `mutation { signIn(username: "nobody", password: "pw") { token } }`, noVars},
 	"signOut":        {"auth", `mutation { signOut }`, noVars},
-	"createUser":     {"add_user", `mutation($u: String!) { createUser(input: {username: $u}) { id } }`, func(e authzEnv) map[string]any { return map[string]any{"u": "made" + e.target.String()} }},
-	"updateUser":     {"change_user|self", `mutation($id: ID!) { updateUser(id: $id, input: {firstName: "Renamed"}) { id } }`, targetVars},
-	"replaceUser":    {"change_user|self", `mutation($id: ID!, $u: String!) { replaceUser(id: $id, input: {username: $u}) { id } }`, func(e authzEnv) map[string]any { return map[string]any{"id": e.target.String(), "u": e.targetName} }},
-	"deleteUser":     {"delete_user", `mutation($id: ID!) { deleteUser(id: $id) }`, targetVars},
-	"deactivateUser": {"change_user", `mutation($id: ID!) { deactivateUser(id: $id) { id } }`, targetVars},
+	"createUser":     {"add_user|staff", `mutation($u: String!) { createUser(input: {username: $u}) { id } }`, func(e authzEnv) map[string]any { return map[string]any{"u": "made" + e.target.String()} }},
+	"updateUser":     {"change_user|self|staff", `mutation($id: ID!) { updateUser(id: $id, input: {firstName: "Renamed"}) { id } }`, targetVars},
+	"replaceUser":    {"change_user|self|staff", `mutation($id: ID!, $u: String!) { replaceUser(id: $id, input: {username: $u}) { id } }`, func(e authzEnv) map[string]any { return map[string]any{"id": e.target.String(), "u": e.targetName} }},
+	"deleteUser":     {"delete_user|staff", `mutation($id: ID!) { deleteUser(id: $id) }`, targetVars},
+	"deactivateUser": {"change_user|staff", `mutation($id: ID!) { deactivateUser(id: $id) { id } }`, targetVars},
 	"changePassword": {"auth", `mutation { changePassword(oldPassword: "not-it", newPassword: "new-pw") }`, noVars},
-	"setPassword":    {"change_user", `mutation($id: ID!) { setPassword(id: $id, password: "new-pw") }`, targetVars},
-	"grantPermissions": {"change_user", `mutation($id: ID!, $p: [ID!]!) { grantPermissions(userId: $id, permissionIds: $p) { id } }`,
+	"setPassword":    {"change_user|staff", `mutation($id: ID!) { setPassword(id: $id, password: "new-pw") }`, targetVars},
+	"grantPermissions": {"change_user|staff", `mutation($id: ID!, $p: [ID!]!) { grantPermissions(userId: $id, permissionIds: $p) { id } }`,
 		func(e authzEnv) map[string]any {
 			return map[string]any{"id": e.target.String(), "p": []string{e.needed.String()}}
 		}},
-	"revokePermissions": {"change_user", `mutation($id: ID!, $p: [ID!]!) { revokePermissions(userId: $id, permissionIds: $p) { id } }`,
+	"revokePermissions": {"change_user|staff", `mutation($id: ID!, $p: [ID!]!) { revokePermissions(userId: $id, permissionIds: $p) { id } }`,
 		func(e authzEnv) map[string]any {
 			return map[string]any{"id": e.target.String(), "p": []string{e.needed.String()}}
 		}},
-	"setPermissions": {"change_user", `mutation($id: ID!, $p: [ID!]!) { setPermissions(userId: $id, permissionIds: $p) { id } }`,
+	"setPermissions": {"change_user|staff", `mutation($id: ID!, $p: [ID!]!) { setPermissions(userId: $id, permissionIds: $p) { id } }`,
 		func(e authzEnv) map[string]any {
 			return map[string]any{"id": e.target.String(), "p": []string{e.needed.String()}}
 		}},
-	"assignRoles": {"change_user", `mutation($id: ID!, $r: [ID!]!) { assignRoles(userId: $id, roleIds: $r) { id } }`,
+	"assignRoles": {"change_user|staff", `mutation($id: ID!, $r: [ID!]!) { assignRoles(userId: $id, roleIds: $r) { id } }`,
 		func(e authzEnv) map[string]any {
 			return map[string]any{"id": e.target.String(), "r": []string{e.role.String()}}
 		}},
-	"unassignRoles": {"change_user", `mutation($id: ID!, $r: [ID!]!) { unassignRoles(userId: $id, roleIds: $r) { id } }`,
+	"unassignRoles": {"change_user|staff", `mutation($id: ID!, $r: [ID!]!) { unassignRoles(userId: $id, roleIds: $r) { id } }`,
 		func(e authzEnv) map[string]any {
 			return map[string]any{"id": e.target.String(), "r": []string{e.role.String()}}
 		}},
@@ -178,6 +179,8 @@ func expected(rule *ast.Directive, caller string) bool {
 		return true
 	case self:
 		return rule.Arguments.ForName("orSelf") != nil
+	case staffUser:
+		return rule.Arguments.ForName("orStaff") != nil
 	}
 	return false
 }
@@ -190,6 +193,9 @@ func ruleString(rule *ast.Directive) string {
 	s := neededCodename(rule)
 	if rule.Arguments.ForName("orSelf") != nil {
 		s += "|self"
+	}
+	if rule.Arguments.ForName("orStaff") != nil {
+		s += "|staff"
 	}
 	return s
 }

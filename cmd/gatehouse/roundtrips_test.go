@@ -142,4 +142,3 @@ func BenchmarkUsersWithRoles(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(rt.snapshot()["total"])/float64(b.N), "roundtrips/op")
 }
-
