@@ -323,19 +323,3 @@ func nonNil(ids []ID) []ID {
 }
 
 func (s *Store) roles() *mongo.Collection { return s.db.Collection(colRoles) }
-
-// AssignRolesToUsers gives the roles to every one of the users, in one
-// write per 50 users, for imports and seeding. It does not check that the
-// roles exist.
-func (s *Store) AssignRolesToUsers(ctx context.Context, users []ID, roles ...ID) error {
-	for start := 0; start < len(users); start += maxWriteStatements {
-		end := min(start+maxWriteStatements, len(users))
-		_, err := s.users().UpdateMany(ctx,
-			bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: idKeys(users[start:end])}}}},
-			bson.D{{Key: "$addToSet", Value: bson.D{{Key: "roles", Value: bson.D{{Key: "$each", Value: nonNil(roles)}}}}}})
-		if err != nil {
-			return fmt.Errorf("assign roles: %w", classify(err))
-		}
-	}
-	return nil
-}

@@ -58,7 +58,9 @@ type NewUser struct {
 	IsActive     bool
 	IsStaff      bool
 	IsSuperuser  bool
-	CreatedBy    *ID
+	// RoleIDs are the roles the user starts with; they must exist.
+	RoleIDs   []ID
+	CreatedBy *ID
 }
 
 func (n *NewUser) validate() error {
@@ -85,7 +87,7 @@ func (n *NewUser) document(id ID, now time.Time) userDoc {
 			IsStaff:       n.IsStaff,
 			IsSuperuser:   n.IsSuperuser,
 			DateJoined:    now,
-			RoleIDs:       []ID{},
+			RoleIDs:       nonNil(uniqueIDs(n.RoleIDs)),
 			PermissionIDs: []ID{},
 			Created:       now,
 			Modified:      now,
@@ -237,6 +239,9 @@ func sortDocument(sorts []UserSort) bson.D {
 // (invalid or duplicate username or email), ErrUnavailable.
 func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 	if err := n.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkIDsExist(ctx, s.roles(), "roles", n.RoleIDs); err != nil {
 		return nil, err
 	}
 	now := s.nowUTC()
@@ -484,6 +489,13 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) ([]ID, error) 
 	}
 	if len(users) == 0 {
 		return nil, nil
+	}
+	var roles []ID
+	for i := range users {
+		roles = append(roles, users[i].RoleIDs...)
+	}
+	if err := checkIDsExist(ctx, s.roles(), "roles", uniqueIDs(roles)); err != nil {
+		return nil, err
 	}
 	first, err := s.nextIDs(ctx, colUsers, len(users))
 	if err != nil {

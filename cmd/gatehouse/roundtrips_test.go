@@ -66,22 +66,11 @@ func seedRoles(tb testing.TB, s *store.Store, nUsers, nRoles int) string {
 	}
 	users := make([]store.NewUser, nUsers)
 	for i := range users {
-		users[i] = store.NewUser{Username: fmt.Sprintf("member%05d", i), PasswordHash: "!", IsActive: true}
+		users[i] = store.NewUser{Username: fmt.Sprintf("member%05d", i), PasswordHash: "!", IsActive: true,
+			RoleIDs: []store.ID{roles[i%nRoles], roles[(i+1)%nRoles]}}
 	}
-	ids, err := s.CreateUsers(ctx, users)
-	if err != nil {
+	if _, err := s.CreateUsers(ctx, users); err != nil {
 		tb.Fatal(err)
-	}
-	// Give roles to the users in few writes: every user whose id falls in
-	// a block gets the same two roles.
-	for i := 0; i < nRoles; i++ {
-		var block []store.ID
-		for j := i; j < len(ids); j += nRoles {
-			block = append(block, ids[j])
-		}
-		if err := s.AssignRolesToUsers(ctx, block, roles[i], roles[(i+1)%nRoles]); err != nil {
-			tb.Fatal(err)
-		}
 	}
 	admin, err := s.CreateUser(ctx, store.NewUser{Username: "root", PasswordHash: "!", IsActive: true, IsSuperuser: true, IsStaff: true})
 	if err != nil {
