@@ -43,11 +43,21 @@ var indexes = []index{
 	{colRoles, idxRoleName, bson.D{{Key: "name", Value: 1}}, true},
 	{colUsers, idxUserRoles, bson.D{{Key: "roles", Value: 1}}, false},
 	{colUsers, idxUserPerms, bson.D{{Key: "permissions", Value: 1}}, false},
+	{colTags, "tags_name_unique", bson.D{{Key: "name", Value: 1}}, true},
+	{colCodes, "operator_codes_code_unique", bson.D{{Key: "code", Value: 1}}, true},
+	{colClients, "clients_tag", bson.D{{Key: "tag", Value: 1}}, false},
+	{colClients, "clients_code", bson.D{{Key: "mobile_operator_code", Value: 1}}, false},
+	{colMailings, "mailings_status", bson.D{{Key: "status", Value: 1}}, false},
+	// One message per (mailing, client): the dispatcher may try to create
+	// a client's message twice, and the index makes the second a no-op.
+	{colMessages, "messages_mailing_client_unique", bson.D{{Key: "mailing", Value: 1}, {Key: "client", Value: 1}}, true},
+	{colMessages, "messages_mailing_status", bson.D{{Key: "mailing", Value: 1}, {Key: "status", Value: 1}}, false},
+	{colMessages, "messages_status_next_attempt", bson.D{{Key: "status", Value: 1}, {Key: "next_attempt", Value: 1}}, false},
 }
 
 // collections lists every collection, created up front so that the
 // embedded store's accelerator can index them before the first request.
-var collections = []string{colCounters, colUsers, colTokens, colThrottle, colPermissions, colRoles}
+var collections = []string{colCounters, colUsers, colTokens, colThrottle, colPermissions, colRoles, colTags, colCodes, colClients, colMailings, colMessages}
 
 // Migrate creates the collections, their indexes and seed data. It is
 // idempotent: serve runs it at every start.

@@ -28,6 +28,11 @@ const (
 	colThrottle    = "signin_throttle"
 	colPermissions = "permissions"
 	colRoles       = "roles"
+	colTags        = "tags"
+	colCodes       = "operator_codes"
+	colClients     = "clients"
+	colMailings    = "mailings"
+	colMessages    = "messages"
 )
 
 // Options tune a Store. The zero value is usable.

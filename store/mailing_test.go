@@ -1,0 +1,166 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
+)
+
+func TestTagsAndCodes(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	tag, err := s.CreateTag(ctx, "vip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateTag(ctx, "vip"); fieldErrors(t, err)["name"] == nil {
+		t.Errorf("duplicate tag: %v", err)
+	}
+	if _, err := s.CreateTag(ctx, strings.Repeat("x", 51)); fieldErrors(t, err)["name"] == nil {
+		t.Errorf("long tag: %v", err)
+	}
+	code, _ := s.CreateOperatorCode(ctx, "916")
+	if _, err := s.CreateOperatorCode(ctx, " "); fieldErrors(t, err)["code"] == nil {
+		t.Errorf("blank code: %v", err)
+	}
+	c, err := s.CreateClient(ctx, store.ClientInput{PhoneNumber: "79161234567", OperatorCodeID: code.ID, TagID: tag.ID, Timezone: "Europe/Moscow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *store.ConflictError
+	if err := s.DeleteTag(ctx, tag.ID, false); !errors.As(err, &ce) {
+		t.Errorf("deleting a used tag: %v", err)
+	}
+	if err := s.DeleteOperatorCode(ctx, code.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClientByID(ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("client survived its code's cascade: %v", err)
+	}
+	if err := s.DeleteTag(ctx, tag.ID, false); err != nil {
+		t.Errorf("deleting an unused tag: %v", err)
+	}
+}
+
+func TestClientValidation(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	tag, _ := s.CreateTag(ctx, "vip")
+	code, _ := s.CreateOperatorCode(ctx, "916")
+	cases := []struct {
+		in   store.ClientInput
+		want []string
+	}{
+		{store.ClientInput{PhoneNumber: "89161234567", OperatorCodeID: code.ID, TagID: tag.ID, Timezone: "UTC"}, []string{"phone_number"}},
+		{store.ClientInput{PhoneNumber: "7916123456", OperatorCodeID: code.ID, TagID: tag.ID, Timezone: "UTC"}, []string{"phone_number"}},
+		{store.ClientInput{PhoneNumber: "7916123456a", OperatorCodeID: code.ID, TagID: tag.ID, Timezone: "UTC"}, []string{"phone_number"}},
+		{store.ClientInput{PhoneNumber: "79161234567", OperatorCodeID: code.ID, TagID: tag.ID, Timezone: "Mars/Olympus"}, []string{"timezone"}},
+		{store.ClientInput{PhoneNumber: "79161234567", OperatorCodeID: 99, TagID: 98, Timezone: "UTC"}, []string{"mobile_operator_code", "tag"}},
+	}
+	for i, c := range cases {
+		_, err := s.CreateClient(ctx, c.in)
+		got := fieldErrors(t, err)
+		var keys []string
+		for k := range got {
+			keys = append(keys, k)
+		}
+		if fmt.Sprint(sortedKeys(got)) != fmt.Sprint(c.want) {
+			t.Errorf("case %d: %v, want fields %v", i, got, c.want)
+		}
+	}
+	if n, _ := s.CountClients(ctx, nil); n != 0 {
+		t.Errorf("invalid clients stored: %d", n)
+	}
+}
+
+func sortedKeys(m map[string][]string) []string {
+	var keys []string
+	for _, k := range []string{"codes", "end_notification_date", "mobile_operator_code", "phone_number", "tag", "tags", "text", "timezone", "window"} {
+		if m[k] != nil {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func TestMailingsAndStats(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	vip, _ := s.CreateTag(ctx, "vip")
+	other, _ := s.CreateTag(ctx, "other")
+	mts, _ := s.CreateOperatorCode(ctx, "916")
+	var clients []store.ClientInput
+	for i := range 6 {
+		tag := vip.ID
+		if i%3 == 2 {
+			tag = other.ID
+		}
+		clients = append(clients, store.ClientInput{PhoneNumber: fmt.Sprintf("7916000000%d", i), OperatorCodeID: mts.ID, TagID: tag, Timezone: "Europe/Moscow"})
+	}
+	if _, err := s.CreateClients(ctx, clients); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	bad := store.MailingInput{Text: strings.Repeat("x", 501), Start: start, End: start, Tags: []string{"nope"}, Codes: []string{}, Window: &store.Window{From: "9:00", To: "21:00"}}
+	_, err := s.CreateMailing(ctx, bad)
+	if got := sortedKeys(fieldErrors(t, err)); !reflect.DeepEqual(got, []string{"codes", "end_notification_date", "text", "window"}) {
+		t.Errorf("invalid mailing: %v", got)
+	}
+	_, err = s.CreateMailing(ctx, store.MailingInput{Text: "hi", Start: start, End: start.Add(time.Hour), Tags: []string{"nope"}, Codes: []string{"916", "000"}})
+	if got := fieldErrors(t, err); !reflect.DeepEqual(got, map[string][]string{"tags": {`"nope" does not exist.`}, "codes": {`"000" does not exist.`}}) {
+		t.Errorf("unknown labels: %v", got)
+	}
+	m, err := s.CreateMailing(ctx, store.MailingInput{Text: "hi", Start: start, End: start.Add(time.Hour), Tags: []string{"vip", "vip"}, Codes: []string{"916"}, Window: &store.Window{From: "09:00", To: "21:00"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != store.MailingScheduled || !reflect.DeepEqual(m.Tags, []string{"vip"}) {
+		t.Errorf("mailing = %+v", m)
+	}
+	if n, err := s.CountRecipients(ctx, m); err != nil || n != 4 {
+		t.Errorf("recipients = %d, %v; want 4", n, err)
+	}
+	byTag, _ := s.FindMailings(ctx, &store.MailingFilter{Tag: ptr("vip"), Code: ptr("916")}, store.Page{})
+	noneByTag, _ := s.FindMailings(ctx, &store.MailingFilter{Tag: ptr("other")}, store.Page{})
+	if len(byTag) != 1 || len(noneByTag) != 0 {
+		t.Errorf("by tag: %d and %d", len(byTag), len(noneByTag))
+	}
+	active, _ := s.FindMailings(ctx, &store.MailingFilter{ActiveAt: ptr(start.Add(time.Minute))}, store.Page{})
+	if len(active) != 1 {
+		t.Errorf("active: %d", len(active))
+	}
+
+	// Status moves are checked.
+	if _, err := s.SetMailingStatus(ctx, m.ID, store.MailingRunning, "", store.MailingScheduled); err != nil {
+		t.Fatal(err)
+	}
+	var ce *store.ConflictError
+	if _, err := s.SetMailingStatus(ctx, m.ID, store.MailingRunning, "", store.MailingScheduled); !errors.As(err, &ce) {
+		t.Errorf("a second start: %v", err)
+	}
+
+	stats, err := s.Stats(ctx, []store.ID{m.ID, 999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := stats[m.ID]; st.Total != 0 || stats[999] == nil {
+		t.Errorf("stats before messages: %+v", stats)
+	}
+
+	// A window that spans midnight.
+	w := &store.Window{From: "22:00", To: "06:00"}
+	msk, _ := time.LoadLocation("Europe/Moscow")
+	for h, want := range map[int]bool{20: true, 2: true, 3: false, 12: false, 18: false, 19: true} {
+		at := time.Date(2026, 1, 1, h, 30, 0, 0, time.UTC) // Moscow is UTC+3
+		if got := w.Contains(at, msk); got != want {
+			t.Errorf("%02d:30 UTC in window %v: %v, want %v", h, w, got, want)
+		}
+	}
+}
