@@ -103,10 +103,11 @@ func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 
 func present(ctx context.Context, logger *slog.Logger, gqlErr *gqlerror.Error, cause error) {
 	var (
-		e   *Error
-		ve  *store.ValidationError
-		ae  *auth.Error
-		ext = map[string]any{}
+		e        *Error
+		ve       *store.ValidationError
+		ae       *auth.Error
+		conflict *store.ConflictError
+		ext      = map[string]any{}
 	)
 	switch {
 	case errors.As(cause, &e):
@@ -119,6 +120,9 @@ func present(ctx context.Context, logger *slog.Logger, gqlErr *gqlerror.Error, c
 		gqlErr.Message = validationMessage(ve)
 		ext["code"] = CodeBadUserInput
 		ext["fields"] = ve.Fields
+	case errors.As(cause, &conflict):
+		gqlErr.Message = conflict.Message
+		ext["code"] = CodeConflict
 	case errors.Is(cause, store.ErrNotFound):
 		gqlErr.Message = msgNotFound
 		ext["code"] = CodeNotFound

@@ -20,6 +20,18 @@ type loaders struct {
 	user       *dataloadgen.Loader[store.ID, *store.User]
 	role       *dataloadgen.Loader[store.ID, *store.Role]
 	permission *dataloadgen.Loader[store.ID, *store.Permission]
+	tag        *dataloadgen.Loader[store.ID, *store.Tag]
+	code       *dataloadgen.Loader[store.ID, *store.OperatorCode]
+	client     *dataloadgen.Loader[store.ID, *store.Client]
+	mailing    *dataloadgen.Loader[store.ID, *store.Mailing]
+}
+
+// byID makes a loader that reads many ids in one store call.
+func byID[V any](find func(context.Context, []store.ID) ([]V, error), idOf func(*V) store.ID) *dataloadgen.Loader[store.ID, *V] {
+	return dataloadgen.NewLoader(func(ctx context.Context, ids []store.ID) ([]*V, []error) {
+		rows, err := find(ctx, ids)
+		return lineUp(ids, rows, err, idOf)
+	}, dataloadgen.WithWait(batchWait))
 }
 
 type loadersKey struct{}
@@ -30,55 +42,22 @@ const batchWait = 2 * time.Millisecond
 
 func newLoaders(s *store.Store) *loaders {
 	return &loaders{
-		user: dataloadgen.NewLoader(func(ctx context.Context, ids []store.ID) ([]*store.User, []error) {
-			users, err := s.UsersByIDs(ctx, ids)
-			return lineUp(ids, users, err, func(u *store.User) store.ID { return u.ID })
-		}, dataloadgen.WithWait(batchWait)),
-		role: dataloadgen.NewLoader(func(ctx context.Context, ids []store.ID) ([]*store.Role, []error) {
-			roles, err := s.RolesByIDs(ctx, ids)
-			return lineUp(ids, roles, err, func(r *store.Role) store.ID { return r.ID })
-		}, dataloadgen.WithWait(batchWait)),
-		permission: dataloadgen.NewLoader(func(ctx context.Context, ids []store.ID) ([]*store.Permission, []error) {
-			perms, err := s.PermissionsByIDs(ctx, ids)
-			return lineUp(ids, perms, err, func(p *store.Permission) store.ID { return p.ID })
-		}, dataloadgen.WithWait(batchWait)),
+		user:       byID(s.UsersByIDs, func(u *store.User) store.ID { return u.ID }),
+		role:       byID(s.RolesByIDs, func(r *store.Role) store.ID { return r.ID }),
+		permission: byID(s.PermissionsByIDs, func(p *store.Permission) store.ID { return p.ID }),
+		tag: byID(func(ctx context.Context, ids []store.ID) ([]store.Tag, error) {
+			return s.FindTags(ctx, &store.LabelFilter{IDs: ids}, store.Page{})
+		}, func(t *store.Tag) store.ID { return t.ID }),
+		code: byID(func(ctx context.Context, ids []store.ID) ([]store.OperatorCode, error) {
+			return s.FindOperatorCodes(ctx, &store.LabelFilter{IDs: ids}, store.Page{})
+		}, func(c *store.OperatorCode) store.ID { return c.ID }),
+		client: byID(func(ctx context.Context, ids []store.ID) ([]store.Client, error) {
+			return s.FindClients(ctx, &store.ClientFilter{IDs: ids}, store.Page{})
+		}, func(c *store.Client) store.ID { return c.ID }),
+		mailing: byID(func(ctx context.Context, ids []store.ID) ([]store.Mailing, error) {
+			return s.FindMailings(ctx, &store.MailingFilter{IDs: ids}, store.Page{})
+		}, func(m *store.Mailing) store.ID { return m.ID }),
 	}
-}
-
-// loadAll loads many values at once, skipping ids that no longer name
-// anything (a role deleted while a page was read): lists show what exists.
-func loadAll[V any](ctx context.Context, l *dataloadgen.Loader[store.ID, *V], ids []store.ID) ([]V, error) {
-	thunks := make([]func() (*V, error), len(ids))
-	for i, id := range ids {
-		thunks[i] = l.LoadThunk(ctx, id)
-	}
-	out := make([]V, 0, len(ids))
-	for _, thunk := range thunks {
-		v, err := thunk()
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *v)
-	}
-	return out, nil
-}
-
-func sortedUnique(ids []store.ID) []store.ID {
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-// nilIfNotFound turns "not found" into a null answer, as single-item
-// queries give it.
-func nilIfNotFound[T any](v *T, err error) (*T, error) {
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	return v, err
 }
 
 // lineUp puts batch results in the order of the keys, with ErrNotFound for
@@ -116,4 +95,40 @@ func withLoaders(s *store.Store) graphql.OperationMiddleware {
 
 func loadersFrom(ctx context.Context) *loaders {
 	return ctx.Value(loadersKey{}).(*loaders)
+}
+
+// loadAll loads many values at once, skipping ids that no longer name
+// anything (a role deleted while a page was read): lists show what exists.
+func loadAll[V any](ctx context.Context, l *dataloadgen.Loader[store.ID, *V], ids []store.ID) ([]V, error) {
+	thunks := make([]func() (*V, error), len(ids))
+	for i, id := range ids {
+		thunks[i] = l.LoadThunk(ctx, id)
+	}
+	out := make([]V, 0, len(ids))
+	for _, thunk := range thunks {
+		v, err := thunk()
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, nil
+}
+
+func sortedUnique(ids []store.ID) []store.ID {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// nilIfNotFound turns "not found" into a null answer, as single-item
+// queries give it.
+func nilIfNotFound[T any](v *T, err error) (*T, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
 }

@@ -13,4 +13,5 @@ type Resolver struct {
 	Store    *store.Store
 	Accounts *Accounts
 	Access   *Access
+	Progress *Progress
 }

@@ -7,11 +7,70 @@ package graph
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/graph/model"
 	"github.com/gatehouse/gatehouse/store"
 )
+
+// MobileOperatorCode is the resolver for the mobileOperatorCode field.
+func (r *clientResolver) MobileOperatorCode(ctx context.Context, obj *store.Client) (*store.OperatorCode, error) {
+	return nilIfNotFound(loadersFrom(ctx).code.Load(ctx, obj.OperatorCodeID))
+}
+
+// Tag is the resolver for the tag field.
+func (r *clientResolver) Tag(ctx context.Context, obj *store.Client) (*store.Tag, error) {
+	return nilIfNotFound(loadersFrom(ctx).tag.Load(ctx, obj.TagID))
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *clientConnectionResolver) TotalCount(ctx context.Context, obj *model.ClientConnection) (int, error) {
+	return obj.Count(ctx)
+}
+
+// Stats is the resolver for the stats field.
+func (r *mailingResolver) Stats(ctx context.Context, obj *store.Mailing) (*model.MailingStats, error) {
+	return r.mailingStats(ctx, obj)
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *mailingConnectionResolver) TotalCount(ctx context.Context, obj *model.MailingConnection) (int, error) {
+	return obj.Count(ctx)
+}
+
+// MatchedClients is the resolver for the matchedClients field.
+func (r *mailingStatsResolver) MatchedClients(ctx context.Context, obj *model.MailingStats) (int, error) {
+	return r.Store.CountRecipients(ctx, obj.Mailing)
+}
+
+// FirstSend is the resolver for the firstSend field.
+func (r *mailingStatsResolver) FirstSend(ctx context.Context, obj *model.MailingStats) (*time.Time, error) {
+	first, _, err := r.Store.SendSpan(ctx, obj.Mailing.ID)
+	return first, err
+}
+
+// LastSend is the resolver for the lastSend field.
+func (r *mailingStatsResolver) LastSend(ctx context.Context, obj *model.MailingStats) (*time.Time, error) {
+	_, last, err := r.Store.SendSpan(ctx, obj.Mailing.ID)
+	return last, err
+}
+
+// Mailing is the resolver for the mailing field.
+func (r *messageResolver) Mailing(ctx context.Context, obj *store.Message) (*store.Mailing, error) {
+	return nilIfNotFound(loadersFrom(ctx).mailing.Load(ctx, obj.MailingID))
+}
+
+// Client is the resolver for the client field.
+func (r *messageResolver) Client(ctx context.Context, obj *store.Message) (*store.Client, error) {
+	return nilIfNotFound(loadersFrom(ctx).client.Load(ctx, obj.ClientID))
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *messageConnectionResolver) TotalCount(ctx context.Context, obj *model.MessageConnection) (int, error) {
+	return obj.Count(ctx)
+}
 
 // SignUp is the resolver for the signUp field.
 func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) (*model.AuthPayload, error) {
@@ -153,6 +212,86 @@ func (r *mutationResolver) DeletePermission(ctx context.Context, id store.ID) (s
 	return id, nil
 }
 
+// CreateTag is the resolver for the createTag field.
+func (r *mutationResolver) CreateTag(ctx context.Context, name string) (*store.Tag, error) {
+	return r.Store.CreateTag(ctx, name)
+}
+
+// UpdateTag is the resolver for the updateTag field.
+func (r *mutationResolver) UpdateTag(ctx context.Context, id store.ID, name string) (*store.Tag, error) {
+	return r.Store.RenameTag(ctx, id, name)
+}
+
+// DeleteTag is the resolver for the deleteTag field.
+func (r *mutationResolver) DeleteTag(ctx context.Context, id store.ID, cascade *bool) (store.ID, error) {
+	return deleted(id, r.Store.DeleteTag(ctx, id, isSet(cascade)))
+}
+
+// CreateOperatorCode is the resolver for the createOperatorCode field.
+func (r *mutationResolver) CreateOperatorCode(ctx context.Context, code string) (*store.OperatorCode, error) {
+	return r.Store.CreateOperatorCode(ctx, code)
+}
+
+// UpdateOperatorCode is the resolver for the updateOperatorCode field.
+func (r *mutationResolver) UpdateOperatorCode(ctx context.Context, id store.ID, code string) (*store.OperatorCode, error) {
+	return r.Store.ChangeOperatorCode(ctx, id, code)
+}
+
+// DeleteOperatorCode is the resolver for the deleteOperatorCode field.
+func (r *mutationResolver) DeleteOperatorCode(ctx context.Context, id store.ID, cascade *bool) (store.ID, error) {
+	return deleted(id, r.Store.DeleteOperatorCode(ctx, id, isSet(cascade)))
+}
+
+// CreateClient is the resolver for the createClient field.
+func (r *mutationResolver) CreateClient(ctx context.Context, input model.ClientInput) (*store.Client, error) {
+	return r.Store.CreateClient(ctx, store.ClientInput{PhoneNumber: input.PhoneNumber, OperatorCodeID: input.MobileOperatorCodeID, TagID: input.TagID, Timezone: input.Timezone})
+}
+
+// UpdateClient is the resolver for the updateClient field.
+func (r *mutationResolver) UpdateClient(ctx context.Context, id store.ID, input model.UpdateClientInput) (*store.Client, error) {
+	return r.Store.UpdateClient(ctx, id, store.ClientUpdate{PhoneNumber: input.PhoneNumber, OperatorCodeID: input.MobileOperatorCodeID, TagID: input.TagID, Timezone: input.Timezone})
+}
+
+// DeleteClient is the resolver for the deleteClient field.
+func (r *mutationResolver) DeleteClient(ctx context.Context, id store.ID) (store.ID, error) {
+	return deleted(id, r.Store.DeleteClient(ctx, id))
+}
+
+// CreateMailing is the resolver for the createMailing field.
+func (r *mutationResolver) CreateMailing(ctx context.Context, input model.MailingInput) (*store.Mailing, error) {
+	return r.Store.CreateMailing(ctx, mailingInput(input))
+}
+
+// UpdateMailing is the resolver for the updateMailing field.
+func (r *mutationResolver) UpdateMailing(ctx context.Context, id store.ID, input model.UpdateMailingInput) (*store.Mailing, error) {
+	return r.Store.UpdateMailing(ctx, id, mailingUpdate(input))
+}
+
+// DeleteMailing is the resolver for the deleteMailing field.
+func (r *mutationResolver) DeleteMailing(ctx context.Context, id store.ID) (store.ID, error) {
+	return deleted(id, r.Store.DeleteMailing(ctx, id))
+}
+
+// PauseMailing is the resolver for the pauseMailing field.
+func (r *mutationResolver) PauseMailing(ctx context.Context, id store.ID) (*store.Mailing, error) {
+	return r.moveMailing(ctx, id, store.MailingPaused, "paused", store.MailingScheduled, store.MailingRunning)
+}
+
+// ResumeMailing is the resolver for the resumeMailing field.
+func (r *mutationResolver) ResumeMailing(ctx context.Context, id store.ID) (*store.Mailing, error) {
+	return r.moveMailing(ctx, id, store.MailingScheduled, "resumed", store.MailingPaused)
+}
+
+// CancelMailing is the resolver for the cancelMailing field.
+func (r *mutationResolver) CancelMailing(ctx context.Context, id store.ID) (*store.Mailing, error) {
+	return r.moveMailing(ctx, id, store.MailingCancelled, "cancelled", store.MailingScheduled, store.MailingRunning, store.MailingPaused)
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *operatorCodeConnectionResolver) TotalCount(ctx context.Context, obj *model.OperatorCodeConnection) (int, error) {
+	return obj.Count(ctx)
+}
+
 // TotalCount is the resolver for the totalCount field.
 func (r *permissionConnectionResolver) TotalCount(ctx context.Context, obj *model.PermissionConnection) (int, error) {
 	return obj.Count(ctx)
@@ -207,6 +346,73 @@ func (r *queryResolver) Roles(ctx context.Context, filter *store.RoleFilter, fir
 	return r.listRoles(ctx, filter, pageOf(first, after, last, before, offset, limit))
 }
 
+// Tag is the resolver for the tag field.
+func (r *queryResolver) Tag(ctx context.Context, id store.ID) (*store.Tag, error) {
+	return nilIfNotFound(r.Store.TagByID(ctx, id))
+}
+
+// Tags is the resolver for the tags field.
+func (r *queryResolver) Tags(ctx context.Context, filter *store.LabelFilter, first *int, after *string, last *int, before *string, offset *int, limit *int) (*model.TagConnection, error) {
+	return r.listTags(ctx, filter, pageOf(first, after, last, before, offset, limit))
+}
+
+// OperatorCode is the resolver for the operatorCode field.
+func (r *queryResolver) OperatorCode(ctx context.Context, id store.ID) (*store.OperatorCode, error) {
+	return nilIfNotFound(r.Store.OperatorCodeByID(ctx, id))
+}
+
+// OperatorCodes is the resolver for the operatorCodes field.
+func (r *queryResolver) OperatorCodes(ctx context.Context, filter *store.LabelFilter, first *int, after *string, last *int, before *string, offset *int, limit *int) (*model.OperatorCodeConnection, error) {
+	return r.listOperatorCodes(ctx, filter, pageOf(first, after, last, before, offset, limit))
+}
+
+// Client is the resolver for the client field.
+func (r *queryResolver) Client(ctx context.Context, id store.ID) (*store.Client, error) {
+	return nilIfNotFound(r.Store.ClientByID(ctx, id))
+}
+
+// Clients is the resolver for the clients field.
+func (r *queryResolver) Clients(ctx context.Context, filter *store.ClientFilter, first *int, after *string, last *int, before *string, offset *int, limit *int) (*model.ClientConnection, error) {
+	return r.listClients(ctx, filter, pageOf(first, after, last, before, offset, limit))
+}
+
+// Mailing is the resolver for the mailing field.
+func (r *queryResolver) Mailing(ctx context.Context, id store.ID) (*store.Mailing, error) {
+	return nilIfNotFound(r.Store.MailingByID(ctx, id))
+}
+
+// Mailings is the resolver for the mailings field.
+func (r *queryResolver) Mailings(ctx context.Context, filter *store.MailingFilter, first *int, after *string, last *int, before *string, offset *int, limit *int) (*model.MailingConnection, error) {
+	return r.listMailings(ctx, filter, pageOf(first, after, last, before, offset, limit))
+}
+
+// Message is the resolver for the message field.
+func (r *queryResolver) Message(ctx context.Context, id store.ID) (*store.Message, error) {
+	return nilIfNotFound(r.Store.MessageByID(ctx, id))
+}
+
+// Messages is the resolver for the messages field.
+func (r *queryResolver) Messages(ctx context.Context, filter *store.MessageFilter, first *int, after *string, last *int, before *string, offset *int, limit *int) (*model.MessageConnection, error) {
+	return r.listMessages(ctx, filter, pageOf(first, after, last, before, offset, limit))
+}
+
+// MailingStats is the resolver for the mailingStats field.
+func (r *queryResolver) MailingStats(ctx context.Context, id store.ID) (*model.MailingStats, error) {
+	m, err := r.Store.MailingByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.mailingStats(ctx, m)
+}
+
+// MailingsStats is the resolver for the mailingsStats field.
+func (r *queryResolver) MailingsStats(ctx context.Context, filter *store.MailingFilter) ([]model.MailingStats, error) {
+	return r.mailingsStats(ctx, filter)
+}
+
 // Permissions is the resolver for the permissions field.
 func (r *roleResolver) Permissions(ctx context.Context, obj *store.Role) ([]store.Permission, error) {
 	return permissionsIn(ctx, obj.PermissionIDs)
@@ -219,6 +425,16 @@ func (r *roleResolver) Users(ctx context.Context, obj *store.Role, first *int, a
 
 // TotalCount is the resolver for the totalCount field.
 func (r *roleConnectionResolver) TotalCount(ctx context.Context, obj *model.RoleConnection) (int, error) {
+	return obj.Count(ctx)
+}
+
+// MailingProgress is the resolver for the mailingProgress field.
+func (r *subscriptionResolver) MailingProgress(ctx context.Context, id store.ID) (<-chan *model.MailingStats, error) {
+	return r.Progress.Subscribe(ctx, id)
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *tagConnectionResolver) TotalCount(ctx context.Context, obj *model.TagConnection) (int, error) {
 	return obj.Count(ctx)
 }
 
@@ -252,8 +468,38 @@ func (r *userConnectionResolver) TotalCount(ctx context.Context, obj *model.User
 	return obj.Count(ctx)
 }
 
+// Client returns ClientResolver implementation.
+func (r *Resolver) Client() ClientResolver { return &clientResolver{r} }
+
+// ClientConnection returns ClientConnectionResolver implementation.
+func (r *Resolver) ClientConnection() ClientConnectionResolver { return &clientConnectionResolver{r} }
+
+// Mailing returns MailingResolver implementation.
+func (r *Resolver) Mailing() MailingResolver { return &mailingResolver{r} }
+
+// MailingConnection returns MailingConnectionResolver implementation.
+func (r *Resolver) MailingConnection() MailingConnectionResolver {
+	return &mailingConnectionResolver{r}
+}
+
+// MailingStats returns MailingStatsResolver implementation.
+func (r *Resolver) MailingStats() MailingStatsResolver { return &mailingStatsResolver{r} }
+
+// Message returns MessageResolver implementation.
+func (r *Resolver) Message() MessageResolver { return &messageResolver{r} }
+
+// MessageConnection returns MessageConnectionResolver implementation.
+func (r *Resolver) MessageConnection() MessageConnectionResolver {
+	return &messageConnectionResolver{r}
+}
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
+
+// OperatorCodeConnection returns OperatorCodeConnectionResolver implementation.
+func (r *Resolver) OperatorCodeConnection() OperatorCodeConnectionResolver {
+	return &operatorCodeConnectionResolver{r}
+}
 
 // PermissionConnection returns PermissionConnectionResolver implementation.
 func (r *Resolver) PermissionConnection() PermissionConnectionResolver {
@@ -269,6 +515,12 @@ func (r *Resolver) Role() RoleResolver { return &roleResolver{r} }
 // RoleConnection returns RoleConnectionResolver implementation.
 func (r *Resolver) RoleConnection() RoleConnectionResolver { return &roleConnectionResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
+// TagConnection returns TagConnectionResolver implementation.
+func (r *Resolver) TagConnection() TagConnectionResolver { return &tagConnectionResolver{r} }
+
 // User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
@@ -276,11 +528,21 @@ func (r *Resolver) User() UserResolver { return &userResolver{r} }
 func (r *Resolver) UserConnection() UserConnectionResolver { return &userConnectionResolver{r} }
 
 type (
-	mutationResolver             struct{ *Resolver }
-	permissionConnectionResolver struct{ *Resolver }
-	queryResolver                struct{ *Resolver }
-	roleResolver                 struct{ *Resolver }
-	roleConnectionResolver       struct{ *Resolver }
-	userResolver                 struct{ *Resolver }
-	userConnectionResolver       struct{ *Resolver }
+	clientResolver                 struct{ *Resolver }
+	clientConnectionResolver       struct{ *Resolver }
+	mailingResolver                struct{ *Resolver }
+	mailingConnectionResolver      struct{ *Resolver }
+	mailingStatsResolver           struct{ *Resolver }
+	messageResolver                struct{ *Resolver }
+	messageConnectionResolver      struct{ *Resolver }
+	mutationResolver               struct{ *Resolver }
+	operatorCodeConnectionResolver struct{ *Resolver }
+	permissionConnectionResolver   struct{ *Resolver }
+	queryResolver                  struct{ *Resolver }
+	roleResolver                   struct{ *Resolver }
+	roleConnectionResolver         struct{ *Resolver }
+	subscriptionResolver           struct{ *Resolver }
+	tagConnectionResolver          struct{ *Resolver }
+	userResolver                   struct{ *Resolver }
+	userConnectionResolver         struct{ *Resolver }
 )

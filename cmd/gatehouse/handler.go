@@ -57,9 +57,35 @@ func addressThrottlePolicy() auth.ThrottlePolicy {
 	return p
 }
 
+// Subscriptions poll a watched mailing this often, and check that their
+// token still holds this often.
+const (
+	progressInterval = time.Second
+	progressRecheck  = 30 * time.Second
+)
+
+// resolver is the root of the GraphQL layer, shared by every surface.
+func (g *gateway) resolver() *graph.Resolver {
+	return &graph.Resolver{
+		Store:    g.store,
+		Accounts: g.accounts,
+		Access:   &graph.Access{Store: g.store, Tokens: g.authenticator},
+		Progress: &graph.Progress{
+			Store:    g.store,
+			Interval: progressInterval,
+			Recheck: func(ctx context.Context, c *auth.Caller) error {
+				_, err := g.accounts.CallerByToken(ctx, c.TokenDigest)
+				return err
+			},
+			RecheckEvery: progressRecheck,
+			Logger:       g.logger,
+		},
+	}
+}
+
 // handler routes every surface of the gateway.
 func (g *gateway) handler(cfg *config) http.Handler {
-	gql := graph.NewServer(&graph.Resolver{Store: g.store, Accounts: g.accounts, Access: &graph.Access{Store: g.store, Tokens: g.authenticator}}, graph.ServerConfig{
+	gql := graph.NewServer(g.resolver(), graph.ServerConfig{
 		ComplexityLimit:  cfg.ComplexityLimit,
 		DepthLimit:       cfg.DepthLimit,
 		ParserTokenLimit: cfg.ParserTokenLimit,

@@ -35,3 +35,43 @@ type PermissionConnection struct {
 	PageInfo *PageInfo
 	Count    Counter
 }
+
+// TagConnection is a page of tags.
+type TagConnection struct {
+	Edges    []TagEdge
+	Nodes    []store.Tag
+	PageInfo *PageInfo
+	Count    Counter
+}
+
+// OperatorCodeConnection is a page of operator codes.
+type OperatorCodeConnection struct {
+	Edges    []OperatorCodeEdge
+	Nodes    []store.OperatorCode
+	PageInfo *PageInfo
+	Count    Counter
+}
+
+// ClientConnection is a page of clients.
+type ClientConnection struct {
+	Edges    []ClientEdge
+	Nodes    []store.Client
+	PageInfo *PageInfo
+	Count    Counter
+}
+
+// MailingConnection is a page of mailings.
+type MailingConnection struct {
+	Edges    []MailingEdge
+	Nodes    []store.Mailing
+	PageInfo *PageInfo
+	Count    Counter
+}
+
+// MessageConnection is a page of messages.
+type MessageConnection struct {
+	Edges    []MessageEdge
+	Nodes    []store.Message
+	PageInfo *PageInfo
+	Count    Counter
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gatehouse/gatehouse/store"
@@ -17,6 +18,18 @@ import (
 type AuthPayload struct {
 	Token string      `json:"token"`
 	User  *store.User `json:"user"`
+}
+
+type ClientEdge struct {
+	Cursor string        `json:"cursor"`
+	Node   *store.Client `json:"node"`
+}
+
+type ClientInput struct {
+	PhoneNumber          string   `json:"phoneNumber"`
+	MobileOperatorCodeID store.ID `json:"mobileOperatorCodeId"`
+	TagID                store.ID `json:"tagId"`
+	Timezone             string   `json:"timezone"`
 }
 
 type CreatePermissionInput struct {
@@ -45,7 +58,49 @@ type CreateUserInput struct {
 	IsSuperuser *bool   `json:"isSuperuser,omitempty"`
 }
 
+type MailingEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *store.Mailing `json:"node"`
+}
+
+type MailingInput struct {
+	Text                  string    `json:"text"`
+	StartNotificationDate time.Time `json:"startNotificationDate"`
+	EndNotificationDate   time.Time `json:"endNotificationDate"`
+	// Tag names; each must exist.
+	Tags []string `json:"tags"`
+	// Operator codes; each must exist.
+	Codes  []string      `json:"codes"`
+	Window *store.Window `json:"window,omitempty"`
+}
+
+// A mailing's messages counted by status, by the store.
+type MailingStats struct {
+	Mailing *store.Mailing `json:"mailing"`
+	Total   int            `json:"total"`
+	Pending int            `json:"pending"`
+	Sending int            `json:"sending"`
+	Sent    int            `json:"sent"`
+	Failed  int            `json:"failed"`
+	Expired int            `json:"expired"`
+	// Clients the mailing targets now (counted when asked).
+	MatchedClients int `json:"matchedClients"`
+	// The first and last send dates (found when asked).
+	FirstSend *time.Time `json:"firstSend,omitempty"`
+	LastSend  *time.Time `json:"lastSend,omitempty"`
+}
+
+type MessageEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *store.Message `json:"node"`
+}
+
 type Mutation struct {
+}
+
+type OperatorCodeEdge struct {
+	Cursor string              `json:"cursor"`
+	Node   *store.OperatorCode `json:"node"`
 }
 
 type PageInfo struct {
@@ -87,6 +142,32 @@ type SignUpInput struct {
 	FirstName   *string `json:"firstName,omitempty"`
 	LastName    *string `json:"lastName,omitempty"`
 	PhoneNumber *string `json:"phoneNumber,omitempty"`
+}
+
+type Subscription struct {
+}
+
+type TagEdge struct {
+	Cursor string     `json:"cursor"`
+	Node   *store.Tag `json:"node"`
+}
+
+// Changes only the fields given.
+type UpdateClientInput struct {
+	PhoneNumber          *string   `json:"phoneNumber,omitempty"`
+	MobileOperatorCodeID *store.ID `json:"mobileOperatorCodeId,omitempty"`
+	TagID                *store.ID `json:"tagId,omitempty"`
+	Timezone             *string   `json:"timezone,omitempty"`
+}
+
+// Changes only the fields given; `window: null` removes the window. A running mailing's changes apply to what it has not sent.
+type UpdateMailingInput struct {
+	Text                  *string                          `json:"text,omitempty"`
+	StartNotificationDate *time.Time                       `json:"startNotificationDate,omitempty"`
+	EndNotificationDate   *time.Time                       `json:"endNotificationDate,omitempty"`
+	Tags                  []string                         `json:"tags,omitempty"`
+	Codes                 []string                         `json:"codes,omitempty"`
+	Window                graphql.Omittable[*store.Window] `json:"window,omitempty"`
 }
 
 // Changes only the fields given; `permissionIds` replaces the role's permissions.
