@@ -146,3 +146,4 @@ func isServerSelection(err error) bool {
 	var sse topology.ServerSelectionError
 	return errors.As(err, &sse)
 }
+
