@@ -146,4 +146,3 @@ func isServerSelection(err error) bool {
 	var sse topology.ServerSelectionError
 	return errors.As(err, &sse)
 }
-
