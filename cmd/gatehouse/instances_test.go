@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
+)
+
+var sharedDatabases atomic.Int64
+
+// twoGateways are two gateways on one database, as two instances behind a
+// load balancer would be, each with its own token cache of the given TTL.
+func twoGateways(t *testing.T, ttl time.Duration) (a, b *testGateway) {
+	t.Helper()
+	name := fmt.Sprintf("gh_shared_%d_%d", os.Getpid(), sharedDatabases.Add(1))
+	var stores [2]*store.Store
+	for i := range stores {
+		s, err := storetest.OpenDatabase(context.Background(), name, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores[i] = s
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = stores[0].Drop(ctx)
+		for _, s := range stores {
+			_ = s.Close(ctx)
+		}
+	})
+	arg := "--token-cache-ttl=" + ttl.String()
+	return newTestGatewayOn(t, stores[0], arg), newTestGatewayOn(t, stores[1], arg)
+}
+
+// eventually polls until cond holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Two gateways on one database behave as one: nothing either keeps in
+// memory outlives the token cache's TTL.
+func TestTwoInstancesBehaveAsOne(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	a, b := twoGateways(t, ttl)
+
+	token := a.signUp(t, "nina", "nina-password")
+	if dig(b.query(t, token, meQuery, nil).mustData(t), "me", "username") != "nina" {
+		t.Fatal("a token issued by A does not work on B")
+	}
+	// B has the token cached now; signing out on A reaches B within the TTL.
+	a.query(t, token, `mutation { signOut }`, nil).mustData(t)
+	eventually(t, 3*ttl, "sign-out on A refused on B", func() bool {
+		return b.query(t, token, meQuery, nil).Status == http.StatusUnauthorized
+	})
+
+	// Deactivation on A.
+	root := a.staff(t, "root", true)
+	token = a.signUp(t, "omar", "omar-password")
+	b.query(t, token, meQuery, nil).mustData(t)
+	a.query(t, root, `mutation { deactivateUser(id: "3") { id } }`, nil).mustData(t)
+	eventually(t, 3*ttl, "deactivation on A refused on B", func() bool {
+		return b.query(t, token, meQuery, nil).Status == http.StatusUnauthorized
+	})
+
+	// A revoked permission on A.
+	token = a.signUp(t, "pia", "pia-password")
+	a.query(t, root, `mutation { grantPermissions(userId: "4", permissionIds: ["13"]) { id } }`, nil).mustData(t) // add_client
+	// The probe names a tag and code that do not exist: allowed, it fails
+	// as bad input; denied, as FORBIDDEN.
+	probe := `mutation($p: String!) { createClient(input: {phoneNumber: $p, mobileOperatorCodeId: "1", tagId: "1", timezone: "UTC"}) { id } }`
+	eventually(t, 3*ttl, "a grant on A seen on B", func() bool {
+		return b.query(t, token, probe, map[string]any{"p": "79160000000"}).code() == "BAD_USER_INPUT"
+	})
+	a.query(t, root, `mutation { revokePermissions(userId: "4", permissionIds: ["13"]) { id } }`, nil).mustData(t)
+	eventually(t, 3*ttl, "revocation on A refused on B", func() bool {
+		return b.query(t, token, probe, map[string]any{"p": "79160000000"}).code() == "FORBIDDEN"
+	})
+}
+
+// Failed sign-ins on A and on B count together.
+func TestThrottlingSpansInstances(t *testing.T) {
+	a, b := twoGateways(t, time.Second)
+	policy := auth.ThrottlePolicy{Limit: 3, Window: time.Hour, BaseDelay: time.Minute, MaxDelay: time.Hour}
+	for _, g := range []*testGateway{a, b} {
+		g.accounts.AccountThrottle = policy
+	}
+	a.signUp(t, "quinn", "quinn-password")
+	wrong := `mutation { signIn(username: "quinn", password: "wrong") { token } }`
+	// Four failures, alternating: past the limit of three, the account is
+	// blocked on both, though neither saw more than two.
+	for i, g := range []*testGateway{a, b, a, b} {
+		if r := g.query(t, "", wrong, nil); r.code() != "BAD_USER_INPUT" {
+			t.Fatalf("failure %d: %s", i+1, r.code())
+		}
+	}
+	r := a.query(t, "", `mutation { signIn(username: "quinn", password: "quinn-password") { token } }`, nil)
+	if r.code() != "TOO_MANY_REQUESTS" || r.Errors[0].Extensions["retryAfter"] == nil {
+		t.Errorf("the right password while blocked: %+v", r.Errors)
+	}
+}
