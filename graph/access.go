@@ -45,21 +45,26 @@ func (a *Access) ChangeUserRoles(ctx context.Context, caller *auth.Caller, userI
 	return user, nil
 }
 
-// guardUserChange: nobody but a superuser changes their own permissions or
-// touches a superuser's; and nobody but staff (who administer users, as in
-// Django) grants a permission they do not hold.
-func (a *Access) guardUserChange(ctx context.Context, caller *auth.Caller, userID store.ID, op store.SetOperation, ids []store.ID) error {
+// mayChangeUser: nobody but a superuser changes their own permissions or
+// roles, or a superuser's. It tells whether what is handed out must also
+// be checked: nobody but staff (who administer users, as in Django) hands
+// out a permission they do not hold.
+func (a *Access) mayChangeUser(ctx context.Context, caller *auth.Caller, userID store.ID, op store.SetOperation) (checkGrants bool, err error) {
 	if caller.IsSuperuser {
-		return nil
+		return false, nil
 	}
 	if isSelf(caller, userID) {
-		return forbidden("users cannot change their own permissions or roles")
+		return false, forbidden("users cannot change their own permissions or roles")
 	}
 	if err := a.notSuperuser(ctx, userID); err != nil {
-		return err
+		return false, err
 	}
-	if op == store.SetRemove || caller.IsStaff {
-		return nil
+	return op != store.SetRemove && !caller.IsStaff, nil
+}
+
+func (a *Access) guardUserChange(ctx context.Context, caller *auth.Caller, userID store.ID, op store.SetOperation, ids []store.ID) error {
+	if check, err := a.mayChangeUser(ctx, caller, userID, op); !check {
+		return err
 	}
 	perms, err := a.Store.PermissionsByIDs(ctx, ids)
 	if err != nil {
@@ -69,17 +74,8 @@ func (a *Access) guardUserChange(ctx context.Context, caller *auth.Caller, userI
 }
 
 func (a *Access) guardRoleChange(ctx context.Context, caller *auth.Caller, userID store.ID, op store.SetOperation, ids []store.ID) error {
-	if caller.IsSuperuser {
-		return nil
-	}
-	if isSelf(caller, userID) {
-		return forbidden("users cannot change their own permissions or roles")
-	}
-	if err := a.notSuperuser(ctx, userID); err != nil {
+	if check, err := a.mayChangeUser(ctx, caller, userID, op); !check {
 		return err
-	}
-	if op == store.SetRemove || caller.IsStaff {
-		return nil
 	}
 	roles, err := a.Store.RolesByIDs(ctx, ids)
 	if err != nil {

@@ -43,11 +43,7 @@ func createSuperuser(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 
-	logger, err := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	if err != nil {
-		return err
-	}
-	s, err := openStore(ctx, cfg, logger, store.Options{})
+	logger, s, err := openForCommand(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}

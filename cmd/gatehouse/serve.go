@@ -25,12 +25,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	logger, err := newLogger(stdout, cfg.LogFormat, cfg.LogLevel)
-	if err != nil {
-		return err
-	}
-
-	s, err := openStore(ctx, cfg, logger, store.Options{})
+	logger, s, err := openForCommand(ctx, cfg, stdout)
 	if err != nil {
 		return err
 	}
@@ -92,11 +87,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err := parseFlags("migrate", args, getenv, stderr, func(fs *flag.FlagSet, env envBinder) { cfg.storeFlags(fs, env) }); err != nil {
 		return err
 	}
-	logger, err := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	if err != nil {
-		return err
-	}
-	s, err := openStore(ctx, cfg, logger, store.Options{})
+	logger, s, err := openForCommand(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,19 @@ func (o *openedStore) closeEmbedded(ctx context.Context) error {
 	return o.embedded.Close(ctx)
 }
 
+// openForCommand makes a command's logger and opens its store.
+func openForCommand(ctx context.Context, cfg *config, logOut io.Writer) (*slog.Logger, *openedStore, error) {
+	logger, err := newLogger(logOut, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := openStore(ctx, cfg, logger, store.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return logger, s, nil
+}
+
 // newLogger writes text to a terminal and JSON elsewhere, unless told.
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lvl slog.Level
