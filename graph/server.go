@@ -1,17 +1,26 @@
 package graph
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
+	"mime"
+	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/graph/model"
@@ -54,40 +63,24 @@ const (
 // cache, the limits, the introspection switch, the error presenter and the
 // recover function.
 func NewServer(r *Resolver, cfg ServerConfig) *handler.Server {
-	if cfg.ComplexityLimit <= 0 {
-		cfg.ComplexityLimit = DefaultComplexityLimit
-	}
-	if cfg.DepthLimit <= 0 {
-		cfg.DepthLimit = DefaultDepthLimit
-	}
-	if cfg.ParserTokenLimit <= 0 {
-		cfg.ParserTokenLimit = DefaultParserTokenLimit
-	}
-	es := NewExecutableSchema(Config{Resolvers: r, Directives: Directives(), Complexity: complexity()})
-	srv := handler.New(es)
+	cfg = cfg.withDefaults()
+	srv := handler.New(newExecutableSchema(r))
 
 	srv.AddTransport(transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: originHosts(cfg.AllowedOrigins)},
 		},
-		InitFunc:              websocketAuth(cfg.Authenticator),
+		InitFunc:              websocketAuth(cfg.Authenticator, cfg.Logger),
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 15 * time.Second,
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	// One transport for GET and POST instead of gqlgen's transport.GET and
+	// transport.POST: see HTTPTransport for what they get wrong.
+	srv.AddTransport(HTTPTransport{})
 
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
-	srv.SetParserTokenLimit(cfg.ParserTokenLimit)
-	if cfg.Introspection {
-		srv.Use(extension.Introspection{})
-	}
-	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
-	srv.Use(DepthLimit{Max: cfg.DepthLimit})
-	srv.AroundOperations(withLoaders(r.Store))
-	srv.SetErrorPresenter(ErrorPresenter(cfg.Logger))
-	srv.SetRecoverFunc(Recover(cfg.Logger))
+	// The same execution settings as the in-process executor (executor.go).
+	configureExecution(srv, r, cfg)
 	return srv
 }
 
@@ -114,15 +107,29 @@ func pageSize(sizes ...*int) int {
 
 // websocketAuth authenticates a subscription client by the Authorization
 // value of its connection_init payload, as graphql-ws clients send it. A bad
-// token closes the socket with 4403, an anonymous client may connect.
-func websocketAuth(a *auth.Authenticator) transport.WebsocketInitFunc {
+// token closes the socket with 4403 (graphql-ws's Forbidden) and the auth
+// message as the reason; a token that cannot be checked because the store is
+// down closes it with 1013 (try again later), saying nothing of the store. A
+// client that sends no token keeps the caller of the upgrade request's
+// Authorization header, or stays anonymous.
+func websocketAuth(a *auth.Authenticator, logger *slog.Logger) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		if a == nil {
+		header := payload.Authorization()
+		if a == nil || header == "" {
 			return ctx, nil, nil
 		}
-		caller, err := a.Authenticate(ctx, payload.Authorization())
-		if err != nil {
-			return transport.WithWebsocketCloseCode(ctx, 4403), nil, err
+		caller, err := a.Authenticate(ctx, header)
+		var ae *auth.Error
+		switch {
+		case errors.As(err, &ae):
+			ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4403), ae.Message)
+			return ctx, nil, err
+		case err != nil:
+			logger.WarnContext(ctx, "token check failed", "request_id", middleware.GetReqID(ctx), "err", err)
+			ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, int(websocket.StatusTryAgainLater)), msgUnavailable)
+			return ctx, nil, errors.New(msgUnavailable)
+		case caller == nil:
+			return ctx, nil, nil
 		}
 		return auth.WithCaller(ctx, caller), nil, nil
 	}
@@ -142,4 +149,260 @@ func originHosts(origins []string) []string {
 		}
 	}
 	return hosts
+}
+
+// Response media types of GraphQL over HTTP.
+const (
+	mediaJSON            = "application/json"
+	mediaGraphQLResponse = "application/graphql-response+json"
+)
+
+// HTTPTransport serves GraphQL over HTTP GET and POST as the
+// GraphQL-over-HTTP spec asks (its stage 2 draft, which graphql-http's
+// server audit checks), where gqlgen's transport.GET and transport.POST do
+// not:
+//
+//   - The response media type follows Accept, q-values included:
+//     application/json when Accept is absent or only a wildcard,
+//     application/graphql-response+json when the client prefers it, and 406
+//     when neither is acceptable (gqlgen ignores q and answers anything).
+//   - A request that is not well-formed (no query, a parameter of the wrong
+//     type, a body that is not a JSON object) is 400, and the error never
+//     quotes the request (gqlgen quotes the whole body back).
+//   - A request error (the document does not parse or validate, the
+//     variables do not coerce, a depth or complexity limit is passed) is 400
+//     with application/graphql-response+json and 200 with application/json
+//     (gqlgen answers 422), and the response has no data entry, as the
+//     GraphQL spec asks of request errors (gqlgen sends "data": null).
+//   - A mutation over GET is 405 with Allow: POST (gqlgen: 406, no Allow).
+//   - A subscription is a request error over either method: subscriptions
+//     are served over the websocket (gqlgen would answer the first event).
+//
+// Every answer carries its Content-Type with charset=utf-8. The body limit
+// and the request Content-Type check are the HTTP layer's, in front of it.
+type HTTPTransport struct{}
+
+var _ graphql.Transport = HTTPTransport{}
+
+// Supports implements graphql.Transport. Websocket upgrades reach the
+// websocket transport first.
+func (HTTPTransport) Supports(r *http.Request) bool {
+	return r.Method == http.MethodGet || r.Method == http.MethodPost
+}
+
+// Do implements graphql.Transport.
+func (HTTPTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	ctx := r.Context()
+	mediaType, ok := responseMediaType(r.Header.Values("Accept"))
+	if !ok {
+		w.Header().Set("Content-Type", mediaJSON+"; charset=utf-8")
+		writeRequestErrors(w, http.StatusNotAcceptable, exec.DispatchError(ctx, codedErrors(
+			"The response can be application/graphql-response+json or application/json; the Accept header allows neither.", "NOT_ACCEPTABLE")))
+		return
+	}
+	w.Header().Set("Content-Type", mediaType+"; charset=utf-8")
+	// A request error leaves no data: the graphql-response+json client reads
+	// that from the status, the legacy application/json one from the body.
+	requestErrorStatus := http.StatusOK
+	if mediaType == mediaGraphQLResponse {
+		requestErrorStatus = http.StatusBadRequest
+	}
+
+	start := graphql.Now()
+	params, problem := readGraphQLParams(r)
+	if problem != "" {
+		writeRequestErrors(w, http.StatusBadRequest, exec.DispatchError(ctx, codedErrors(problem, "BAD_REQUEST")))
+		return
+	}
+	params.Headers = r.Header
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+
+	opCtx, errs := exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		writeRequestErrors(w, requestErrorStatus, exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), errs))
+		return
+	}
+	switch op := opCtx.Operation.Operation; {
+	case op == ast.Mutation && r.Method == http.MethodGet:
+		w.Header().Set("Allow", http.MethodPost)
+		writeRequestErrors(w, http.StatusMethodNotAllowed, exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), codedErrors(
+			"Mutations cannot be sent with GET; send them with POST.", "METHOD_NOT_ALLOWED")))
+		return
+	case op == ast.Subscription:
+		writeRequestErrors(w, requestErrorStatus, exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), codedErrors(
+			"Subscriptions are served over a websocket (graphql-transport-ws), not over plain HTTP.", "BAD_REQUEST")))
+		return
+	}
+
+	responses, ctx := exec.DispatchOperation(ctx, opCtx)
+	resp := responses(ctx)
+	if resp == nil {
+		resp = &graphql.Response{Errors: codedErrors(msgInternal, CodeInternal)}
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		writeRequestErrors(w, http.StatusInternalServerError, &graphql.Response{Errors: codedErrors(msgInternal, CodeInternal)})
+		return
+	}
+	_, _ = w.Write(b)
+}
+
+func codedErrors(message, code string) gqlerror.List {
+	return gqlerror.List{{Message: message, Extensions: map[string]any{"code": code}}}
+}
+
+// writeRequestErrors answers a request that was not executed: errors and no
+// data entry.
+func writeRequestErrors(w http.ResponseWriter, status int, resp *graphql.Response) {
+	b, _ := json.Marshal(struct {
+		Errors     gqlerror.List  `json:"errors"`
+		Extensions map[string]any `json:"extensions,omitempty"`
+	}{resp.Errors, resp.Extensions})
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// responseMediaType picks the response media type from the Accept header
+// (RFC 9110): for each of the two types the most specific matching range
+// gives its q; the higher q wins; at equal q application/graphql-response+json
+// wins if named, application/json (the legacy default) otherwise, as it does
+// when Accept is absent. ok is false when neither type is acceptable.
+func responseMediaType(accept []string) (mediaType string, ok bool) {
+	if strings.TrimSpace(strings.Join(accept, "")) == "" {
+		return mediaJSON, true
+	}
+	type grade struct {
+		q           float64
+		specificity int // 2 the type itself, 1 application/*, 0 */*, -1 no range
+	}
+	jsonGrade, gqlGrade := grade{specificity: -1}, grade{specificity: -1}
+	for _, value := range accept {
+		for part := range strings.SplitSeq(value, ",") {
+			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			q := 1.0
+			if s, ok := params["q"]; ok {
+				if q, err = strconv.ParseFloat(s, 64); err != nil || q < 0 || q > 1 {
+					continue
+				}
+			}
+			if s := acceptSpecificity(mt, mediaJSON); s > jsonGrade.specificity {
+				jsonGrade = grade{q, s}
+			}
+			if s := acceptSpecificity(mt, mediaGraphQLResponse); s > gqlGrade.specificity {
+				gqlGrade = grade{q, s}
+			}
+		}
+	}
+	jsonOK := jsonGrade.specificity >= 0 && jsonGrade.q > 0
+	gqlOK := gqlGrade.specificity >= 0 && gqlGrade.q > 0
+	switch {
+	case !jsonOK && !gqlOK:
+		return "", false
+	case !gqlOK:
+		return mediaJSON, true
+	case !jsonOK, gqlGrade.q > jsonGrade.q:
+		return mediaGraphQLResponse, true
+	case jsonGrade.q > gqlGrade.q:
+		return mediaJSON, true
+	case gqlGrade.specificity == 2:
+		return mediaGraphQLResponse, true
+	}
+	return mediaJSON, true
+}
+
+func acceptSpecificity(mediaRange, mediaType string) int {
+	switch mediaRange {
+	case mediaType:
+		return 2
+	case "application/*":
+		return 1
+	case "*/*", "*":
+		return 0
+	}
+	return -1
+}
+
+// readGraphQLParams reads the GraphQL-over-HTTP request parameters from the
+// query string of a GET or the JSON object of a POST. problem says, without
+// quoting the request, why it is not a well-formed request.
+func readGraphQLParams(r *http.Request) (params *graphql.RawParams, problem string) {
+	params = &graphql.RawParams{}
+	var operationName, variables, extensions []byte
+	if r.Method == http.MethodGet {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return nil, "The query string could not be parsed."
+		}
+		params.Query = q.Get("query")
+		operationName = jsonString(q.Get("operationName"))
+		variables, extensions = []byte(q.Get("variables")), []byte(q.Get("extensions"))
+	} else {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, "The request body could not be read."
+		}
+		// A map, not a struct: parameter names match exactly, as JSON keys do.
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(body, &fields); err != nil {
+			return nil, "The request body must be a JSON object."
+		}
+		if raw := fields["query"]; !isJSONNull(raw) {
+			if err := json.Unmarshal(raw, &params.Query); err != nil {
+				return nil, "The query parameter must be a string."
+			}
+		}
+		operationName, variables, extensions = fields["operationName"], fields["variables"], fields["extensions"]
+	}
+	if params.Query == "" {
+		return nil, "The query parameter must hold a GraphQL document."
+	}
+	if !isJSONNull(operationName) {
+		if err := json.Unmarshal(operationName, &params.OperationName); err != nil {
+			return nil, "The operationName parameter must be a string."
+		}
+	}
+	if !decodeJSONObject(variables, &params.Variables) {
+		return nil, "The variables parameter must be a JSON object."
+	}
+	if !decodeJSONObject(extensions, &params.Extensions) {
+		return nil, "The extensions parameter must be a JSON object."
+	}
+	return params, ""
+}
+
+// jsonString encodes a query-string value as JSON, so that GET and POST
+// parameters are read alike; the empty string is no value.
+func jsonString(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	b, _ := json.Marshal(s)
+	return b
+}
+
+func isJSONNull(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// decodeJSONObject decodes an optional JSON object, keeping numbers as
+// json.Number as gqlgen's own transports do (so that Int and ID variables
+// coerce exactly). Absent and null are no value; anything else is false.
+func decodeJSONObject(raw []byte, into *map[string]any) bool {
+	if isJSONNull(raw) {
+		return true
+	}
+	if raw = bytes.TrimSpace(raw); raw[0] != '{' {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(into); err != nil {
+		return false
+	}
+	_, err := dec.Token()
+	return err == io.EOF
 }

@@ -115,6 +115,7 @@ func (g *gateway) handler(cfg *config) http.Handler {
 	r.Get("/playground", playground.Handler("Gatehouse", "/graphql"))
 
 	r.Route("/graphql", func(r chi.Router) {
+		r.MethodNotAllowed(graphQLMethodNotAllowed(r))
 		r.Use(websocketDeadlines)
 		r.Use(graphQLBody(cfg.BodyLimit))
 		r.Use(g.authenticator.Middleware(graphQLAuthError(g.logger)))
@@ -153,17 +154,35 @@ func corsPolicy(origins []string) *cors.Cors {
 // methodNotAllowed answers 405 with the Allow header listing the methods the
 // path does have, found by asking the router.
 func methodNotAllowed(routes chi.Routes) http.HandlerFunc {
-	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
 	return func(w http.ResponseWriter, r *http.Request) {
-		var allowed []string
-		for _, m := range methods {
-			if routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
-				allowed = append(allowed, m)
-			}
-		}
-		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		w.Header().Set("Allow", allowedMethods(routes, r.URL.Path))
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": `Method "` + r.Method + `" not allowed.`})
 	}
+}
+
+// graphQLMethodNotAllowed is methodNotAllowed for the /graphql subrouter,
+// in GraphQL's error shape. It asks the subrouter with the path relative to
+// it: the parent router matches a mounted path for every method, so it would
+// list them all in Allow.
+func graphQLMethodNotAllowed(routes chi.Routes) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		path := "/"
+		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.RoutePath != "" {
+			path = rctx.RoutePath
+		}
+		w.Header().Set("Allow", allowedMethods(routes, path))
+		writeGraphQLError(w, http.StatusMethodNotAllowed, `Method "`+r.Method+`" not allowed.`, "METHOD_NOT_ALLOWED")
+	}
+}
+
+func allowedMethods(routes chi.Routes, path string) string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if routes.Match(chi.NewRouteContext(), m, path) {
+			allowed = append(allowed, m)
+		}
+	}
+	return strings.Join(allowed, ", ")
 }
 
 func notFound(w http.ResponseWriter, _ *http.Request) {

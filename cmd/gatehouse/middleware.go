@@ -136,11 +136,11 @@ func isWebsocket(r *http.Request) bool {
 	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
-// graphQLBody guards gqlgen's POST transport, which reads bodies without a
-// limit and quotes malformed ones back in its error: it refuses bodies over
-// the limit (413) before they are read whole, media types other than JSON
-// (415), and JSON that does not parse (400, with a message that quotes
-// nothing).
+// graphQLBody guards the GraphQL POST transport, which reads bodies without
+// a limit: it refuses bodies over the limit (413) before they are read whole,
+// media types other than application/json in UTF-8 (415, with Accept naming
+// the one it takes), and JSON that does not parse (400, with a message that
+// quotes nothing).
 func graphQLBody(limit int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -149,7 +149,8 @@ func graphQLBody(limit int64) func(http.Handler) http.Handler {
 				return
 			}
 			if !isJSON(r.Header.Get("Content-Type")) {
-				writeGraphQLError(w, http.StatusUnsupportedMediaType, "Send the request as application/json.", "UNSUPPORTED_MEDIA_TYPE")
+				w.Header().Set("Accept", "application/json")
+				writeGraphQLError(w, http.StatusUnsupportedMediaType, "Send the request as application/json (UTF-8).", "UNSUPPORTED_MEDIA_TYPE")
 				return
 			}
 			if r.ContentLength > limit {
@@ -175,15 +176,25 @@ func graphQLBody(limit int64) func(http.Handler) http.Handler {
 	}
 }
 
+// isJSON reports whether a request's Content-Type is the one request media
+// type of GraphQL over HTTP, application/json, in UTF-8: no charset means
+// UTF-8 (the spec says so), any other charset is refused rather than misread.
+// application/graphql-response+json is a response media type, and the
+// CORS-safelisted types (text/plain, forms) are refused so that a browser
+// cannot send a GraphQL request cross-origin without a preflight.
 func isJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && (mt == "application/json" || mt == "application/graphql-response+json")
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	charset, ok := params["charset"]
+	return !ok || strings.EqualFold(charset, "utf-8") || strings.EqualFold(charset, "utf8")
 }
 
 // writeGraphQLError answers in the shape of a GraphQL response, so GraphQL
 // clients can read every failure the same way.
 func writeGraphQLError(w http.ResponseWriter, status int, message, code string) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]any{{"message": message, "extensions": map[string]any{"code": code}}},

@@ -1,0 +1,69 @@
+package graph
+
+import (
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/executor"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// NewExecutor builds an in-process executor on the same executable schema
+// as NewServer, configured exactly as the HTTP handler is: directives,
+// complexity and depth limits, parser token limit, per-operation loaders,
+// error presenter, recover function and query cache. The legacy REST
+// dialects run their named operations on it, with the request's context
+// (and so its caller), so every access rule and validation of GraphQL holds
+// for them too. The HTTP transports are the handler's alone.
+func NewExecutor(r *Resolver, cfg ServerConfig) *executor.Executor {
+	cfg = cfg.withDefaults()
+	e := executor.New(newExecutableSchema(r))
+	configureExecution(e, r, cfg)
+	return e
+}
+
+// newExecutableSchema binds the resolvers, the access-rule directives and
+// the complexity prices to the generated schema.
+func newExecutableSchema(r *Resolver) graphql.ExecutableSchema {
+	return NewExecutableSchema(Config{Resolvers: r, Directives: Directives(), Complexity: complexity()})
+}
+
+// executionSettings is what gqlgen's HTTP handler and its executor both
+// accept, so that one function configures both alike.
+type executionSettings interface {
+	SetQueryCache(cache graphql.Cache[*ast.QueryDocument])
+	SetParserTokenLimit(limit int)
+	Use(extension graphql.HandlerExtension)
+	AroundOperations(f graphql.OperationMiddleware)
+	SetErrorPresenter(f graphql.ErrorPresenterFunc)
+	SetRecoverFunc(f graphql.RecoverFunc)
+}
+
+// configureExecution applies the execution settings every surface shares.
+// cfg must have its defaults applied.
+func configureExecution(s executionSettings, r *Resolver, cfg ServerConfig) {
+	s.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
+	s.SetParserTokenLimit(cfg.ParserTokenLimit)
+	if cfg.Introspection {
+		s.Use(extension.Introspection{})
+	}
+	s.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	s.Use(DepthLimit{Max: cfg.DepthLimit})
+	s.AroundOperations(withLoaders(r.Store))
+	s.SetErrorPresenter(ErrorPresenter(cfg.Logger))
+	s.SetRecoverFunc(Recover(cfg.Logger))
+}
+
+// withDefaults fills in the zero limits with the defaults.
+func (cfg ServerConfig) withDefaults() ServerConfig {
+	if cfg.ComplexityLimit <= 0 {
+		cfg.ComplexityLimit = DefaultComplexityLimit
+	}
+	if cfg.DepthLimit <= 0 {
+		cfg.DepthLimit = DefaultDepthLimit
+	}
+	if cfg.ParserTokenLimit <= 0 {
+		cfg.ParserTokenLimit = DefaultParserTokenLimit
+	}
+	return cfg
+}
