@@ -28,6 +28,8 @@ type Accounts struct {
 	AddressThrottle auth.ThrottlePolicy
 	Logger          *slog.Logger
 	Now             func() time.Time
+	// OnSignIn, when set, learns every sign-in attempt's outcome (metrics).
+	OnSignIn func(outcome string)
 }
 
 // Django's words for a failed sign-in: the same whether the user is
@@ -172,6 +174,9 @@ func (a *Accounts) logSignIn(ctx context.Context, outcome string, userID store.I
 		attrs = append(attrs, "client_ip", ip.String())
 	}
 	a.Logger.InfoContext(ctx, "sign-in", attrs...)
+	if a.OnSignIn != nil {
+		a.OnSignIn(outcome)
+	}
 }
 
 func (a *Accounts) issueToken(ctx context.Context, userID store.ID) (string, error) {

@@ -42,7 +42,12 @@ type executionSettings interface {
 // configureExecution applies the execution settings every surface shares.
 // cfg must have its defaults applied.
 func configureExecution(s executionSettings, r *Resolver, cfg ServerConfig) {
-	s.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
+	var cache graphql.Cache[*ast.QueryDocument] = lru.New[*ast.QueryDocument](queryCacheSize)
+	if cfg.Observer != nil {
+		cache = countingCache{Cache: cache, to: cfg.Observer}
+		s.Use(observer{to: cfg.Observer})
+	}
+	s.SetQueryCache(cache)
 	s.SetParserTokenLimit(cfg.ParserTokenLimit)
 	if cfg.Introspection {
 		s.Use(extension.Introspection{})

@@ -44,7 +44,9 @@ type ServerConfig struct {
 	// Authenticator checks the token a websocket client sends in its
 	// connection_init payload.
 	Authenticator *auth.Authenticator
-	Logger        *slog.Logger
+	// Observer, when set, learns about every operation (metrics).
+	Observer OperationObserver
+	Logger   *slog.Logger
 }
 
 // Defaults, chosen so that the largest legitimate request (a full page of

@@ -39,6 +39,9 @@ type config struct {
 
 	TokenCacheTTL   time.Duration
 	HashConcurrency int
+
+	Metrics     bool
+	MetricsAddr string
 }
 
 // storeFlags are the flags every subcommand that opens the store takes.
@@ -69,6 +72,8 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	env.duration(fs, &c.IdleTimeout, "idle-timeout", "GATEHOUSE_IDLE_TIMEOUT", 120*time.Second, "how long an idle keep-alive connection stays open")
 	env.duration(fs, &c.RequestTimeout, "request-timeout", "GATEHOUSE_REQUEST_TIMEOUT", 30*time.Second, "time budget of one request, store calls included")
 	env.duration(fs, &c.ShutdownTimeout, "shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", 20*time.Second, "grace period for in-flight requests on SIGINT/SIGTERM")
+	env.bool(fs, &c.Metrics, "metrics", "GATEHOUSE_METRICS", true, "serve Prometheus metrics at /metrics")
+	env.string(fs, &c.MetricsAddr, "metrics-addr", "GATEHOUSE_METRICS_ADDR", "", "serve /metrics on this address of its own instead of the main listener, so it need not be public")
 	env.duration(fs, &c.TokenCacheTTL, "token-cache-ttl", "GATEHOUSE_TOKEN_CACHE_TTL", 5*time.Second, "how long a checked token is trusted without asking the store; a revocation on another instance takes effect within it (0 turns the cache off)")
 }
 

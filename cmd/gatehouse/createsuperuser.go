@@ -43,7 +43,7 @@ func createSuperuser(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 
-	logger, s, err := openForCommand(ctx, cfg, stderr)
+	logger, s, err := openForCommand(ctx, cfg, stderr, store.Options{})
 	if err != nil {
 		return err
 	}

@@ -24,11 +24,19 @@ type gateway struct {
 	authenticator *auth.Authenticator
 	proxies       auth.TrustedProxies
 	logger        *slog.Logger
+	// metrics is nil when metrics are off.
+	metrics *metrics
 }
+
+// gatewayOption adds an optional part to a gateway.
+type gatewayOption func(*gateway)
+
+// withMetrics makes the gateway count what it does in m.
+func withMetrics(m *metrics) gatewayOption { return func(g *gateway) { g.metrics = m } }
 
 // newGateway wires the store into accounts, the authenticator and the
 // password hasher.
-func newGateway(cfg *config, s *store.Store, logger *slog.Logger) (*gateway, error) {
+func newGateway(cfg *config, s *store.Store, logger *slog.Logger, opts ...gatewayOption) (*gateway, error) {
 	proxies, err := auth.ParseTrustedProxies(cfg.Proxies)
 	if err != nil {
 		return nil, err
@@ -40,9 +48,19 @@ func newGateway(cfg *config, s *store.Store, logger *slog.Logger) (*gateway, err
 		AddressThrottle: addressThrottlePolicy(),
 		Logger:          logger,
 	}
-	authenticator := auth.NewAuthenticator(accounts, auth.NewCallerCache(cfg.TokenCacheTTL, tokenCacheEntries, time.Now))
+	cache := auth.NewCallerCache(cfg.TokenCacheTTL, tokenCacheEntries, time.Now)
+	authenticator := auth.NewAuthenticator(accounts, cache)
 	accounts.Tokens = authenticator
-	return &gateway{store: s, accounts: accounts, authenticator: authenticator, proxies: proxies, logger: logger}, nil
+	g := &gateway{store: s, accounts: accounts, authenticator: authenticator, proxies: proxies, logger: logger}
+	for _, opt := range opts {
+		opt(g)
+	}
+	if m := g.metrics; m != nil {
+		accounts.OnSignIn = m.signIn
+		accounts.Hasher.OnWait = func(d time.Duration) { m.hashWait.Observe(d.Seconds()) }
+		m.watchTokenCache(cache)
+	}
+	return g, nil
 }
 
 // tokenCacheEntries bounds the token cache's memory (a few hundred bytes
@@ -83,6 +101,14 @@ func (g *gateway) resolver() *graph.Resolver {
 	}
 }
 
+// observer is the metrics' view of GraphQL operations, if metrics are on.
+func (g *gateway) observer() graph.OperationObserver {
+	if g.metrics == nil {
+		return nil
+	}
+	return g.metrics
+}
+
 // handler routes every surface of the gateway.
 func (g *gateway) handler(cfg *config) http.Handler {
 	gql := graph.NewServer(g.resolver(), graph.ServerConfig{
@@ -92,10 +118,14 @@ func (g *gateway) handler(cfg *config) http.Handler {
 		Introspection:    cfg.Introspect,
 		AllowedOrigins:   cfg.CORS,
 		Authenticator:    g.authenticator,
+		Observer:         g.observer(),
 		Logger:           g.logger,
 	})
 
 	r := chi.NewRouter()
+	if g.metrics != nil {
+		r.Use(g.metrics.middleware)
+	}
 	r.Use(g.proxies.Middleware())
 	r.Use(requestID(g.proxies))
 	r.Use(accessLog(g.logger))
@@ -109,6 +139,9 @@ func (g *gateway) handler(cfg *config) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", g.ready)
+	if g.metrics != nil && cfg.MetricsAddr == "" {
+		r.Method(http.MethodGet, "/metrics", g.metrics.handler())
+	}
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/playground", http.StatusFound)
 	})

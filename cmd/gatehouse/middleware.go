@@ -36,9 +36,30 @@ func requestID(proxies auth.TrustedProxies) func(http.Handler) http.Handler {
 				id = newRequestID()
 			}
 			w.Header().Set("X-Request-Id", id)
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), middleware.RequestIDKey, id)))
+			ctx := context.WithValue(r.Context(), middleware.RequestIDKey, id)
+			if trace, ok := traceID(r.Header.Get("Traceparent")); ok {
+				ctx = context.WithValue(ctx, traceIDKey{}, trace)
+			}
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+type traceIDKey struct{}
+
+// traceparentPattern is a W3C Trace Context traceparent header:
+// version-traceid-parentid-flags, lower-case hex.
+var traceparentPattern = regexp.MustCompile(`^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$`)
+
+// traceID reads the trace id of a traceparent header, so a request's log
+// line can be joined to the caller's trace. All-zero ids and version ff
+// are invalid, as the specification says.
+func traceID(header string) (string, bool) {
+	m := traceparentPattern.FindStringSubmatch(strings.TrimSpace(header))
+	if m == nil || m[1] == "ff" || m[2] == strings.Repeat("0", 32) || m[3] == strings.Repeat("0", 16) {
+		return "", false
+	}
+	return m[2], true
 }
 
 func newRequestID() string {
@@ -68,14 +89,18 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
-			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			attrs := []slog.Attr{
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
 				slog.Duration("duration", time.Since(start)),
 				slog.Int("bytes", ww.BytesWritten()),
 				slog.String("request_id", middleware.GetReqID(r.Context())),
-			)
+			}
+			if trace, ok := r.Context().Value(traceIDKey{}).(string); ok {
+				attrs = append(attrs, slog.String("trace_id", trace))
+			}
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		})
 	}
 }

@@ -25,15 +25,35 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	logger, s, err := openForCommand(ctx, cfg, stdout)
+	var (
+		m         *metrics
+		storeOpts store.Options
+		gwOpts    []gatewayOption
+	)
+	if cfg.Metrics {
+		m = newMetrics()
+		storeOpts.Monitor = m.storeMonitor()
+		gwOpts = append(gwOpts, withMetrics(m))
+	}
+	logger, s, err := openForCommand(ctx, cfg, stdout, storeOpts)
 	if err != nil {
 		return err
 	}
 	defer closeStore(s, logger)
+	if m != nil {
+		m.storeInfo.WithLabelValues(s.backend()).Set(1)
+	}
 
-	gw, err := newGateway(cfg, s.Store, logger)
+	gw, err := newGateway(cfg, s.Store, logger, gwOpts...)
 	if err != nil {
 		return err
+	}
+	if m != nil && cfg.MetricsAddr != "" {
+		stop, err := serveMetrics(cfg.MetricsAddr, m, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -87,11 +107,25 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err := parseFlags("migrate", args, getenv, stderr, func(fs *flag.FlagSet, env envBinder) { cfg.storeFlags(fs, env) }); err != nil {
 		return err
 	}
-	logger, s, err := openForCommand(ctx, cfg, stderr)
+	logger, s, err := openForCommand(ctx, cfg, stderr, store.Options{})
 	if err != nil {
 		return err
 	}
 	defer closeStore(s, logger)
 	fmt.Fprintf(stdout, "migrated database %q: collections %v\n", cfg.Database, store.Collections())
 	return nil
+}
+
+// serveMetrics serves /metrics on a listener of its own; stop closes it.
+func serveMetrics(addr string, m *metrics, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("metrics listening", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }

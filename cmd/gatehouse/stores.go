@@ -64,6 +64,14 @@ func (o *openedStore) migrate(ctx context.Context) error {
 	return nil
 }
 
+// backend names the kind of store, for the store info metric.
+func (o *openedStore) backend() string {
+	if o.embedded != nil {
+		return "embedded"
+	}
+	return "mongodb"
+}
+
 // Close disconnects and, for the embedded store, stops it.
 func (o *openedStore) Close(ctx context.Context) error {
 	err := o.Store.Close(ctx)
@@ -78,12 +86,12 @@ func (o *openedStore) closeEmbedded(ctx context.Context) error {
 }
 
 // openForCommand makes a command's logger and opens its store.
-func openForCommand(ctx context.Context, cfg *config, logOut io.Writer) (*slog.Logger, *openedStore, error) {
+func openForCommand(ctx context.Context, cfg *config, logOut io.Writer, opts store.Options) (*slog.Logger, *openedStore, error) {
 	logger, err := newLogger(logOut, cfg.LogFormat, cfg.LogLevel)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := openStore(ctx, cfg, logger, store.Options{})
+	s, err := openStore(ctx, cfg, logger, opts)
 	if err != nil {
 		return nil, nil, err
 	}

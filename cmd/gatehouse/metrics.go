@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.mongodb.org/mongo-driver/v2/event"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/graph"
+)
+
+// metrics are what operators watch: requests, GraphQL operations, sign-ins,
+// the token cache, password hashing and the store. Label values come from
+// fixed sets (route patterns, operation types, error codes) or are bounded
+// (operation names), so no client input can create series without end.
+type metrics struct {
+	registry *prometheus.Registry
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+	httpInFlight prometheus.Gauge
+
+	gqlOperations *prometheus.CounterVec
+	gqlErrors     *prometheus.CounterVec
+	gqlDuration   *prometheus.HistogramVec
+	gqlComplexity prometheus.Histogram
+	gqlQueryCache *prometheus.CounterVec
+	names         *boundedNames
+
+	signIns  *prometheus.CounterVec
+	hashWait prometheus.Histogram
+
+	storeCommands *prometheus.CounterVec
+	storeDuration *prometheus.HistogramVec
+	storeErrors   *prometheus.CounterVec
+	storeInfo     *prometheus.GaugeVec
+	pending       sync.Map // request id → started command, for durations
+}
+
+// maxOperationNames bounds the operation-name label; past it, names fold
+// into "other".
+const maxOperationNames = 100
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_http_requests_total", Help: "HTTP requests by route pattern, method and status class.",
+		}, []string{"route", "method", "status"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "gatehouse_http_request_duration_seconds", Help: "HTTP request duration by route pattern and method.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "method"}),
+		httpInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gatehouse_http_requests_in_flight", Help: "HTTP requests being served.",
+		}),
+		gqlOperations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_graphql_operations_total", Help: "GraphQL responses by operation name (anonymous, other past 100 names) and type.",
+		}, []string{"name", "type"}),
+		gqlErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_graphql_errors_total", Help: "GraphQL errors by extensions.code.",
+		}, []string{"code"}),
+		gqlDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "gatehouse_graphql_operation_duration_seconds", Help: "GraphQL operation duration by type.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"type"}),
+		gqlComplexity: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "gatehouse_graphql_operation_complexity", Help: "Complexity of GraphQL operations.",
+			Buckets: []float64{1, 5, 10, 25, 50, 100, 250, 500, 1000},
+		}),
+		gqlQueryCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_graphql_query_cache_total", Help: "Parsed-query cache look-ups by result (hit, miss).",
+		}, []string{"result"}),
+		names: &boundedNames{max: maxOperationNames, seen: map[string]bool{}},
+		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_signins_total", Help: "Sign-in attempts by outcome (ok, bad_credentials, inactive, throttled).",
+		}, []string{"outcome"}),
+		hashWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "gatehouse_password_hash_wait_seconds", Help: "Time waiting for a password-hashing slot.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
+		storeCommands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_store_commands_total", Help: "Store round trips by collection and command.",
+		}, []string{"collection", "command"}),
+		storeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "gatehouse_store_command_duration_seconds", Help: "Store round-trip duration by command.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"command"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_store_errors_total", Help: "Failed store commands by kind (duplicate_key, timeout, network, other).",
+		}, []string{"kind"}),
+		storeInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gatehouse_store_info", Help: "1 for the store in use: backend is embedded or mongodb.",
+		}, []string{"backend"}),
+	}
+	m.registry.MustRegister(
+		m.httpRequests, m.httpDuration, m.httpInFlight,
+		m.gqlOperations, m.gqlErrors, m.gqlDuration, m.gqlComplexity, m.gqlQueryCache,
+		m.signIns, m.hashWait,
+		m.storeCommands, m.storeDuration, m.storeErrors, m.storeInfo,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	// Known label values start at zero, so rates and alerts see them
+	// before the first event.
+	for _, outcome := range []string{"ok", "bad_credentials", "inactive", "throttled"} {
+		m.signIns.WithLabelValues(outcome)
+	}
+	for _, kind := range []string{"duplicate_key", "timeout", "network", "other"} {
+		m.storeErrors.WithLabelValues(kind)
+	}
+	for _, result := range []string{"hit", "miss"} {
+		m.gqlQueryCache.WithLabelValues(result)
+	}
+	return m
+}
+
+// handler serves the metrics in the Prometheus text format.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// middleware counts every request by the route pattern it matched (never
+// the raw path: ids would make a series each).
+func (m *metrics) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		m.httpInFlight.Inc()
+		defer m.httpInFlight.Dec()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			if p := rc.RoutePattern(); p != "" {
+				route = p
+			}
+		}
+		m.httpRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status/100)+"xx").Inc()
+		m.httpDuration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+	})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection (websockets).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Operation implements graph.OperationObserver.
+func (m *metrics) Operation(s graph.OperationStats) {
+	typ := s.Type
+	if typ == "" {
+		typ = "unknown"
+	}
+	m.gqlOperations.WithLabelValues(m.names.label(s.Name), typ).Inc()
+	m.gqlDuration.WithLabelValues(typ).Observe(s.Duration.Seconds())
+	m.gqlComplexity.Observe(float64(s.Complexity))
+	for _, code := range s.ErrorCodes {
+		if code == "" {
+			code = "none"
+		}
+		m.gqlErrors.WithLabelValues(code).Inc()
+	}
+}
+
+// QueryCache implements graph.OperationObserver.
+func (m *metrics) QueryCache(hit bool) {
+	result := "miss"
+	if hit {
+		result = "hit"
+	}
+	m.gqlQueryCache.WithLabelValues(result).Inc()
+}
+
+// boundedNames keeps the first max operation names as labels.
+type boundedNames struct {
+	mu   sync.Mutex
+	max  int
+	seen map[string]bool
+}
+
+func (b *boundedNames) label(name string) string {
+	if name == "" {
+		return "anonymous"
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.seen[name] {
+		return name
+	}
+	if len(b.seen) >= b.max {
+		return "other"
+	}
+	b.seen[name] = true
+	return name
+}
+
+// signIn counts a sign-in attempt by outcome.
+func (m *metrics) signIn(outcome string) { m.signIns.WithLabelValues(outcome).Inc() }
+
+// watchTokenCache exposes the token cache's counters, read at each scrape.
+func (m *metrics) watchTokenCache(cache *auth.CallerCache) {
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_token_cache_hits_total", Help: "Token checks answered from the cache.",
+		}, func() float64 { return float64(cache.Stats().Hits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_token_cache_misses_total", Help: "Token checks that asked the store.",
+		}, func() float64 { return float64(cache.Stats().Misses) }),
+	)
+}
+
+// storeMonitor counts the store's round trips from the driver's own events.
+func (m *metrics) storeMonitor() *event.CommandMonitor {
+	type started struct {
+		command string
+		at      time.Time
+	}
+	finish := func(id int64) (started, bool) {
+		v, ok := m.pending.LoadAndDelete(id)
+		if !ok {
+			return started{}, false
+		}
+		return v.(started), true
+	}
+	return &event.CommandMonitor{
+		Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			coll, _ := e.Command.Lookup(e.CommandName).StringValueOK()
+			if coll == "" || strings.ContainsAny(coll, "$") {
+				coll = "-"
+			}
+			m.storeCommands.WithLabelValues(coll, e.CommandName).Inc()
+			m.pending.Store(e.RequestID, started{command: e.CommandName, at: time.Now()})
+		},
+		Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
+			if s, ok := finish(e.RequestID); ok {
+				m.storeDuration.WithLabelValues(s.command).Observe(time.Since(s.at).Seconds())
+			}
+		},
+		Failed: func(_ context.Context, e *event.CommandFailedEvent) {
+			if s, ok := finish(e.RequestID); ok {
+				m.storeDuration.WithLabelValues(s.command).Observe(time.Since(s.at).Seconds())
+			}
+			m.storeErrors.WithLabelValues(storeErrorKind(e.Failure)).Inc()
+		},
+	}
+}
+
+func storeErrorKind(err error) string {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	switch {
+	case strings.Contains(msg, "E11000") || strings.Contains(msg, "UNIQUE constraint"):
+		return "duplicate_key"
+	case strings.Contains(msg, "timeout") || strings.Contains(msg, "deadline"):
+		return "timeout"
+	case strings.Contains(msg, "connection"):
+		return "network"
+	}
+	return "other"
+}

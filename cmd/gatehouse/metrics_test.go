@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
+)
+
+// newMetricsGateway is a test gateway that counts what it does.
+func newMetricsGateway(t testing.TB, args ...string) (*testGateway, *metrics) {
+	t.Helper()
+	m := newMetrics()
+	s := storetest.Open(t, store.Options{Monitor: m.storeMonitor()})
+	cfg := testConfig(t, args...)
+	logs := &syncBuffer{}
+	gw, err := newGateway(cfg, s, slog.New(slog.NewJSONHandler(logs, nil)), withMetrics(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw.handler(cfg))
+	t.Cleanup(srv.Close)
+	return &testGateway{gateway: gw, srv: srv, logs: logs}, m
+}
+
+// scrape reads /metrics with Prometheus's own text parser.
+func scrape(t testing.TB, g *testGateway) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := g.srv.Client().Get(g.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %d", resp.StatusCode)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return families
+}
+
+// value is the counter (or gauge) with exactly these labels, 0 if absent.
+func value(families map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	f := families[name]
+	if f == nil {
+		return 0
+	}
+	for _, m := range f.Metric {
+		match := len(m.Label) == len(labels)
+		for _, l := range m.Label {
+			match = match && labels[l.GetName()] == l.GetValue()
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		}
+	}
+	return 0
+}
+
+func series(families map[string]*dto.MetricFamily, name string) int {
+	if f := families[name]; f != nil {
+		return len(f.Metric)
+	}
+	return 0
+}
+
+// After a scripted workload each counter moved by exactly what it did.
+func TestMetricsCountTheWorkload(t *testing.T) {
+	g, _ := newMetricsGateway(t)
+	before := scrape(t, g)
+
+	token := g.signUp(t, "rita", "rita-password")                                                           // 1 POST, signUp
+	g.query(t, token, `query Me { me { id } }`, nil).mustData(t)                                            // 1 POST, Me
+	g.query(t, "", `mutation Login { signIn(username: "rita", password: "wrong") { token } }`, nil)         // bad credentials
+	g.query(t, "", `mutation Login { signIn(username: "rita", password: "rita-password") { token } }`, nil) // ok
+	g.query(t, "deadbeef", `{ me { id } }`, nil)                                                            // 401 before GraphQL
+	g.query(t, token, `{ user(id: "1") { id } a: user(id: "1") { id } }`, nil)                              // anonymous query
+	resp, _ := g.srv.Client().Get(g.srv.URL + "/healthz")
+	resp.Body.Close()
+
+	after := scrape(t, g)
+	delta := func(name string, labels map[string]string) float64 {
+		return value(after, name, labels) - value(before, name, labels)
+	}
+	checks := []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"gatehouse_http_requests_total", map[string]string{"route": "/graphql", "method": "POST", "status": "2xx"}, 5},
+		{"gatehouse_http_requests_total", map[string]string{"route": "/graphql", "method": "POST", "status": "4xx"}, 1},
+		{"gatehouse_http_requests_total", map[string]string{"route": "/healthz", "method": "GET", "status": "2xx"}, 1},
+		{"gatehouse_graphql_operations_total", map[string]string{"name": "anonymous", "type": "mutation"}, 1},
+		{"gatehouse_graphql_operations_total", map[string]string{"name": "Me", "type": "query"}, 1},
+		{"gatehouse_graphql_operations_total", map[string]string{"name": "Login", "type": "mutation"}, 2},
+		{"gatehouse_graphql_operations_total", map[string]string{"name": "anonymous", "type": "query"}, 1},
+		{"gatehouse_graphql_errors_total", map[string]string{"code": "BAD_USER_INPUT"}, 1},
+		{"gatehouse_signins_total", map[string]string{"outcome": "ok"}, 1},
+		{"gatehouse_signins_total", map[string]string{"outcome": "bad_credentials"}, 1},
+		{"gatehouse_token_cache_misses_total", nil, 1}, // the sign-up's token; a malformed one is never looked up
+		{"gatehouse_token_cache_hits_total", nil, 1},
+		{"gatehouse_graphql_operation_duration_seconds", map[string]string{"type": "mutation"}, 3},
+		{"gatehouse_password_hash_wait_seconds", nil, 3},
+	}
+	for _, c := range checks {
+		if got := delta(c.name, c.labels); got != c.want {
+			t.Errorf("%s%v moved by %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	if value(after, "gatehouse_store_commands_total", map[string]string{"collection": "users", "command": "insert"}) < 1 {
+		t.Error("the store's round trips are not counted")
+	}
+	if series(after, "go_goroutines") == 0 || series(after, "process_cpu_seconds_total") == 0 {
+		t.Error("runtime and process collectors missing")
+	}
+}
+
+// Ids in paths never become label values.
+func TestMetricsCardinality(t *testing.T) {
+	g, _ := newMetricsGateway(t)
+	warm, _ := g.srv.Client().Get(g.srv.URL + "/users/0")
+	warm.Body.Close()
+	before := series(scrape(t, g), "gatehouse_http_requests_total")
+	for i := range 1000 {
+		resp, err := g.srv.Client().Get(fmt.Sprintf("%s/users/%d", g.srv.URL, i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	after := scrape(t, g)
+	if got := series(after, "gatehouse_http_requests_total"); got != before+1 { // + the /metrics scrape itself
+		t.Errorf("%d series after 1,000 ids, %d before", got, before)
+	}
+}
+
+// The example alerting rules name only metrics the gateway exports.
+func TestAlertRulesNameRealMetrics(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `yaml:"alert"`
+				Expr  string `yaml:"expr"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(raw, &rules); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := newMetricsGateway(t)
+	g.signUp(t, "sam", "sam-password") // so that lazily made series exist
+	families := scrape(t, g)
+	known := map[string]bool{"up": true}
+	for name := range families {
+		known[name] = true
+		for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+			known[name+suffix] = true
+		}
+	}
+	names := regexp.MustCompile(`\b(gatehouse_[a-z_]+|up)\b`)
+	n := 0
+	for _, grp := range rules.Groups {
+		for _, r := range grp.Rules {
+			n++
+			for _, name := range names.FindAllString(r.Expr, -1) {
+				if !known[name] && !strings.HasPrefix(name, "gatehouse_graphql_errors") {
+					t.Errorf("alert %s uses %s, which the gateway does not export (it has %v)", r.Alert, name, keys(families))
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no alerting rules parsed")
+	}
+}
+
+func keys(m map[string]*dto.MetricFamily) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		if strings.HasPrefix(k, "gatehouse_") {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Metrics on their own listener are not on the main one.
+func TestMetricsOffTheMainListener(t *testing.T) {
+	for _, args := range [][]string{{"--metrics-addr=127.0.0.1:0"}, {"--metrics=false"}} {
+		cfg := testConfig(t, args...)
+		s := storetest.Open(t, store.Options{})
+		var opts []gatewayOption
+		if cfg.Metrics {
+			opts = append(opts, withMetrics(newMetrics()))
+		}
+		gw, err := newGateway(cfg, s, slog.New(slog.DiscardHandler), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(gw.handler(cfg))
+		resp, err := srv.Client().Get(srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		srv.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%v: /metrics on the main listener: %d", args, resp.StatusCode)
+		}
+	}
+	_ = context.Background()
+}
+
+// Every request has an id, echoed and logged; a trusted proxy's id is kept,
+// anyone else's replaced; a W3C trace id is logged beside it.
+func TestRequestIDs(t *testing.T) {
+	g := newTestGateway(t, "--trusted-proxies=127.0.0.1/32")
+	get := func(h http.Header) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, g.srv.URL+"/healthz", nil)
+		req.Header = h
+		resp, err := g.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := get(http.Header{})
+	id := resp.Header.Get("X-Request-Id")
+	if len(id) != 24 || !g.logs.contains(`"request_id":"`+id+`"`) {
+		t.Errorf("new id %q not echoed and logged", id)
+	}
+	resp = get(http.Header{"X-Request-Id": {"proxy-abc.123"}, "Traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}})
+	if resp.Header.Get("X-Request-Id") != "proxy-abc.123" {
+		t.Errorf("a trusted proxy's id was replaced: %q", resp.Header.Get("X-Request-Id"))
+	}
+	if !g.logs.contains(`"request_id":"proxy-abc.123","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"`) {
+		t.Error("the trace id is not logged with the request id")
+	}
+	resp = get(http.Header{"X-Request-Id": {"bad id with spaces"}, "Traceparent": {"00-00000000000000000000000000000000-00f067aa0ba902b7-01"}})
+	if got := resp.Header.Get("X-Request-Id"); got == "bad id with spaces" || len(got) != 24 {
+		t.Errorf("an invalid id was kept: %q", got)
+	}
+	if g.logs.contains(`"trace_id":"00000000000000000000000000000000"`) {
+		t.Error("an all-zero trace id was logged")
+	}
+	untrusted := newTestGateway(t)
+	req, _ := http.NewRequest(http.MethodGet, untrusted.srv.URL+"/healthz", nil)
+	req.Header.Set("X-Request-Id", "forged")
+	r2, err := untrusted.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.Header.Get("X-Request-Id") == "forged" {
+		t.Error("an untrusted client's request id was kept")
+	}
+}
+
+// The cost of metrics on the commonest request: `me` with a cached token,
+// with metrics on and off in one run.
+func BenchmarkMeWithMetrics(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("metrics=%v", on), func(b *testing.B) {
+			var g *testGateway
+			if on {
+				g, _ = newMetricsGateway(b)
+			} else {
+				g = newTestGateway(b, "--metrics=false")
+			}
+			token := g.signUp(b, "bench", "bench-password")
+			g.query(b, token, meQuery, nil).mustData(b)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				g.query(b, token, meQuery, nil).mustData(b)
+			}
+		})
+	}
+}
