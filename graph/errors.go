@@ -12,6 +12,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -96,6 +97,16 @@ func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		if cause == nil {
 			return withCode(gqlErr, gqlErr.Extensions, CodeBadUserInput)
 		}
+		// gqlgen hands on with a cause two errors that are the client's:
+		// an argument that does not coerce (an ID that is not a number, a
+		// time that does not parse), whose scalar's message is safe to show,
+		// and the refusal of introspection when it is turned off.
+		if argumentError(ctx, gqlErr) {
+			return withCode(gqlErr, gqlErr.Extensions, CodeBadUserInput)
+		}
+		if introspectionRefused(ctx) {
+			cause = forbidden("introspection is disabled")
+		}
 		present(ctx, logger, gqlErr, cause)
 		return gqlErr
 	}
@@ -143,6 +154,36 @@ func present(ctx context.Context, logger *slog.Logger, gqlErr *gqlerror.Error, c
 		}
 	}
 	gqlErr.Extensions = ext
+}
+
+// argumentError reports an error raised while coercing the arguments of
+// the field in ctx: gqlgen puts it on the argument's path (user.id,
+// users.filter.dateJoined.gt), below the field's own, where a resolver's
+// error sits.
+func argumentError(ctx context.Context, e *gqlerror.Error) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Definition == nil {
+		return false
+	}
+	field := fc.Path()
+	if len(e.Path) <= len(field) {
+		return false
+	}
+	for i := range field {
+		if e.Path[i] != field[i] {
+			return false
+		}
+	}
+	name, ok := e.Path[len(field)].(ast.PathName)
+	return ok && fc.Field.Definition.Arguments.ForName(string(name)) != nil
+}
+
+// introspectionRefused reports an error on __schema or __type while
+// introspection is turned off.
+func introspectionRefused(ctx context.Context) bool {
+	fc := graphql.GetFieldContext(ctx)
+	return fc != nil && (fc.Field.Name == "__schema" || fc.Field.Name == "__type") &&
+		graphql.HasOperationContext(ctx) && graphql.GetOperationContext(ctx).DisableIntrospection
 }
 
 // withCode keeps gqlgen's own extensions and adds a code when none is set.

@@ -1,0 +1,566 @@
+package main
+
+// The program as a user runs it: run(ctx, args, getenv, stdin, stdout,
+// stderr) with serve, migrate and createsuperuser, on the embedded store in
+// a data directory of the test's own. Covers hardening.md's "slow headers
+// (Slowloris)" and "SIGTERM with requests in flight" (Transport), and "store
+// unreachable at start" (Store faults).
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/embedded"
+)
+
+// logWatch is a writer for JSON logs that lets a test wait for a line.
+type logWatch struct {
+	mu      sync.Mutex
+	partial []byte
+	lines   []map[string]any
+	text    bytes.Buffer
+	changed chan struct{} // closed, and replaced, at every new line
+}
+
+func newLogWatch() *logWatch { return &logWatch{changed: make(chan struct{})} }
+
+func (l *logWatch) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.text.Write(p)
+	l.partial = append(l.partial, p...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
+		}
+		var m map[string]any
+		if json.Unmarshal(l.partial[:i], &m) == nil {
+			l.lines = append(l.lines, m)
+		}
+		l.partial = l.partial[i+1:]
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
+	return len(p), nil
+}
+
+// wait returns the first line whose msg is msg, waiting up to d for it.
+func (l *logWatch) wait(t testing.TB, msg string, d time.Duration) map[string]any {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		l.mu.Lock()
+		for _, line := range l.lines {
+			if line["msg"] == msg {
+				l.mu.Unlock()
+				return line
+			}
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("no %q log line within %v; logs:\n%s", msg, d, l.String())
+		}
+	}
+}
+
+func (l *logWatch) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.text.String()
+}
+
+func noEnv(string) string { return "" }
+
+// running is a serve started through run.
+type running struct {
+	addr string
+	base string
+	logs *logWatch
+	stop context.CancelFunc
+	done chan error
+}
+
+// startServe runs serve on 127.0.0.1:0 with the data directory dir, and
+// returns once /readyz answers 200.
+func startServe(t *testing.T, dir string, args ...string) *running {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	r := &running{logs: newLogWatch(), stop: stop, done: make(chan error, 1)}
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--log-format", "json"}, args...)
+	go func() { r.done <- run(ctx, args, noEnv, strings.NewReader(""), r.logs, io.Discard) }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case <-r.done:
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop within 30s of its context's end")
+		}
+	})
+
+	r.addr, _ = r.logs.wait(t, "listening", 60*time.Second)["addr"].(string)
+	r.base = "http://" + r.addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(r.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz not 200 within 30s (%v)", err)
+		}
+		time.Sleep(20 * time.Millisecond) // a poll with a deadline
+	}
+}
+
+// graphql posts a GraphQL operation to a running serve.
+func (r *running) graphql(t *testing.T, token, query string, vars map[string]any) gqlResponse {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, err := http.NewRequest(http.MethodPost, r.base+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Token "+token)
+	}
+	return doGraphQL(t, req)
+}
+
+// doGraphQL is testGateway.do for a server that is not a testGateway.
+func doGraphQL(t testing.TB, req *http.Request) gqlResponse {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := gqlResponse{Status: resp.StatusCode, Header: resp.Header}
+	var doc struct {
+		Data   map[string]any `json:"data"`
+		Errors []gqlError     `json:"errors"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("response is not JSON (%d): %q", resp.StatusCode, raw)
+	}
+	out.Data, out.Errors = doc.Data, doc.Errors
+	return out
+}
+
+const signInQuery = `mutation($u: String!, $p: String!) { signIn(username: $u, password: $p) { token user { id } } }`
+
+// Transport: "slow headers (Slowloris) → connection closed after the header
+// timeout; other clients unaffected".
+func TestSlowHeadersAreCutOff(t *testing.T) {
+	t.Parallel() // mostly waiting: let it overlap the other waiters
+	srv := startServe(t, t.TempDir(), "--read-header-timeout=300ms")
+	conn, err := net.Dial("tcp", srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	// A header line a byte every 50ms, never finished.
+	go func() {
+		if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: gatehouse\r\nX-Slow: "); err != nil {
+			return
+		}
+		for {
+			if _, err := conn.Write([]byte("a")); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond) // the attacker's pace
+		}
+	}()
+
+	// Meanwhile another client is served.
+	resp, err := http.Get(srv.base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("another client: %d", resp.StatusCode)
+	}
+
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := conn.Read(make([]byte, 1024))
+	elapsed := time.Since(start)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the slow connection was still open after %v", elapsed)
+	}
+	if n > 0 {
+		// Go may answer 408 before hanging up; that is a cut-off too.
+		t.Logf("the server answered %d bytes before closing", n)
+	}
+	if elapsed < 250*time.Millisecond {
+		t.Errorf("closed after %v, before the header timeout", elapsed)
+	}
+}
+
+// Transport: "SIGTERM with requests in flight → listener closes, in-flight
+// requests finish within the grace period, exit 0". The request is held in
+// flight by its body: the handler is reading it (the server sent 100
+// Continue) when the context ends. Then the store is closed: a new serve on
+// the same data directory starts and finds the user.
+func TestGracefulShutdown(t *testing.T) {
+	t.Parallel() // mostly waiting: let it overlap the other waiters
+	dir := t.TempDir()
+	srv := startServe(t, dir, "--log-level=debug")
+	srv.graphql(t, "", `mutation { signUp(input: {username: "henry", password: "pw-henry"}) { token } }`, nil).mustData(t)
+	storeURI, _ := srv.logs.wait(t, "embedded store started", time.Second)["uri"].(string)
+
+	conn, err := net.Dial("tcp", srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	body, _ := json.Marshal(map[string]any{"query": signInQuery, "variables": map[string]any{"u": "henry", "p": "pw-henry"}})
+	fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: gatehouse\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", len(body))
+	br := bufio.NewReader(conn)
+	cont, err := http.ReadResponse(br, nil)
+	if err != nil || cont.StatusCode != http.StatusContinue {
+		t.Fatalf("want 100 Continue: %v %v", cont, err)
+	}
+
+	srv.stop() // what SIGTERM does to main's context
+	srv.logs.wait(t, "shutting down", 5*time.Second)
+	// The listener closes while the request is still in flight.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.Dial("tcp", srv.addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("still accepting connections 5s into the shutdown")
+		}
+		time.Sleep(10 * time.Millisecond) // a poll with a deadline
+	}
+	select {
+	case err := <-srv.done:
+		t.Fatalf("run returned (%v) with a request in flight", err)
+	default:
+	}
+
+	if _, err := conn.Write(body); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"token":"`) {
+		t.Fatalf("the in-flight sign-in: %d %s", resp.StatusCode, raw)
+	}
+
+	select {
+	case err := <-srv.done:
+		if err != nil {
+			t.Fatalf("run returned %v, want nil", err)
+		}
+		srv.done <- nil // for the cleanup
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return after its last request")
+	}
+	srv.logs.wait(t, "stopped", time.Second)
+
+	// The embedded store has stopped with the process…
+	if u, err := url.Parse(storeURI); err != nil || u.Host == "" {
+		t.Errorf("store URI %q in the log", storeURI)
+	} else if c, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
+		c.Close()
+		t.Error("the embedded store still listens after run returned")
+	}
+	// …and let go of its files: the next run on the directory has the user.
+	again := startServe(t, dir)
+	again.graphql(t, "", signInQuery, map[string]any{"u": "henry", "p": "pw-henry"}).mustData(t)
+}
+
+// Store faults: "store unreachable at start → clear error within the
+// server-selection timeout".
+func TestUnreachableStoreAtStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	start := time.Now()
+	err = run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--mongodb-uri", "mongodb://" + addr + "/?directConnection=true",
+		"--store-timeout", "500ms", "--log-format", "json"}, noEnv, strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("serve started without a store")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v to give up with a 500ms store timeout", d)
+	}
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("error %v, want one that says the store is unavailable", err)
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	dir := t.TempDir()
+	var stdout bytes.Buffer
+	if err := run(context.Background(), []string{"migrate", "--data", dir, "--log-format", "json"}, noEnv, strings.NewReader(""), &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stdout.String(), `migrated database "gatehouse": collections [`) || !strings.Contains(stdout.String(), "users") {
+		t.Errorf("stdout %q", stdout.String())
+	}
+	// Twice is fine: migrating is idempotent.
+	stdout.Reset()
+	if err := run(context.Background(), []string{"migrate", "--data", dir, "--log-format", "json"}, noEnv, strings.NewReader(""), &stdout, io.Discard); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+}
+
+// openDataDir opens the store in an embedded data directory, as serve would.
+func openDataDir(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := embedded.Start(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(ctx, srv.URI(), "gatehouse", store.Options{})
+	if err != nil {
+		_ = srv.Close(ctx)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = s.Close(ctx)
+		_ = srv.Close(ctx)
+	})
+	return s
+}
+
+func TestCreateSuperuser(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	createsuperuser := func(username, envPassword string, stdin io.Reader) (string, error) {
+		var stdout bytes.Buffer
+		env := func(k string) string {
+			if k == "GATEHOUSE_SUPERUSER_PASSWORD" {
+				return envPassword
+			}
+			return ""
+		}
+		err := run(ctx, []string{"createsuperuser", "--username", username, "--email", username + "@example.com", "--data", dir, "--log-format", "json"},
+			env, stdin, &stdout, io.Discard)
+		return stdout.String(), err
+	}
+
+	out, err := createsuperuser("admin", "env-password", strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != "Superuser \"admin\" created (id 1).\n" {
+		t.Errorf("stdout %q", out)
+	}
+	// The same username again is refused, by name.
+	if _, err := createsuperuser("admin", "other-password", strings.NewReader("")); err == nil || !strings.Contains(err.Error(), `"admin"`) {
+		t.Errorf("a second admin: %v", err)
+	}
+	// With no variable, the password is the first line of a stdin that is
+	// not a terminal.
+	if _, err := createsuperuser("root", "", strings.NewReader("stdin-password\nsecond line\n")); err != nil {
+		t.Fatal(err)
+	}
+	// With neither, nothing is created.
+	if _, err := createsuperuser("nobody", "", strings.NewReader("")); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_SUPERUSER_PASSWORD") {
+		t.Errorf("no password anywhere: %v", err)
+	}
+
+	s := openDataDir(t, dir)
+	hasher := auth.NewHasher(1)
+	for username, password := range map[string]string{"admin": "env-password", "root": "stdin-password"} {
+		u, hash, err := s.UserCredentials(ctx, username)
+		if err != nil {
+			t.Fatalf("%s: %v", username, err)
+		}
+		if !u.IsActive || !u.IsStaff || !u.IsSuperuser || u.Email != username+"@example.com" {
+			t.Errorf("%s: %+v", username, u)
+		}
+		if ok, _, err := hasher.Verify(ctx, hash, password); !ok || err != nil {
+			t.Errorf("%s: the password does not verify (%v)", username, err)
+		}
+		if ok, _, _ := hasher.Verify(ctx, hash, password+"\n"); ok {
+			t.Errorf("%s: the password kept its newline", username)
+		}
+	}
+	if _, err := s.UserByUsername(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("nobody: %v", err)
+	}
+}
+
+// A superuser made by createsuperuser signs in through serve.
+func TestCreatedSuperuserSignsIn(t *testing.T) {
+	dir := t.TempDir()
+	env := func(k string) string {
+		if k == "GATEHOUSE_SUPERUSER_PASSWORD" {
+			return "s3cret-admin"
+		}
+		return ""
+	}
+	if err := run(context.Background(), []string{"createsuperuser", "--username", "admin", "--data", dir, "--log-format", "json"},
+		env, strings.NewReader(""), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServe(t, dir)
+	token := dig(srv.graphql(t, "", signInQuery, map[string]any{"u": "admin", "p": "s3cret-admin"}).mustData(t), "signIn", "token").(string)
+	me := srv.graphql(t, token, `{ me { username isStaff isSuperuser } }`, nil).mustData(t)
+	if fmt.Sprint(me["me"]) != "map[isStaff:true isSuperuser:true username:admin]" {
+		t.Errorf("me %v", me)
+	}
+}
+
+// Configuration: "every flag has an environment variable; a flag given on
+// the command line wins over the variable" (README), for every flag serve
+// defines, whatever flags are added later.
+func TestFlagsAndEnvironment(t *testing.T) {
+	parse := func(env map[string]string, args ...string) config {
+		t.Helper()
+		cfg := config{}
+		if err := parseFlags("serve", args, func(k string) string { return env[k] }, io.Discard, cfg.serveFlags); err != nil {
+			t.Fatalf("env %v, args %v: %v", env, args, err)
+		}
+		return cfg
+	}
+	defaults := parse(nil)
+
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	(&config{}).serveFlags(fs, envBinder{getenv: noEnv, errs: new([]error)})
+	twin := regexp.MustCompile(`\[([A-Z][A-Z0-9_]*)\]$`)
+	fs.VisitAll(func(f *flag.Flag) {
+		m := twin.FindStringSubmatch(f.Usage)
+		if m == nil {
+			t.Errorf("--%s names no environment variable in its usage: %q", f.Name, f.Usage)
+			return
+		}
+		env := m[1]
+		// Two values, each unlike the default where the type allows.
+		a, b := "a-value", "b-value"
+		var value any // nil for a list (a flag.Func)
+		if g, ok := f.Value.(flag.Getter); ok {
+			value = g.Get()
+		}
+		switch v := value.(type) {
+		case bool:
+			a, b = strconv.FormatBool(!v), strconv.FormatBool(v)
+		case int, int64:
+			a, b = "7", "9"
+		case time.Duration:
+			a, b = "7s", "9s"
+		case string:
+		default: // a list
+			a, b = "https://a.example", "https://b.example"
+		}
+		fromEnv := parse(map[string]string{env: a})
+		fromFlag := parse(nil, "--"+f.Name+"="+b)
+		both := parse(map[string]string{env: a}, "--"+f.Name+"="+b)
+		if reflect.DeepEqual(fromEnv, defaults) {
+			t.Errorf("%s=%s changes nothing", env, a)
+		}
+		if !reflect.DeepEqual(both, fromFlag) || reflect.DeepEqual(both, fromEnv) {
+			t.Errorf("--%s=%s does not win over %s=%s", f.Name, b, env, a)
+		}
+	})
+
+	// A few by name, to see the values land where they should.
+	cfg := parse(map[string]string{"GATEHOUSE_ADDR": "127.0.0.1:9999", "MONGODB_URI": "mongodb://db.example", "GATEHOUSE_CORS_ORIGINS": "https://a.example, https://b.example",
+		"GATEHOUSE_INTROSPECTION": "false", "GATEHOUSE_READ_HEADER_TIMEOUT": "2s", "GATEHOUSE_TOKEN_CACHE_TTL": "0"}, "--addr", ":7000")
+	if cfg.Addr != ":7000" || cfg.MongoURI != "mongodb://db.example" || fmt.Sprint(cfg.CORS) != "[https://a.example https://b.example]" ||
+		cfg.Introspect || cfg.ReadHeaderTimeout != 2*time.Second || cfg.TokenCacheTTL != 0 {
+		t.Errorf("%+v", cfg)
+	}
+	// With neither, the README's defaults.
+	if d := defaults; d.Addr != ":8080" || d.Database != "gatehouse" || d.DataDir != "./data" || !d.Introspect || d.BodyLimit != 1<<20 ||
+		d.ReadHeaderTimeout != 5*time.Second || d.ShutdownTimeout != 20*time.Second || d.TokenCacheTTL != 5*time.Second || len(d.CORS) != 0 {
+		t.Errorf("defaults: %+v", d)
+	}
+	// A variable that does not parse is an error naming it.
+	err := parseFlags("serve", nil, func(k string) string {
+		if k == "GATEHOUSE_BODY_LIMIT" {
+			return "lots"
+		}
+		return ""
+	}, io.Discard, (&config{}).serveFlags)
+	if err == nil || !strings.Contains(err.Error(), "GATEHOUSE_BODY_LIMIT") {
+		t.Errorf("a bad variable: %v", err)
+	}
+}
+
+// The README's configuration table is true of the code: each row's flag
+// exists, with that variable and that default.
+func TestREADMEConfigurationTable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	(&config{}).serveFlags(fs, envBinder{getenv: noEnv, errs: new([]error)})
+	row := regexp.MustCompile("(?m)^\\| `--([a-z-]+)` \\| `([A-Z_]+)` \\| ([^|]*) \\|")
+	rows := row.FindAllStringSubmatch(string(readme), -1)
+	if len(rows) < 20 {
+		t.Fatalf("found %d rows of the configuration table", len(rows))
+	}
+	for _, r := range rows {
+		name, env, def := r[1], r[2], strings.TrimSpace(r[3])
+		f := fs.Lookup(name)
+		if f == nil {
+			t.Errorf("README documents --%s, which serve does not have", name)
+			continue
+		}
+		if !strings.HasSuffix(f.Usage, "["+env+"]") {
+			t.Errorf("--%s: README says %s, the usage says %q", name, env, f.Usage)
+		}
+		if strings.HasPrefix(def, "`") && !sameDefault(strings.Trim(def, "`"), f.DefValue) {
+			t.Errorf("--%s: README's default %s, the code's %q", name, def, f.DefValue)
+		}
+	}
+}
+
+// sameDefault compares a default as the README writes it with the flag's
+// (60s and 1m0s are one duration).
+func sameDefault(readme, code string) bool {
+	if readme == code {
+		return true
+	}
+	a, errA := time.ParseDuration(readme)
+	b, errB := time.ParseDuration(code)
+	return errA == nil && errB == nil && a == b
+}
