@@ -140,6 +140,10 @@ func present(ctx context.Context, logger *slog.Logger, gqlErr *gqlerror.Error, c
 	case errors.As(cause, &ae):
 		gqlErr.Message = ae.Message
 		ext["code"] = CodeUnauthenticated
+	case errors.Is(cause, context.Canceled):
+		// The client went away; nobody reads this answer.
+		gqlErr.Message = "The request was cancelled."
+		ext["code"] = CodeUnavailable
 	case errors.Is(cause, store.ErrUnavailable), errors.Is(cause, context.DeadlineExceeded):
 		logger.WarnContext(ctx, "store unavailable", "request_id", middleware.GetReqID(ctx), "path", gqlErr.Path.String(), "err", cause)
 		gqlErr.Message = msgUnavailable
