@@ -229,6 +229,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Allows        func(childComplexity int, field string, id *store.ID) int
 		Client        func(childComplexity int, id store.ID) int
 		Clients       func(childComplexity int, filter *store.ClientFilter, first *int, after *string, last *int, before *string, offset *int, limit *int) int
 		Mailing       func(childComplexity int, id store.ID) int
@@ -426,6 +427,7 @@ type QueryResolver interface {
 	Messages(ctx context.Context, filter *store.MessageFilter, first *int, after *string, last *int, before *string, offset *int, limit *int) (*model.MessageConnection, error)
 	MailingStats(ctx context.Context, id store.ID) (*model.MailingStats, error)
 	MailingsStats(ctx context.Context, filter *store.MailingFilter) ([]model.MailingStats, error)
+	Allows(ctx context.Context, field string, id *store.ID) (bool, error)
 }
 type RoleResolver interface {
 	Permissions(ctx context.Context, obj *store.Role) ([]store.Permission, error)
@@ -1336,6 +1338,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PermissionEdge.Node(childComplexity), true
 
+	case "Query.allows":
+		if e.ComplexityRoot.Query.Allows == nil {
+			break
+		}
+
+		args, err := ec.field_Query_allows_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Allows(childComplexity, args["field"].(string), args["id"].(*store.ID)), true
 	case "Query.client":
 		if e.ComplexityRoot.Query.Client == nil {
 			break
@@ -2692,6 +2705,30 @@ type Subscription {
   """
   mailingProgress(id: ID!): MailingStats! @auth
 }
+
+# ---------------------------------------------------------------------------
+# REST dialects (rest/, docs/rest.md). Fields the legacy REST layer needs,
+# kept in this one block; nothing above is changed by it.
+# ---------------------------------------------------------------------------
+
+extend type Query {
+  """
+  Runs the access rule of another query or mutation field for the caller,
+  without running that field: true when the rule lets the caller call it,
+  otherwise the error the field itself would answer (UNAUTHENTICATED, or
+  FORBIDDEN naming the permission). ` + "`" + `field` + "`" + ` names it as ` + "`" + `Mutation.updateUser` + "`" + `
+  or ` + "`" + `Query.users` + "`" + `; ` + "`" + `id` + "`" + ` stands for the user the call would act on (the
+  arguments the rule's ` + "`" + `orSelf` + "`" + ` names). SPA clients may ask it to hide what
+  they cannot do; the REST dialects ask it where Django REST Framework checks
+  permissions before the method and the body (so 403 comes before 405 or 400).
+  """
+  allows(field: String!, id: ID): Boolean! @public
+}
+
+extend input UserFilter {
+  "Keeps the users with these ids (001's pk filters)."
+  ids: [ID!]
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3915,6 +3952,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_allows_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "field",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["field"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*store.ID, error) {
+			return ec.unmarshalOID2ᚖgithubᚗcomᚋgatehouseᚋgatehouseᚋstoreᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
 	return args, nil
 }
 
@@ -10166,6 +10225,63 @@ func (ec *executionContext) fieldContext_Query_mailingsStats(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_allows(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_allows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Allows(ctx, fc.Args["field"].(string), fc.Args["id"].(*store.ID))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Public == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive public is not implemented")
+				}
+				return ec.Directives.Public(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_allows(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_allows_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14103,7 +14219,7 @@ func (ec *executionContext) unmarshalInputUserFilter(ctx context.Context, obj an
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"username", "email", "phoneNumber", "firstName", "lastName", "isActive", "isStaff", "isSuperuser", "dateJoined", "lastLogin", "and", "or", "not"}
+	fieldsInOrder := [...]string{"username", "email", "phoneNumber", "firstName", "lastName", "isActive", "isStaff", "isSuperuser", "dateJoined", "lastLogin", "and", "or", "not", "ids"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14201,6 +14317,13 @@ func (ec *executionContext) unmarshalInputUserFilter(ctx context.Context, obj an
 				return it, err
 			}
 			it.Not = data
+		case "ids":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ids"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgatehouseᚋgatehouseᚋstoreᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDs = data
 		}
 	}
 	return it, nil
@@ -15648,6 +15771,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_mailingsStats(ctx, field)
+				})
+		case "allows":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_allows(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {

@@ -413,6 +413,11 @@ func (r *queryResolver) MailingsStats(ctx context.Context, filter *store.Mailing
 	return r.mailingsStats(ctx, filter)
 }
 
+// Allows is the resolver for the allows field.
+func (r *queryResolver) Allows(ctx context.Context, field string, id *store.ID) (bool, error) {
+	return allows(ctx, parsedSchema, field, id)
+}
+
 // Permissions is the resolver for the permissions field.
 func (r *roleResolver) Permissions(ctx context.Context, obj *store.Role) ([]store.Permission, error) {
 	return permissionsIn(ctx, obj.PermissionIDs)

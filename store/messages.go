@@ -43,11 +43,10 @@ type Message struct {
 	LastError string     `bson:"last_error"`
 	// NextAttempt is when a pending message may be tried (again).
 	NextAttempt time.Time `bson:"next_attempt"`
-	// LeaseOwner and LeaseUntil mark a message a dispatcher is sending;
-	// another may take it over once the lease has passed.
-	LeaseOwner string     `bson:"lease_owner"`
-	LeaseUntil *time.Time `bson:"lease_until"`
-	Created    time.Time  `bson:"created"`
+	// Chunk is the dispatch work item that sends the message (leases are
+	// taken on chunks, not on messages; see dispatch.go).
+	Chunk   string    `bson:"chunk,omitempty"`
+	Created time.Time `bson:"created"`
 }
 
 // MessageFilter selects messages.

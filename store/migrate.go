@@ -53,11 +53,15 @@ var indexes = []index{
 	{colMessages, "messages_mailing_client_unique", bson.D{{Key: "mailing", Value: 1}, {Key: "client", Value: 1}}, true},
 	{colMessages, "messages_mailing_status", bson.D{{Key: "mailing", Value: 1}, {Key: "status", Value: 1}}, false},
 	{colMessages, "messages_status_next_attempt", bson.D{{Key: "status", Value: 1}, {Key: "next_attempt", Value: 1}}, false},
+	// The dispatcher lists due work and a mailing's chunks (dispatch.go);
+	// claims are read only by _id.
+	{colWork, "dispatch_work_due", bson.D{{Key: "due", Value: 1}}, false},
+	{colWork, "dispatch_work_mailing", bson.D{{Key: "mailing", Value: 1}}, false},
 }
 
 // collections lists every collection, created up front so that the
 // embedded store's accelerator can index them before the first request.
-var collections = []string{colCounters, colUsers, colTokens, colThrottle, colPermissions, colRoles, colTags, colCodes, colClients, colMailings, colMessages}
+var collections = []string{colCounters, colUsers, colTokens, colThrottle, colPermissions, colRoles, colTags, colCodes, colClients, colMailings, colMessages, colWork, colClaims}
 
 // Migrate creates the collections, their indexes and seed data. It is
 // idempotent: serve runs it at every start.

@@ -33,6 +33,8 @@ const (
 	colClients     = "clients"
 	colMailings    = "mailings"
 	colMessages    = "messages"
+	colWork        = "dispatch_work"
+	colClaims      = "dispatch_claims"
 )
 
 // Options tune a Store. The zero value is usable.

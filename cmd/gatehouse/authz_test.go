@@ -101,6 +101,7 @@ var authzCases = map[string]authzCase{
 	"me":          {"auth", `{ me { id } }`, noVars},
 	"user":        {"auth", `query($id: ID) { user(id: $id) { id } }`, targetVars},
 	"users":       {"auth", `{ users(first: 1) { nodes { id } } }`, noVars},
+	"allows":      {"public", `{ allows(field: "Mutation.signIn") }`, noVars},
 	"permission":  {"auth", `{ permission(id: "1") { id } }`, noVars},
 	"permissions": {"auth", `{ permissions(first: 1) { nodes { id } } }`, noVars},
 	"role":        {"auth", `query($id: ID!) { role(id: $id) { id } }`, func(e authzEnv) map[string]any { return map[string]any{"id": e.role.String()} }},

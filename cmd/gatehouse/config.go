@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/graph"
+	"github.com/gatehouse/gatehouse/rest"
 )
 
 // config is everything the gateway can be told, by flag or by environment
@@ -42,6 +43,11 @@ type config struct {
 
 	Metrics     bool
 	MetricsAddr string
+
+	RESTMounts    string
+	RESTTimeZones string
+
+	dispatchConfig // the mailing dispatcher (dispatch.go)
 }
 
 // storeFlags are the flags every subcommand that opens the store takes.
@@ -75,6 +81,10 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	env.bool(fs, &c.Metrics, "metrics", "GATEHOUSE_METRICS", true, "serve Prometheus metrics at /metrics")
 	env.string(fs, &c.MetricsAddr, "metrics-addr", "GATEHOUSE_METRICS_ADDR", "", "serve /metrics on this address of its own instead of the main listener, so it need not be public")
 	env.duration(fs, &c.TokenCacheTTL, "token-cache-ttl", "GATEHOUSE_TOKEN_CACHE_TTL", 5*time.Second, "how long a checked token is trusted without asking the store; a revocation on another instance takes effect within it (0 turns the cache off)")
+	env.string(fs, &c.RESTMounts, "rest-mounts", "GATEHOUSE_REST_MOUNTS", rest.DefaultMounts, "where each legacy REST dialect is served: dialect=prefix or dialect=off, comma-separated; dialects not named keep their default")
+	env.string(fs, &c.RESTTimeZones, "rest-time-zones", "GATEHOUSE_REST_TIME_ZONES", "", "time zone of each REST dialect's datetimes: dialect=IANA name, comma-separated; UTC when not named")
+	env.bool(fs, &c.Dispatch, "dispatch", "GATEHOUSE_DISPATCH", true, "run a mailing dispatcher in this process (gatehouse dispatch runs one alone)")
+	c.dispatchFlags(fs, env)
 }
 
 func (c *config) validate() error {
@@ -89,7 +99,18 @@ func (c *config) validate() error {
 	if c.HashConcurrency < 1 {
 		return fmt.Errorf("--hash-concurrency must be at least 1")
 	}
+	if _, err := c.restMounts(); err != nil {
+		return err
+	}
+	if c.Dispatch {
+		return c.dispatchConfig.validate()
+	}
 	return nil
+}
+
+// restMounts reads --rest-mounts and --rest-time-zones.
+func (c *config) restMounts() ([]rest.Mount, error) {
+	return rest.ParseMounts(c.RESTMounts, c.RESTTimeZones)
 }
 
 // envBinder defines flags whose defaults come from environment variables.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/graph"
+	"github.com/gatehouse/gatehouse/rest"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -111,7 +112,7 @@ func (g *gateway) observer() graph.OperationObserver {
 
 // handler routes every surface of the gateway.
 func (g *gateway) handler(cfg *config) http.Handler {
-	gql := graph.NewServer(g.resolver(), graph.ServerConfig{
+	resolver, gqlConfig := g.resolver(), graph.ServerConfig{
 		ComplexityLimit:  cfg.ComplexityLimit,
 		DepthLimit:       cfg.DepthLimit,
 		ParserTokenLimit: cfg.ParserTokenLimit,
@@ -120,7 +121,8 @@ func (g *gateway) handler(cfg *config) http.Handler {
 		Authenticator:    g.authenticator,
 		Observer:         g.observer(),
 		Logger:           g.logger,
-	})
+	}
+	gql := graph.NewServer(resolver, gqlConfig)
 
 	r := chi.NewRouter()
 	if g.metrics != nil {
@@ -156,6 +158,22 @@ func (g *gateway) handler(cfg *config) http.Handler {
 		r.Post("/", gql.ServeHTTP)
 		r.Options("/", gql.ServeHTTP)
 	})
+
+	// The legacy REST dialects run GraphQL operations in-process, on an
+	// executor configured as the handler above, with the caller the
+	// authenticator finds; a refused token is answered in DRF's words.
+	mounts, err := cfg.restMounts()
+	if err != nil {
+		g.logger.Error("legacy REST dialects not served", "err", err)
+		return r
+	}
+	rest.New(rest.Config{
+		Executor:  graph.NewExecutor(resolver, gqlConfig),
+		Proxies:   g.proxies,
+		BodyLimit: cfg.BodyLimit,
+		Mounts:    mounts,
+		Logger:    g.logger,
+	}).Register(r, g.authenticator.Middleware)
 	return r
 }
 

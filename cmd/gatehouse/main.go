@@ -3,6 +3,7 @@
 //	gatehouse [serve] [flags]        run the gateway (the default)
 //	gatehouse migrate [flags]        create collections, indexes and seed data
 //	gatehouse createsuperuser --username U --email E [flags]
+//	gatehouse dispatch [flags]       send mailings, without serving the API
 //
 // Every flag has an environment variable twin; see the README.
 package main
@@ -45,11 +46,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return migrate(ctx, args, getenv, stdout, stderr)
 	case "createsuperuser":
 		return createSuperuser(ctx, args, getenv, stdin, stdout, stderr)
+	case "dispatch":
+		return dispatchCommand(ctx, args, getenv, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: gatehouse [serve|migrate|createsuperuser] [flags]; gatehouse COMMAND -h lists the flags")
+		fmt.Fprintln(stdout, "usage: gatehouse [serve|migrate|createsuperuser|dispatch] [flags]; gatehouse COMMAND -h lists the flags")
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (serve, migrate, createsuperuser)", cmd)
+		return fmt.Errorf("unknown command %q (serve, migrate, createsuperuser, dispatch)", cmd)
 	}
 }
 

@@ -55,6 +55,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		defer stop()
 	}
+	if cfg.Dispatch {
+		// It stops with ctx, alongside the HTTP server; the store closes
+		// after it (deferred earlier).
+		wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s.Store, logger, cfg.ShutdownTimeout)
+		if err != nil {
+			return err
+		}
+		defer wait()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

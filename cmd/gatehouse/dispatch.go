@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse/gatehouse/dispatch"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// dispatchConfig is what the mailing dispatcher is told; serve and
+// dispatch take it.
+type dispatchConfig struct {
+	Dispatch        bool
+	Sender          string
+	WebhookURL      string
+	WebhookToken    string
+	SendConcurrency int
+	SendRate        int
+}
+
+// dispatchFlags are the sender's flags.
+func (c *dispatchConfig) dispatchFlags(fs *flag.FlagSet, env envBinder) {
+	env.string(fs, &c.Sender, "sender", "GATEHOUSE_SENDER", "log", "how messages are sent: log (a line per message) or webhook")
+	env.string(fs, &c.WebhookURL, "webhook-url", "GATEHOUSE_WEBHOOK_URL", "", "the webhook sender's URL; {id} in it becomes the message id")
+	env.string(fs, &c.WebhookToken, "webhook-token", "GATEHOUSE_WEBHOOK_TOKEN", "", "sent to the webhook as Authorization: Bearer <token>")
+	env.int(fs, &c.SendConcurrency, "send-concurrency", "GATEHOUSE_SEND_CONCURRENCY", 8, "messages in flight at once, per dispatcher")
+	env.int(fs, &c.SendRate, "send-rate", "GATEHOUSE_SEND_RATE", 0, "most messages sent in any second, per dispatcher (0: no limit)")
+}
+
+// validate checks the sender's configuration without building it.
+func (c *dispatchConfig) validate() error {
+	if c.SendConcurrency < 1 {
+		return errors.New("--send-concurrency must be at least 1")
+	}
+	if c.SendRate < 0 {
+		return errors.New("--send-rate must not be negative")
+	}
+	_, err := c.sender(slog.New(slog.DiscardHandler))
+	return err
+}
+
+func (c *dispatchConfig) sender(logger *slog.Logger) (dispatch.Sender, error) {
+	s, err := dispatch.Builtin().New(c.Sender, dispatch.SenderConfig{Logger: logger, WebhookURL: c.WebhookURL, WebhookToken: c.WebhookToken})
+	if err != nil {
+		return nil, fmt.Errorf("--sender: %w", err)
+	}
+	return s, nil
+}
+
+// startDispatcher runs a dispatcher until ctx is done; wait returns once it
+// has stopped (its sends in flight finished within grace, or left leased).
+func startDispatcher(ctx context.Context, c *dispatchConfig, s *store.Store, logger *slog.Logger, grace time.Duration) (wait func(), err error) {
+	sender, err := c.sender(logger)
+	if err != nil {
+		return nil, err
+	}
+	d, err := dispatch.New(s, sender, dispatch.Config{
+		Concurrency: c.SendConcurrency, Rate: c.SendRate, ShutdownGrace: grace,
+		Logger: logger.With("component", "dispatch"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := d.Run(ctx); err != nil {
+			logger.Error("dispatcher", "err", err)
+		}
+	}()
+	return func() { <-done }, nil
+}
+
+// dispatchCommand runs a dispatcher alone, without the API, until ctx is
+// cancelled (SIGINT or SIGTERM): sending scales apart from serving.
+func dispatchCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := &config{}
+	if err := parseFlags("dispatch", args, getenv, stderr, func(fs *flag.FlagSet, env envBinder) {
+		cfg.storeFlags(fs, env)
+		cfg.dispatchFlags(fs, env)
+		env.duration(fs, &cfg.ShutdownTimeout, "shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", 20*time.Second, "grace period for sends in flight on SIGINT/SIGTERM")
+	}); err != nil {
+		return err
+	}
+	if err := cfg.dispatchConfig.validate(); err != nil {
+		return err
+	}
+	logger, s, err := openForCommand(ctx, cfg, stdout, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer closeStore(s, logger)
+	wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s.Store, logger, cfg.ShutdownTimeout)
+	if err != nil {
+		return err
+	}
+	wait()
+	return nil
+}

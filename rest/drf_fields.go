@@ -1,0 +1,280 @@
+package rest
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// form reads a JSON object's fields as DRF's serializer fields do, with
+// their messages, collecting every field's error before failing: a body
+// with two bad fields gets both named. Nothing but the types the GraphQL
+// variables need leaves it, so no client-chosen key or operator ever
+// reaches a variable.
+type form struct {
+	data map[string]any
+	errs fieldErrors
+}
+
+func newForm(data map[string]any) *form { return &form{data: data, errs: fieldErrors{}} }
+
+func (f *form) err() error { return f.errs.err() }
+
+// textRule is a CharField's options, as ModelSerializer derives them from
+// the model field (blank=True allows blank, null=True allows null).
+type textRule struct {
+	required   bool
+	allowBlank bool
+	allowNull  bool
+	// keepSpace turns off CharField's trim_whitespace, as sign-in's
+	// password field does.
+	keepSpace bool
+}
+
+var (
+	requiredText = textRule{required: true}
+	optionalText = textRule{allowBlank: true}
+)
+
+// text reads a CharField. given is false when the field is absent (and not
+// required); value is nil for a null the rule allows.
+func (f *form) text(name string, rule textRule) (value *string, given bool) {
+	raw, ok := f.data[name]
+	switch {
+	case !ok:
+		if rule.required {
+			f.errs.add(name, drfRequired)
+		}
+		return nil, false
+	case raw == nil:
+		if !rule.allowNull {
+			f.errs.add(name, "This field may not be null.")
+		}
+		return nil, rule.allowNull
+	}
+	var s string
+	switch v := raw.(type) {
+	case string:
+		s = v
+	case json.Number:
+		s = pyNumberString(v)
+	default:
+		// A boolean, a list or an object: str() of it is never blank, so
+		// DRF's type check is what fails.
+		f.errs.add(name, "Not a valid string.")
+		return nil, false
+	}
+	if !rule.keepSpace {
+		s = strings.TrimFunc(s, pyIsSpace)
+	}
+	if s == "" && !rule.allowBlank {
+		f.errs.add(name, "This field may not be blank.")
+		return nil, false
+	}
+	if strings.ContainsRune(s, 0) {
+		f.errs.add(name, "Null characters are not allowed.")
+		return nil, false
+	}
+	return &s, true
+}
+
+// boolean reads a BooleanField, which takes JSON booleans and Python's
+// truthy and falsy words and numbers.
+func (f *form) boolean(name string, required bool) (value *bool, given bool) {
+	raw, ok := f.data[name]
+	switch {
+	case !ok:
+		if required {
+			f.errs.add(name, drfRequired)
+		}
+		return nil, false
+	case raw == nil:
+		f.errs.add(name, "This field may not be null.")
+		return nil, false
+	}
+	if b, ok := pyBool(raw); ok {
+		return &b, true
+	}
+	f.errs.add(name, "Must be a valid boolean.")
+	return nil, false
+}
+
+// pyBool is BooleanField.to_internal_value's TRUE_VALUES and FALSE_VALUES.
+func pyBool(raw any) (bool, bool) {
+	switch v := raw.(type) {
+	case bool:
+		return v, true
+	case json.Number:
+		if n, err := v.Float64(); err == nil {
+			if n == 1 {
+				return true, true
+			}
+			if n == 0 {
+				return false, true
+			}
+		}
+	case string:
+		switch v {
+		case "t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1":
+			return true, true
+		case "f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0":
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// pkList reads a many=True PrimaryKeyRelatedField: a list of ids. Like
+// DRF it names the first item at fault; ids that are well formed but name
+// nothing are left to the GraphQL layer, which checks them against the
+// store. raw keeps each id as the client wrote it, for DRF's message.
+func (f *form) pkList(name string) (ids []string, raw []string, given bool) {
+	v, ok := f.data[name]
+	switch {
+	case !ok:
+		f.errs.add(name, drfRequired)
+		return nil, nil, false
+	case v == nil:
+		f.errs.add(name, "This field may not be null.")
+		return nil, nil, false
+	}
+	items, isList := v.([]any)
+	if !isList {
+		f.errs.add(name, `Expected a list of items but got type "`+pyTypeName(v)+`".`)
+		return nil, nil, false
+	}
+	ids, raw = make([]string, 0, len(items)), make([]string, 0, len(items))
+	for _, it := range items {
+		id, text, problem := pkOf(it)
+		if problem != "" {
+			f.errs.add(name, problem)
+			return nil, nil, false
+		}
+		ids, raw = append(ids, id), append(raw, text)
+	}
+	return ids, raw, true
+}
+
+// pkOf reads one primary key as Django's integer lookup would take it.
+func pkOf(v any) (id, text, problem string) {
+	switch v := v.(type) {
+	case json.Number:
+		text = v.String()
+		if n, err := v.Int64(); err == nil {
+			return positiveID(n, text)
+		}
+		if fl, err := v.Float64(); err == nil && !math.IsInf(fl, 0) {
+			return positiveID(int64(fl), text)
+		}
+		return "", text, doesNotExist(text)
+	case string:
+		n, ok := pyInt(v)
+		if !ok {
+			return "", v, "Incorrect type. Expected pk value, received str."
+		}
+		return positiveID(int64(n), v)
+	case nil:
+		return "", "None", doesNotExist("None")
+	}
+	return "", "", "Incorrect type. Expected pk value, received " + pyTypeName(v) + "."
+}
+
+// positiveID refuses what can name no row: Django looks it up and finds
+// nothing, so the answer is the same "does not exist".
+func positiveID(n int64, text string) (string, string, string) {
+	if n <= 0 {
+		return "", text, doesNotExist(text)
+	}
+	return strconv.FormatInt(n, 10), text, ""
+}
+
+func doesNotExist(pk string) string {
+	return `Invalid pk "` + pk + `" - object does not exist.`
+}
+
+// pyIsSpace is Python's str.isspace, which str.strip() trims.
+func pyIsSpace(r rune) bool {
+	return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f
+}
+
+// pyNumberString is str() of the number json.loads makes of a JSON number:
+// an int as written, a float as Python's repr writes it.
+func pyNumberString(n json.Number) string {
+	s := n.String()
+	if !strings.ContainsAny(s, ".eE") {
+		if strings.TrimLeft(strings.TrimPrefix(s, "-"), "0") == "" {
+			return "0"
+		}
+		return s
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil && !math.IsInf(f, 0) {
+		return s
+	}
+	return pyFloatRepr(f)
+}
+
+// pyFloatRepr writes a float as Python's repr: the shortest digits that
+// read back, in positional notation from 1e-4 up to 1e16 (with ".0" when
+// whole), in exponent notation outside.
+func pyFloatRepr(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case f == 0:
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	exp := strconv.FormatFloat(f, 'e', -1, 64)
+	mant, e, _ := strings.Cut(exp, "e")
+	decExp, _ := strconv.Atoi(e)
+	if decExp < -4 || decExp >= 16 {
+		sign := e[0]
+		digits := strings.TrimLeft(e[1:], "0")
+		if len(digits) < 2 {
+			digits = strings.Repeat("0", 2-len(digits)) + digits
+		}
+		return mant + "e" + string(sign) + digits
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// rememberPKs keeps a pk list as the client sent it, so that the store's
+// "does not exist" errors (every unknown id, sorted) can be answered as
+// DRF answers them: the first unknown id in the client's order, as written.
+func (r *Request) rememberPKs(field string, ids, raw []string) {
+	if r.pks == nil {
+		r.pks = map[string]sentPKs{}
+	}
+	r.pks[field] = sentPKs{ids, raw}
+}
+
+type sentPKs struct{ ids, raw []string }
+
+// firstUnknownPK rewrites a field's "does not exist" errors to DRF's one
+// message about the first id at fault.
+func (r *Request) firstUnknownPK(fields map[string][]string) {
+	for field, sent := range r.pks {
+		msgs := fields[field]
+		if len(msgs) == 0 {
+			continue
+		}
+		for i, id := range sent.ids {
+			if slices.Contains(msgs, doesNotExist(id)) {
+				fields[field] = []string{doesNotExist(sent.raw[i])}
+				break
+			}
+		}
+	}
+}

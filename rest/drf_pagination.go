@@ -1,0 +1,155 @@
+package rest
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Page sizes of the DRF dialects' LimitOffsetPagination. The seeds do not
+// say; 10 is what the DRF peer runs with (PAGE_SIZE), and 100 is the most
+// the GraphQL layer answers in one page, so a larger limit is served (and
+// linked) as 100.
+const (
+	drfDefaultLimit = 10
+	drfMaxLimit     = 100
+)
+
+// limitOffset is a page as DRF's LimitOffsetPagination reads it from the
+// query string: a limit that is not a positive integer, or an offset that is
+// not a non-negative one, is not an error; the default applies.
+type limitOffset struct {
+	limit, offset int
+}
+
+func readLimitOffset(q queryParams) limitOffset {
+	p := limitOffset{limit: drfDefaultLimit}
+	if s, ok := q.get("limit"); ok {
+		if n, ok := pyInt(s); ok && n > 0 {
+			p.limit = min(n, drfMaxLimit)
+		}
+	}
+	if s, ok := q.get("offset"); ok {
+		if n, ok := pyInt(s); ok && n >= 0 {
+			p.offset = n
+		}
+	}
+	return p
+}
+
+// graphQLOffset is the offset as GraphQL's 32-bit Int can carry it; an
+// offset past that is past every list anyway.
+func (p limitOffset) graphQLOffset() int {
+	return min(p.offset, math.MaxInt32)
+}
+
+// pageBody is LimitOffsetPagination's answer: count, absolute next and
+// previous links (null at the ends), and the results.
+func pageBody(r *http.Request, proxies auth.TrustedProxies, p limitOffset, count int, results any) object {
+	return object{}.
+		set("count", count).
+		set("next", nextLink(r, proxies, p, count)).
+		set("previous", previousLink(r, proxies, p)).
+		set("results", results)
+}
+
+func nextLink(r *http.Request, proxies auth.TrustedProxies, p limitOffset, count int) any {
+	if p.offset+p.limit >= count {
+		return nil
+	}
+	q := parseQuery(r.URL.RawQuery).
+		with("limit", strconv.Itoa(p.limit)).
+		with("offset", strconv.Itoa(p.offset+p.limit))
+	return absoluteURL(r, proxies, q)
+}
+
+// previousLink is DRF's: an offset past the end still links back, and the
+// first page's link has no offset.
+func previousLink(r *http.Request, proxies auth.TrustedProxies, p limitOffset) any {
+	if p.offset <= 0 {
+		return nil
+	}
+	q := parseQuery(r.URL.RawQuery).with("limit", strconv.Itoa(p.limit))
+	if p.offset-p.limit <= 0 {
+		q = q.without("offset")
+	} else {
+		q = q.with("offset", strconv.Itoa(p.offset-p.limit))
+	}
+	return absoluteURL(r, proxies, q)
+}
+
+// absoluteURL is Django's build_absolute_uri with the query replaced:
+// the scheme and host the client used, which X-Forwarded-Proto and
+// X-Forwarded-Host tell only when a trusted proxy sends them.
+func absoluteURL(r *http.Request, proxies auth.TrustedProxies, q queryParams) string {
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if proxies.Trusted(peerAddr(r)) {
+		if v := firstForwarded(r.Header.Get("X-Forwarded-Proto")); v == "http" || v == "https" {
+			scheme = v
+		}
+		if v := firstForwarded(r.Header.Get("X-Forwarded-Host")); v != "" && validHost(v) {
+			host = v
+		}
+	}
+	u := scheme + "://" + host + r.URL.EscapedPath()
+	if enc := q.encode(); enc != "" {
+		u += "?" + enc
+	}
+	return u
+}
+
+// firstForwarded is the first entry of a forwarded header: what the client
+// asked the outermost proxy for.
+func firstForwarded(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.ToLower(strings.TrimSpace(first))
+}
+
+// validHost keeps a forwarded host to host[:port] characters, so a proxy's
+// header cannot put anything else into a link.
+func validHost(h string) bool {
+	for _, c := range h {
+		if !(c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c < unicode.MaxASCII && (unicode.IsLetter(c) || unicode.IsDigit(c))) {
+			return false
+		}
+	}
+	return true
+}
+
+// pyInt reads an integer as Python's int(str) does: surrounding
+// whitespace, a sign, and single underscores between digits are allowed.
+func pyInt(s string) (int, bool) {
+	s = strings.TrimFunc(s, unicode.IsSpace)
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
+		return 0, false
+	}
+	n := 0
+	for _, c := range s {
+		if c == '_' {
+			continue
+		}
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if n > (math.MaxInt-9)/10 {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}

@@ -1,0 +1,215 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"net/http"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/gatehouse/gatehouse/graph"
+)
+
+// run executes one operation in-process on the gateway's executor, with
+// the request's context: its caller, client address and deadline, so the
+// same directives, limits, loaders and error presenter apply as over
+// GraphQL-over-HTTP. It answers the response's data, or its errors.
+func (a *API) run(ctx context.Context, op *Operation, vars Vars) (json.RawMessage, gqlerror.List) {
+	ctx = graphql.StartOperationTrace(ctx)
+	now := graphql.Now()
+	params := &graphql.RawParams{
+		Query:         op.Document,
+		OperationName: op.Name,
+		Variables:     vars,
+		ReadTime:      graphql.TraceTiming{Start: now, End: now},
+	}
+	opCtx, errs := a.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		resp := a.exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), errs)
+		return nil, resp.Errors
+	}
+	responses, ctx := a.exec.DispatchOperation(ctx, opCtx)
+	resp := responses(ctx)
+	if resp == nil {
+		return nil, gqlerror.List{{Message: "no response", Extensions: map[string]any{"code": graph.CodeInternal}}}
+	}
+	if len(resp.Errors) > 0 {
+		return resp.Data, resp.Errors
+	}
+	return resp.Data, nil
+}
+
+// guard answers what DRF answers before it reads the body or looks for a
+// handler of the method: 401 or 403 by the access rule of the field rule
+// names, then 404 when the path names a user that does not exist. It is
+// asked only when a route is about to answer 400, 405 or another failure
+// of its own, so requests that succeed pay nothing for it. nil means the
+// route's own answer stands.
+func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, lookUpUser bool) *answer {
+	if rule == "" {
+		return nil
+	}
+	vars := Vars{"field": rule}
+	opName := "Allowed"
+	if lookUpUser {
+		if ref, ok := p.m.userRef(req); ok {
+			opName = "AllowedOnUser"
+			for k, v := range ref {
+				vars[k] = v
+			}
+		}
+	}
+	data, errs := p.m.api.run(ctx, p.m.api.ops[opName], vars)
+	for _, e := range errs {
+		if len(e.Path) > 0 && e.Path[0] == ast.PathName("allows") {
+			return drfErrorAnswer(ctx, p.m.api.logger, e, nil)
+		}
+	}
+	if len(errs) > 0 {
+		return drfErrorAnswer(ctx, p.m.api.logger, errs[0], nil)
+	}
+	if opName == "AllowedOnUser" {
+		var found struct {
+			User *struct{ ID string } `json:"user"`
+		}
+		if err := json.Unmarshal(data, &found); err == nil && found.User == nil {
+			return detail(http.StatusNotFound, drfNotFound)
+		}
+	}
+	return nil
+}
+
+// userRef is the user the path names, as the variables of AllowedOnUser:
+// an id, or (001) a username; false when the path names none that could
+// exist.
+func (m *mounted) userRef(req *Request) (Vars, bool) {
+	raw := req.Param("id")
+	if raw == "" {
+		return nil, false
+	}
+	if id, ok := parseID(raw); ok {
+		return Vars{"id": idString(id)}, true
+	}
+	if m.dialect.NamesInPath {
+		return Vars{"username": raw}, true
+	}
+	return nil, false
+}
+
+// serve runs a route: the dialect's own rule, the binder, the preflight of
+// later operations, the operations, the shaper. A failure of the request's
+// own (a bad body, an invalid field) gives way to 401, 403 or 404 first,
+// as DRF checks those before it reads the body.
+func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute) {
+	ctx := req.HTTP.Context()
+	finish := func(a *answer) { writeAnswer(w, req.HTTP, p.allow, a) }
+	if p.m.dialect.Permit != nil {
+		if err := p.m.dialect.Permit(req); err != nil {
+			finish(p.toAnswer(req, err))
+			return
+		}
+	}
+	rule, onUser := rt.ops[0].Root, strings.Contains(rt.Path, "{id}")
+	vars, err := rt.Bind(req)
+	if err != nil {
+		if g := p.guard(ctx, req, rule, onUser); g != nil {
+			finish(g)
+			return
+		}
+		finish(p.toAnswer(req, err))
+		return
+	}
+	req.vars = vars
+	req.again = func(vars Vars) (json.RawMessage, error) {
+		data, errs := p.m.api.run(ctx, rt.ops[0], vars)
+		if len(errs) > 0 {
+			return nil, errs[0]
+		}
+		return data, nil
+	}
+	later := rt.ops[1:]
+	for _, o := range later {
+		if o.runsWith(vars) {
+			if g := p.guard(ctx, req, o.Root, onUser); g != nil {
+				finish(g)
+				return
+			}
+		}
+	}
+	data, errs := p.m.api.run(ctx, rt.ops[0], vars)
+	if len(errs) > 0 {
+		if isInputError(errs[0]) {
+			if g := p.guard(ctx, req, rule, onUser); g != nil {
+				finish(g)
+				return
+			}
+		}
+		finish(p.errorsAnswer(req, vars, errs))
+		return
+	}
+	for _, o := range later {
+		if !o.runsWith(vars) {
+			continue
+		}
+		if _, errs := p.m.api.run(ctx, o, vars); len(errs) > 0 {
+			finish(p.errorsAnswer(req, vars, errs))
+			return
+		}
+	}
+	status, body, err := rt.Shape(req, data)
+	if err != nil {
+		finish(p.toAnswer(req, err))
+		return
+	}
+	finish(&answer{status: status, body: body})
+}
+
+func isInputError(e *gqlerror.Error) bool {
+	code, _ := e.Extensions["code"].(string)
+	return code == graph.CodeBadUserInput
+}
+
+// toAnswer maps an error of a binder, a shaper or a dialect rule.
+func (p *pathHandler) toAnswer(req *Request, err error) *answer {
+	if a, ok := errors.AsType[*answer](err); ok {
+		return a
+	}
+	if e, ok := errors.AsType[*gqlerror.Error](err); ok {
+		return p.errorsAnswer(req, nil, gqlerror.List{e})
+	}
+	ctx := req.HTTP.Context()
+	p.m.api.logger.ErrorContext(ctx, "rest: route failed", "request_id", middleware.GetReqID(ctx), "err", err)
+	return detail(http.StatusInternalServerError, drfServerError)
+}
+
+// errorsAnswer maps the errors of an operation: the first one decides, as
+// a route's operation calls one field. Field errors are first completed as
+// the legacy service would have given them.
+func (p *pathHandler) errorsAnswer(req *Request, vars Vars, errs gqlerror.List) *answer {
+	ctx := req.HTTP.Context()
+	if fields := fieldsOf(errs[0].Extensions["fields"]); fields != nil {
+		fields = maps.Clone(fields)
+		if req.pks != nil {
+			req.firstUnknownPK(fields)
+		}
+		if more := p.m.dialect.MoreErrors; more != nil && vars != nil {
+			more(ctx, req, vars, p.m.api.runNamed, fields)
+		}
+		e := *errs[0]
+		e.Extensions = maps.Clone(e.Extensions)
+		e.Extensions["fields"] = fields
+		errs = gqlerror.List{&e}
+	}
+	return drfErrorAnswer(ctx, p.m.api.logger, errs[0], p.m.dialect.Fields)
+}
+
+// runNamed runs an embedded operation by name.
+func (a *API) runNamed(ctx context.Context, name string, vars Vars) (json.RawMessage, gqlerror.List) {
+	return a.run(ctx, a.ops[name], vars)
+}

@@ -1,0 +1,132 @@
+package rest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/gatehouse/gatehouse/graph"
+)
+
+// binderTargets are the binders that read client input into variables.
+var binderTargets = []struct {
+	name string
+	bind Binder
+}{
+	{"sign-up", bindSignUp},
+	{"sign-in", bindSignIn},
+	{"000 page", bindPage},
+	{"000 update", bindAccountUpdate},
+	{"000 permissions", bindPermissionIDs},
+	{"004 list", bindManagedUserList},
+	{"004 create", bindManagedUserCreate},
+	{"004 replace", bindManagedUserReplace},
+	{"004 update", bindManagedUserUpdate},
+	{"001 list", bindV1UserList},
+	{"001 create", bindV1UserCreate},
+	{"001 replace", bindV1UserReplace},
+	{"001 update", bindV1UserUpdate},
+	{"001 by pk or name", bindV1UserRef},
+}
+
+// FuzzBinders feeds every binder arbitrary query strings, bodies and path
+// ids: none may panic, and whatever it binds holds only keys the schema
+// declares (variable names, input fields): no "$" key, so no operator the
+// client wrote, can ever reach a variables map, and from there the store.
+func FuzzBinders(f *testing.F) {
+	for _, seed := range []struct{ query, body, id string }{
+		{"username[$ne]=x&ordering=-password", `{"username": {"$ne": null}, "password": {"$ne": null}}`, "66"},
+		{"username__in=a,b&search=a,b c&limit=5&offset=x", `{"expressions": [{"type": "exact", "field": "username", "value": "x"}]}`, "mike"},
+		{"email__gt=%24gt&phone_number__lte=1", `{"expressions": [{"type": "or", "sub_expressions": [{"type": "is_null", "field": "last_login"}, {"type": "compare", "field": "date_joined", "operator": "<", "value": "2025-01-01"}]}], "order_by": [{"field": "is_staff", "nulls_first": true}]}`, "1"},
+		{"", `{"permissions": [1, "2", {"$gt": 0}]}`, "0"},
+		{"", `{"$where": "1", "username": "a", "email": "b", "is_active": "yes", "phone_number": null}`, "$ne"},
+		{"", `[{"$ne": 1}]`, ""},
+	} {
+		f.Add(seed.query, seed.body, seed.id)
+	}
+	allowed := schemaNames(f)
+	f.Fuzz(func(t *testing.T, query, body, id string) {
+		for _, target := range binderTargets {
+			r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(body))
+			r.URL.RawQuery = query
+			r.Header.Set("Content-Type", "application/json")
+			rc := chi.NewRouteContext()
+			rc.URLParams.Add("id", id)
+			r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rc))
+			req := &Request{HTTP: r, limit: 1 << 20}
+			vars, err := target.bind(req)
+			if err != nil {
+				continue
+			}
+			checkKeys(t, target.name, vars, allowed)
+		}
+	})
+}
+
+// checkKeys walks bound variables: every key of every object must be a
+// name the schema declares.
+func checkKeys(t *testing.T, where string, v any, allowed map[string]bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, item := range v {
+			if strings.HasPrefix(k, "$") || !allowed[k] {
+				t.Fatalf("%s bound the key %q", where, k)
+			}
+			checkKeys(t, where, item, allowed)
+		}
+	case []any:
+		for _, item := range v {
+			checkKeys(t, where, item, allowed)
+		}
+	case string, bool, int, int64, nil, []string:
+	default:
+		t.Fatalf("%s bound a %T", where, v)
+	}
+}
+
+// schemaNames are the names a variables map may hold: the embedded
+// operations' variables and the input objects' fields.
+func schemaNames(tb testing.TB) map[string]bool {
+	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
+	names := map[string]bool{}
+	for _, def := range schema.Types {
+		if def.Kind == ast.InputObject {
+			for _, f := range def.Fields {
+				names[f.Name] = true
+			}
+		}
+	}
+	ops, err := loadOperations()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, o := range ops {
+		doc, err := parseOperationVariables(o)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, v := range doc {
+			names[v] = true
+		}
+	}
+	return names
+}
+
+// parseOperationVariables lists the variables an operation declares.
+func parseOperationVariables(o *Operation) ([]string, error) {
+	doc, err := parser.ParseQuery(&ast.Source{Input: o.Document})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, v := range doc.Operations.ForName(o.Name).VariableDefinitions {
+		names = append(names, v.Variable)
+	}
+	return names, nil
+}

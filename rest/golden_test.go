@@ -1,0 +1,310 @@
+package rest_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the answers in rest/testdata/golden from what the gateway answers now")
+
+// TestGolden sends the requests of each file under testdata/golden, in
+// order, to a fresh gateway and compares every answer (status, DRF's
+// headers, exact body) with the file's. An exchange may also carry the
+// seed's documented answer ("--- seed"): the status must be the seed's,
+// and the body must have the seed's keys with the seed's JSON types. One
+// subtest per file; -update rewrites the answers for a reviewer to read.
+//
+// A file is a sequence of exchanges:
+//
+//	# comments
+//	>>> METHOD /path?query
+//	Header: value          ({admin} in a value is that fixture user's
+//	                        token, {signin} the last token an answer gave)
+//
+//	body, sent as written
+//	--- seed STATUS         (optional: the seed's example answer)
+//	{ documented body }
+//	<<< STATUS
+//	Header: value
+//
+//	exact body, JSON indented
+func TestGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/golden/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden files: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
+			t.Parallel()
+			runGoldenFile(t, file)
+		})
+	}
+}
+
+type exchange struct {
+	comment    string
+	method     string
+	target     string
+	header     [][2]string
+	body       string
+	seedStatus int
+	seedLine   string
+	seedBody   string
+	// nullable are keys the gateway may answer null where the seed shows a
+	// value: fields the data model leaves empty (person, phone_number).
+	nullable []string
+	answer   string // expected answer, from "<<< " on
+}
+
+func runGoldenFile(t *testing.T, file string) {
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, exchanges := parseGolden(t, string(text))
+	g := newGateway(t)
+	signin := ""
+	var rewritten strings.Builder
+	rewritten.WriteString(header)
+	for i, x := range exchanges {
+		r := g.send(x, signin)
+		if tok := tokenIn(r.Body); tok != "" {
+			signin = tok
+		}
+		got := formatAnswer(r)
+		if x.seedStatus != 0 {
+			if r.Status != x.seedStatus {
+				t.Errorf("exchange %d (%s %s): status %d, the seed documents %d", i+1, x.method, x.target, r.Status, x.seedStatus)
+			}
+			if x.seedBody != "" {
+				checkShape(t, fmt.Sprintf("exchange %d (%s %s)", i+1, x.method, x.target), x.seedBody, r.Body, x.nullable)
+			}
+		}
+		if !*update && strings.TrimRight(got, "\n") != strings.TrimRight(x.answer, "\n") {
+			t.Errorf("exchange %d (%s %s):\n--- want\n%s\n--- got\n%s", i+1, x.method, x.target, x.answer, got)
+		}
+		rewritten.WriteString(x.request())
+		rewritten.WriteString(got)
+	}
+	if *update {
+		if err := os.WriteFile(file, []byte(rewritten.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func parseGolden(t *testing.T, text string) (header string, out []exchange) {
+	parts := strings.Split(text, "\n>>> ")
+	if strings.HasPrefix(text, ">>> ") {
+		parts[0] = strings.TrimPrefix(parts[0], ">>> ")
+		parts = append([]string{""}, parts...)
+	}
+	header = parts[0]
+	if header != "" {
+		header += "\n"
+	}
+	for _, p := range parts[1:] {
+		var x exchange
+		req, answer, ok := strings.Cut(p, "\n<<< ")
+		if !ok {
+			answer = ""
+		} else {
+			answer = "<<< " + answer
+		}
+		x.answer = answer
+		req, seed, hasSeed := strings.Cut(req, "\n--- seed ")
+		if hasSeed {
+			line, body, _ := strings.Cut(seed, "\n")
+			status, nullable, _ := strings.Cut(strings.TrimSpace(line), " nullable=")
+			n, err := strconv.Atoi(status)
+			if err != nil {
+				t.Fatalf("bad seed line %q", line)
+			}
+			x.seedStatus, x.seedBody, x.seedLine = n, strings.TrimSpace(body), strings.TrimSpace(line)
+			if nullable != "" {
+				x.nullable = strings.Split(nullable, ",")
+			}
+		}
+		line, rest, _ := strings.Cut(req, "\n")
+		method, target, _ := strings.Cut(strings.TrimSpace(line), " ")
+		x.method, x.target = method, target
+		head, body, _ := strings.Cut(rest, "\n\n")
+		for _, h := range strings.Split(head, "\n") {
+			if h = strings.TrimRight(h, " "); h == "" {
+				continue
+			}
+			k, v, _ := strings.Cut(h, ":")
+			x.header = append(x.header, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
+		}
+		x.body = strings.TrimRight(body, "\n")
+		out = append(out, x)
+	}
+	return header, out
+}
+
+// request writes the exchange's request part back, as the file had it.
+func (x exchange) request() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, ">>> %s %s\n", x.method, x.target)
+	for _, h := range x.header {
+		fmt.Fprintf(&b, "%s: %s\n", h[0], h[1])
+	}
+	if x.body != "" {
+		b.WriteString("\n" + x.body + "\n")
+	}
+	if x.seedStatus != 0 {
+		fmt.Fprintf(&b, "--- seed %s\n", x.seedLine)
+		if x.seedBody != "" {
+			b.WriteString(x.seedBody + "\n")
+		}
+	}
+	return b.String()
+}
+
+var placeholder = regexp.MustCompile(`\{([a-z]+)\}`)
+
+func (g *gateway) send(x exchange, signin string) response {
+	g.t.Helper()
+	var hdr []string
+	hasType := false
+	for _, h := range x.header {
+		v := placeholder.ReplaceAllStringFunc(h[1], func(m string) string {
+			name := m[1 : len(m)-1]
+			if name == "signin" {
+				return signin
+			}
+			return g.tokens[name]
+		})
+		hdr = append(hdr, h[0], v)
+		hasType = hasType || strings.EqualFold(h[0], "Content-Type")
+	}
+	if !hasType {
+		// The file says which media type a body has; none means none.
+		hdr = append(hdr, "Content-Type", "")
+	}
+	return g.do(x.method, x.target, "", x.body, hdr...)
+}
+
+// answerHeaders are the headers a legacy client reads, in the order
+// written.
+var answerHeaders = []string{"Allow", "Content-Type", "Www-Authenticate", "Retry-After", "Location"}
+
+var tokenPattern = regexp.MustCompile(`"token": ?"[0-9a-f]{40}"`)
+
+func tokenIn(body []byte) string {
+	m := tokenPattern.Find(body)
+	if m == nil {
+		return ""
+	}
+	return string(m[len(m)-41 : len(m)-1])
+}
+
+// formatAnswer writes an answer as the files hold it: tokens (new on every
+// run) are written as <token>.
+func formatAnswer(r response) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<<< %d\n", r.Status)
+	for _, h := range answerHeaders {
+		if v := r.Header.Get(h); v != "" {
+			fmt.Fprintf(&b, "%s: %s\n", h, v)
+		}
+	}
+	if len(r.Body) > 0 {
+		var pretty bytes.Buffer
+		if json.Indent(&pretty, r.Body, "", "  ") == nil {
+			b.WriteString("\n" + tokenPattern.ReplaceAllString(pretty.String(), `"token": "<token>"`) + "\n")
+		} else {
+			b.WriteString("\n" + string(r.Body) + "\n")
+		}
+	}
+	return b.String()
+}
+
+// checkShape compares an answer with a seed's documented body: the same
+// keys, each value of the same JSON type (a documented null stands for any
+// value; a list's items are compared with the documented first item).
+func checkShape(t *testing.T, where, documented string, got []byte, nullable []string) {
+	t.Helper()
+	var want, have any
+	if err := json.Unmarshal([]byte(documented), &want); err != nil {
+		t.Fatalf("%s: the seed body is not JSON: %v", where, err)
+	}
+	if err := json.Unmarshal(got, &have); err != nil {
+		t.Errorf("%s: the answer is not JSON: %s", where, got)
+		return
+	}
+	for _, problem := range shapeProblems("$", want, have, nullable) {
+		t.Errorf("%s: %s", where, problem)
+	}
+}
+
+func shapeProblems(path string, want, have any, nullable []string) []string {
+	if want == nil {
+		return nil
+	}
+	if have == nil && slices.Contains(nullable, path[strings.LastIndexByte(path, '.')+1:]) {
+		return nil
+	}
+	if jsonType(want) != jsonType(have) {
+		return []string{fmt.Sprintf("%s is %s, the seed shows %s", path, jsonType(have), jsonType(want))}
+	}
+	var out []string
+	switch w := want.(type) {
+	case map[string]any:
+		h := have.(map[string]any)
+		var keys []string
+		for k := range w {
+			keys = append(keys, k)
+		}
+		for k := range h {
+			if _, ok := w[k]; !ok {
+				out = append(out, fmt.Sprintf("%s.%s is not in the seed", path, k))
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			hv, ok := h[k]
+			if !ok {
+				out = append(out, fmt.Sprintf("%s.%s is missing", path, k))
+				continue
+			}
+			out = append(out, shapeProblems(path+"."+k, w[k], hv, nullable)...)
+		}
+	case []any:
+		h := have.([]any)
+		if len(w) > 0 {
+			for i := range h {
+				out = append(out, shapeProblems(fmt.Sprintf("%s[%d]", path, i), w[0], h[i], nullable)...)
+			}
+		}
+	}
+	return out
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return "?"
+}

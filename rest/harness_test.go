@@ -1,0 +1,337 @@
+package rest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/graph"
+	"github.com/gatehouse/gatehouse/rest"
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
+)
+
+// now is the fixed clock of every test gateway, so that the datetimes in
+// golden files do not move.
+var now = time.Date(2025, 11, 5, 14, 21, 5, 963000000, time.UTC)
+
+// testPassword is every fixture user's password; hashing it once keeps
+// each test's fixture fast.
+const testPassword = "Pass-word-1!"
+
+var passwordHash = sync.OnceValue(func() string {
+	h, err := auth.NewHasher(1).Hash(context.Background(), testPassword)
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
+// gateway is the REST layer and the GraphQL endpoint on one fresh store,
+// wired as cmd/gatehouse wires them, behind a real HTTP server.
+type gateway struct {
+	t     testing.TB
+	store *store.Store
+	srv   *httptest.Server
+	// handler is the router, for benchmarks that skip the network.
+	handler http.Handler
+	api     *rest.API
+	tokens  map[string]string // fixture username → token key
+}
+
+// fixture users: the ids the seeds' examples use (8 is 004's "mike", 66
+// the user 000's examples read, change and delete) exist, with others
+// around them.
+var fixtureUsers = map[int]store.NewUser{
+	1: {Username: "admin", Email: "admin@example.com", IsActive: true, IsStaff: true, IsSuperuser: true},
+	2: {Username: "staff", Email: "staff@example.com", FirstName: "Stella", LastName: "Staff", IsActive: true, IsStaff: true},
+	3: {Username: "alice", Email: "alice@example.com", FirstName: "Alice", LastName: "Liddell", IsActive: true},
+	4: {Username: "editor", Email: "editor@example.com", IsActive: true},
+	5: {Username: "inactive", Email: "inactive@example.com", IsActive: false},
+	8: {Username: "mike", Email: "hello@world.com", PhoneNumber: "1234567890", IsActive: true},
+}
+
+// signedIn are the fixture users that get a token.
+var signedIn = []string{"admin", "staff", "alice", "editor"}
+
+// gatewayOptions change a test gateway's wiring.
+type gatewayOptions struct {
+	rest       func(*rest.Config)
+	storeOpt   store.Options
+	throttle   *auth.ThrottlePolicy
+	tokenCache bool
+}
+
+type gatewayOption func(*gatewayOptions)
+
+// withMounts mounts the dialects as --rest-mounts and --rest-time-zones say.
+func withMounts(mounts, zones string) gatewayOption {
+	return func(o *gatewayOptions) {
+		prev := o.rest
+		o.rest = func(c *rest.Config) {
+			if prev != nil {
+				prev(c)
+			}
+			m, err := rest.ParseMounts(mounts, zones)
+			if err != nil {
+				panic(err)
+			}
+			c.Mounts = m
+		}
+	}
+}
+
+// withTrustedProxies believes X-Forwarded-* from these addresses.
+func withTrustedProxies(entries ...string) gatewayOption {
+	return func(o *gatewayOptions) {
+		prev := o.rest
+		o.rest = func(c *rest.Config) {
+			if prev != nil {
+				prev(c)
+			}
+			p, err := auth.ParseTrustedProxies(entries)
+			if err != nil {
+				panic(err)
+			}
+			c.Proxies = p
+		}
+	}
+}
+
+// withBodyLimit sets the largest body.
+func withBodyLimit(n int64) gatewayOption {
+	return func(o *gatewayOptions) {
+		prev := o.rest
+		o.rest = func(c *rest.Config) {
+			if prev != nil {
+				prev(c)
+			}
+			c.BodyLimit = n
+		}
+	}
+}
+
+// withStoreOptions opens the store with these options (a command monitor).
+func withStoreOptions(so store.Options) gatewayOption {
+	return func(o *gatewayOptions) { o.storeOpt = so }
+}
+
+// withTokenCache trusts a checked token for a while, as the gateway does
+// by default (benchmarks; tests see every revocation at once without it).
+func withTokenCache() gatewayOption {
+	return func(o *gatewayOptions) { o.tokenCache = true }
+}
+
+// withThrottle limits failed sign-ins per account and per address.
+func withThrottle(p auth.ThrottlePolicy) gatewayOption {
+	return func(o *gatewayOptions) { o.throttle = &p }
+}
+
+func newGateway(t testing.TB, opts ...gatewayOption) *gateway {
+	t.Helper()
+	var o gatewayOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	clock := func() time.Time { return now }
+	o.storeOpt.Now = clock
+	s := storetest.Open(t, o.storeOpt)
+	logger := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	accounts := &graph.Accounts{
+		Store: s, Hasher: auth.NewHasher(0), Logger: logger, Now: clock,
+		AccountThrottle: auth.DefaultThrottlePolicy(), AddressThrottle: auth.DefaultThrottlePolicy(),
+	}
+	if o.throttle != nil {
+		accounts.AccountThrottle, accounts.AddressThrottle = *o.throttle, *o.throttle
+	}
+	var cache *auth.CallerCache
+	if o.tokenCache {
+		cache = auth.NewCallerCache(5*time.Second, 1000, time.Now)
+	}
+	authenticator := auth.NewAuthenticator(accounts, cache)
+	accounts.Tokens = authenticator
+	resolver := &graph.Resolver{Store: s, Accounts: accounts, Access: &graph.Access{Store: s, Tokens: authenticator}}
+	gcfg := graph.ServerConfig{Logger: logger, Authenticator: authenticator}
+
+	mounts, err := rest.ParseMounts("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.Config{Executor: graph.NewExecutor(resolver, gcfg), Mounts: mounts, Logger: logger, BodyLimit: 1 << 20}
+	if o.rest != nil {
+		o.rest(&cfg)
+	}
+	api := rest.New(cfg)
+
+	r := chi.NewRouter()
+	r.Use(auth.TrustedProxies{}.Middleware())
+	api.Register(r, authenticator.Middleware)
+	gql := graph.NewServer(resolver, gcfg)
+	r.With(authenticator.Middleware(func(w http.ResponseWriter, _ *http.Request, err error) {
+		w.Header().Set("WWW-Authenticate", "Token")
+		http.Error(w, `{"errors":[{"message":"`+err.Error()+`","extensions":{"code":"UNAUTHENTICATED"}}]}`, http.StatusUnauthorized)
+	})).Handle("/graphql", gql)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+
+	g := &gateway{t: t, store: s, srv: srv, handler: r, api: api, tokens: map[string]string{}}
+	g.seed()
+	return g
+}
+
+// seed creates the fixture users (ids 1 to 66) and tokens.
+func (g *gateway) seed() {
+	ctx := context.Background()
+	users := make([]store.NewUser, 66)
+	for i := range users {
+		id := i + 1
+		u, ok := fixtureUsers[id]
+		if !ok {
+			u = store.NewUser{Username: "user" + pad3(id), Email: "user" + pad3(id) + "@example.com", IsActive: true}
+		}
+		u.PasswordHash = passwordHash()
+		users[i] = u
+	}
+	if _, err := g.store.CreateUsers(ctx, users); err != nil {
+		g.t.Fatal(err)
+	}
+	// editor may change users: the permission, not staff.
+	if _, err := g.store.ChangeUserPermissions(ctx, 4, store.SetAdd, []store.ID{2}); err != nil {
+		g.t.Fatal(err)
+	}
+	for _, name := range signedIn {
+		user, err := g.store.UserByUsername(ctx, name)
+		if err != nil {
+			g.t.Fatal(err)
+		}
+		key, digest, err := auth.NewToken()
+		if err != nil {
+			g.t.Fatal(err)
+		}
+		if _, err := g.store.CreateToken(ctx, digest, user.ID); err != nil {
+			g.t.Fatal(err)
+		}
+		g.tokens[name] = key
+	}
+}
+
+func pad3(n int) string { return fmt.Sprintf("%03d", n) }
+
+// response is an answer as a test reads it.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// json decodes the body.
+func (r response) json(t testing.TB) any {
+	t.Helper()
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("body is not JSON: %v\n%s", err, r.Body)
+	}
+	return v
+}
+
+// object decodes a JSON object body.
+func (r response) object(t testing.TB) map[string]any {
+	t.Helper()
+	m, ok := r.json(t).(map[string]any)
+	if !ok {
+		t.Fatalf("body is not an object: %s", r.Body)
+	}
+	return m
+}
+
+// do sends a request as the named fixture user ("" for anonymous).
+func (g *gateway) do(method, path, as string, body string, header ...string) response {
+	g.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, g.srv.URL+path, rd)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	// Links are built from the Host the client sent; Django's test
+	// client's name keeps golden files stable.
+	req.Host = "testserver"
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if as != "" {
+		req.Header.Set("Authorization", "Token "+g.tokens[as])
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "" {
+			req.Header.Del(header[i])
+		} else {
+			req.Header.Set(header[i], header[i+1])
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// graphql runs a GraphQL request as the named fixture user.
+func (g *gateway) graphql(query string, variables map[string]any, as string) map[string]any {
+	g.t.Helper()
+	b, _ := json.Marshal(map[string]any{"query": query, "variables": variables})
+	r := g.do(http.MethodPost, "/graphql", as, string(b))
+	var out map[string]any
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		g.t.Fatalf("graphql answer is not JSON (%d): %s", r.Status, r.Body)
+	}
+	return out
+}
+
+// testLog shows the gateway's warnings and errors in the test's output.
+type testLog struct{ t testing.TB }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// tokenFor gives a fixture user a token (the inactive one, say).
+func (g *gateway) tokenFor(username string) string {
+	g.t.Helper()
+	ctx := context.Background()
+	user, err := g.store.UserByUsername(ctx, username)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	key, digest, err := auth.NewToken()
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	if _, err := g.store.CreateToken(ctx, digest, user.ID); err != nil {
+		g.t.Fatal(err)
+	}
+	g.tokens[username] = key
+	return key
+}

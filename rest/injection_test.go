@@ -1,0 +1,119 @@
+package rest_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/event"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// commandLog records the commands the store sends, so a test can see what
+// reached the database.
+type commandLog struct {
+	mu       sync.Mutex
+	commands []string
+}
+
+func (l *commandLog) monitor() *event.CommandMonitor {
+	return &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.commands = append(l.commands, e.Command.String())
+	}}
+}
+
+func (l *commandLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.commands = nil
+}
+
+// holding returns the commands that contain s.
+func (l *commandLog) holding(s string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, c := range l.commands {
+		if strings.Contains(c, s) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestNoSQLInjection sends hardening.md's NoSQL injection lines to every
+// dialect: operators in query strings and bodies are literal text,
+// refused as a type error (400), or ignored as unknown parameters, and
+// never reach the store as an operator. The attack's marker text must
+// never appear in a command sent to the store as a key.
+func TestNoSQLInjection(t *testing.T) {
+	log := &commandLog{}
+	g := newGateway(t, withStoreOptions(store.Options{Monitor: log.monitor()}))
+	cases := []struct {
+		name, method, path, as, body string
+		status                       int
+		fragment                     string
+	}{
+		{"sign-in with operators", "POST", "/api/users/signin", "", `{"username": {"$ne": null}, "password": {"$ne": null}}`, 400, `{"username":["Not a valid string."],"password":["Not a valid string."]}`},
+		{"sign-in with a $where", "POST", "/api/users/signin", "", `{"username": "alice", "password": {"$where": "1"}}`, 400, `{"password":["Not a valid string."]}`},
+		{"sign-up with an operator", "POST", "/api/users/signup", "", `{"username": {"$gt": ""}, "password": "pw-pw-pw-1"}`, 400, `{"username":["Not a valid string."]}`},
+		{"000 update with an operator", "PUT", "/api/users/66", "admin", `{"email": {"$ne": null}}`, 400, `{"email":["Not a valid string."]}`},
+		{"000 list, operator parameter", "GET", "/api/users?username[$ne]=x&ordering=-password", "alice", "", 200, `"count":66`},
+		{"004 list, operator parameter", "GET", "/api/users/?username[$ne]=x&email[$regex]=.*&ordering=-password", "alice", "", 200, `"count":66`},
+		{"004 list, operator as a value", "GET", "/api/users/?username=%7B%22%24ne%22%3A1%7D", "alice", "", 200, `"count":0`},
+		{"004 search, a catastrophic regex", "GET", "/api/users/?search=.*(a%2B)%2B$&username__iregex=x", "alice", "", 200, `"count":0`},
+		{"004 create with an operator", "POST", "/api/users/", "admin", `{"username": "x", "email": {"$ne": null}}`, 400, `{"email":["Not a valid string."]}`},
+		{"004 patch with an operator", "PATCH", "/api/users/66/", "admin", `{"phone_number": {"$exists": true}}`, 400, `{"phone_number":["Not a valid string."]}`},
+		{"001 list with an operator value", "POST", "/v1/users/list", "admin", `{"expressions": [{"type": "exact", "field": "username", "value": {"$ne": null}}]}`, 400, `"expressions"`},
+		{"001 list with an operator field", "POST", "/v1/users/list", "admin", `{"expressions": [{"type": "exact", "field": "$where", "value": "1"}]}`, 400, `cannot filter on field`},
+		{"001 list ordered by the password", "POST", "/v1/users/list", "admin", `{"order_by": [{"field": "password"}]}`, 400, `cannot order by`},
+		{"001 list with an operator key", "POST", "/v1/users/list", "admin", `{"expressions": [], "$where": "1"}`, 400, `Unknown property`},
+		{"permission ids as operators", "PUT", "/api/users/66/permissions", "admin", `{"permissions": [{"$gt": 0}]}`, 400, `Incorrect type. Expected pk value, received dict.`},
+		{"an id that is an operator", "GET", "/api/users/%7B%22%24ne%22%3A1%7D", "admin", "", 404, `Not found.`},
+		{"a huge id", "GET", "/api/users/99999999999999999999999", "admin", "", 404, `Not found.`},
+		{"an empty id", "GET", "/v1/users/%20", "admin", "", 404, `Not found.`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			log.reset()
+			start := time.Now()
+			r := g.do(c.method, c.path, c.as, c.body)
+			if r.Status != c.status || !strings.Contains(string(r.Body), c.fragment) {
+				t.Fatalf("%d %s; want %d holding %s", r.Status, r.Body, c.status, c.fragment)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if c.status == http.StatusOK && len(log.holding(`"find"`)) == 0 {
+				t.Fatal("no read reached the store: the log sees nothing")
+			}
+			for _, op := range []string{`"$ne"`, `"$gt"`, `"$where"`, `"$exists"`, `"$regex": ".*"`} {
+				if cmds := log.holding(op); len(cmds) > 0 && !storeOwn(op, cmds) {
+					t.Errorf("%s reached the store: %v", op, cmds)
+				}
+			}
+		})
+	}
+	if r := g.do(http.MethodGet, "/api/users/66", "admin", ""); r.Status != 200 {
+		t.Fatalf("the user is gone: %d", r.Status)
+	}
+}
+
+// storeOwn tells the store's own operators from the attacker's: the
+// store writes $ne only as {"$ne": null} (isNull: false), and $gt only with
+// values it chose; none of the requests above asks for either.
+func storeOwn(op string, cmds []string) bool {
+	for _, c := range cmds {
+		if op == `"$ne"` && strings.Contains(c, `"$ne": null`) {
+			continue
+		}
+		return false
+	}
+	return true
+}

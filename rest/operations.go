@@ -1,0 +1,104 @@
+package rest
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+)
+
+// The GraphQL operations the dialects run, one document per dialect: each
+// route names its operations, and docs/rest.md lists them.
+//
+//go:embed operations/*.graphql
+var operationFiles embed.FS
+
+// Operation is one named operation of a document under operations/.
+type Operation struct {
+	Name string
+	// Document is the whole file, so the operation's fragments come with
+	// it; the executor's query cache holds it parsed and validated once.
+	Document string
+	File     string
+	// Root is the field it calls, "Mutation.updateUser": the field whose
+	// access rule stands for DRF's permission check on the route.
+	Root string
+	// required are the variables it cannot run without.
+	required []string
+}
+
+// runsWith tells whether the binder bound every variable the operation
+// cannot run without; a later operation of a chain runs only then.
+func (o *Operation) runsWith(vars Vars) bool {
+	for _, name := range o.required {
+		if _, ok := vars[name]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// operations are the embedded operations by name.
+type operations map[string]*Operation
+
+// loadOperations parses the embedded documents. They are part of the
+// program: a document that does not parse, or two operations with one
+// name, is a bug the tests catch, so the error is for them.
+func loadOperations() (operations, error) {
+	files, err := fs.Glob(operationFiles, "operations/*.graphql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	ops := operations{}
+	for _, file := range files {
+		text, err := fs.ReadFile(operationFiles, file)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := parser.ParseQuery(&ast.Source{Name: file, Input: string(text)})
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", file, err)
+		}
+		for _, def := range doc.Operations {
+			if _, dup := ops[def.Name]; dup || def.Name == "" {
+				return nil, fmt.Errorf("%s: operation %q is unnamed or not unique", file, def.Name)
+			}
+			ops[def.Name] = &Operation{
+				Name:     def.Name,
+				Document: string(text),
+				File:     path.Base(file),
+				Root:     rootOf(def),
+				required: requiredVariables(def),
+			}
+		}
+	}
+	return ops, nil
+}
+
+func rootOf(def *ast.OperationDefinition) string {
+	typeName := "Query"
+	if def.Operation == ast.Mutation {
+		typeName = "Mutation"
+	}
+	for _, sel := range def.SelectionSet {
+		if f, ok := sel.(*ast.Field); ok {
+			return typeName + "." + f.Name
+		}
+	}
+	return typeName
+}
+
+func requiredVariables(def *ast.OperationDefinition) []string {
+	var names []string
+	for _, v := range def.VariableDefinitions {
+		if v.Type.NonNull && v.DefaultValue == nil {
+			names = append(names, v.Variable)
+		}
+	}
+	return names
+}

@@ -1,0 +1,95 @@
+package rest
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vektah/gqlparser/v2"
+
+	"github.com/gatehouse/gatehouse/graph"
+)
+
+// TestOperationsFitTheSchema: every embedded document parses and
+// validates against the executable schema, every route names operations
+// that exist, and a later operation of a chain needs nothing its binder
+// could not have bound for the first.
+func TestOperationsFitTheSchema(t *testing.T) {
+	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
+	ops, err := loadOperations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]bool{}
+	for _, o := range ops {
+		if docs[o.File] {
+			continue
+		}
+		docs[o.File] = true
+		if _, errs := gqlparser.LoadQuery(schema, o.Document); errs != nil {
+			t.Errorf("%s: %v", o.File, errs)
+		}
+	}
+	used := map[string]bool{"Allowed": true, "AllowedOnUser": true, "ManagedUsersTaken": true}
+	for _, name := range Dialects() {
+		d := dialectNamed(name)
+		for _, r := range d.Routes {
+			for i, opName := range r.Ops {
+				o := ops[opName]
+				if o == nil {
+					t.Errorf("%s %s %s: no operation %s", name, r.Method, r.Path, opName)
+					continue
+				}
+				used[opName] = true
+				if i > 0 && !slices.Contains(o.required, "id") {
+					t.Errorf("%s: %s follows another operation but does not act on {id}", name, opName)
+				}
+			}
+		}
+	}
+	for name := range ops {
+		if !used[name] {
+			t.Errorf("operation %s is used by no route", name)
+		}
+	}
+}
+
+// TestOpenRoutesArePublic keeps openOps, the routes DRF served to anyone,
+// in step with the schema: exactly those root fields are @public.
+func TestOpenRoutesArePublic(t *testing.T) {
+	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
+	ops, err := loadOperations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Dialects() {
+		for _, r := range dialectNamed(name).Routes {
+			root := ops[r.Ops[0]].Root
+			typeName, field, _ := strings.Cut(root, ".")
+			def := schema.Types[typeName].Fields.ForName(field)
+			public := def.Directives.ForName("public") != nil
+			if public != openOps[root] {
+				t.Errorf("%s %s %s calls %s: @public is %v, openOps says %v", name, r.Method, r.Path, root, public, openOps[root])
+			}
+		}
+	}
+	for root := range openOps {
+		if schema.Mutation.Fields.ForName(strings.TrimPrefix(root, "Mutation.")) == nil {
+			t.Errorf("openOps names %s, which the schema lacks", root)
+		}
+	}
+}
+
+// TestMethodRulesNameFields: each dialect's method rules name root fields
+// the schema has, so that 403 before 405 asks a real rule.
+func TestMethodRulesNameFields(t *testing.T) {
+	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
+	for _, name := range Dialects() {
+		for method, root := range dialectNamed(name).MethodRules {
+			typeName, field, _ := strings.Cut(root, ".")
+			if def := schema.Types[typeName]; def == nil || def.Fields.ForName(field) == nil || (def != schema.Query && def != schema.Mutation) {
+				t.Errorf("%s: %s's rule %s is not a query or mutation field", name, method, root)
+			}
+		}
+	}
+}

@@ -1,0 +1,274 @@
+// Package rest serves the legacy REST APIs (the seeds under
+// ../shared/seeds) through GraphQL: every route binds its request to the
+// variables of named GraphQL operations, runs them in-process on the
+// gateway's executable schema with the caller's identity, and shapes the
+// data into the body the legacy service answered. The same directives,
+// validation and resolvers run as for GraphQL clients, so a legacy client
+// can do exactly what a GraphQL client can.
+//
+// A dialect is a table of routes (accounts.go, v1users.go, usermgmt.go);
+// the Django REST Framework behaviour they share is in drf*.go.
+package rest
+
+import (
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Config is what the REST layer needs from the gateway.
+type Config struct {
+	// Executor runs operations: graph.NewExecutor, configured as the
+	// GraphQL handler is.
+	Executor graphql.GraphExecutor
+	// Proxies are believed about X-Forwarded-Proto and X-Forwarded-Host
+	// when links are built.
+	Proxies auth.TrustedProxies
+	// BodyLimit is the largest request body, in bytes.
+	BodyLimit int64
+	Mounts    []Mount
+	Logger    *slog.Logger
+}
+
+// API is the legacy REST surface: the mounted dialects.
+type API struct {
+	exec      graphql.GraphExecutor
+	proxies   auth.TrustedProxies
+	bodyLimit int64
+	logger    *slog.Logger
+	ops       operations
+	mounts    []*mounted
+}
+
+// mounted is a dialect at its prefix.
+type mounted struct {
+	api     *API
+	dialect *Dialect
+	Mount
+	paths []*pathHandler
+}
+
+// pathHandler serves one path of a dialect, every method: DRF decides the
+// method after authentication and permission, so chi's own 405 cannot.
+type pathHandler struct {
+	m       *mounted
+	path    string // under the mount, as the table writes it
+	pattern string // the full chi pattern
+	routes  map[string]*boundRoute
+	allow   string
+	// open: every route of the path is open to anyone (sign-up, sign-in),
+	// so a missing method is 405 with no permission check first.
+	open bool
+}
+
+// boundRoute is a route with its operations looked up.
+type boundRoute struct {
+	*Route
+	ops []*Operation
+}
+
+// New builds the REST layer for the mounts (see ParseMounts). The route
+// tables and the embedded operations are part of the program; New panics
+// when they do not fit together, which the package's tests rule out.
+func New(cfg Config) *API {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = 1 << 20
+	}
+	ops, err := loadOperations()
+	if err != nil {
+		panic("rest: " + err.Error())
+	}
+	a := &API{exec: cfg.Executor, proxies: cfg.Proxies, bodyLimit: cfg.BodyLimit, logger: cfg.Logger, ops: ops}
+	for _, mt := range cfg.Mounts {
+		if mt.Prefix == "" {
+			continue
+		}
+		d := dialectNamed(mt.Dialect)
+		if d == nil {
+			panic("rest: unknown dialect " + mt.Dialect)
+		}
+		a.mounts = append(a.mounts, a.mount(d, mt))
+	}
+	return a
+}
+
+// dialectNamed returns a fresh table of the named dialect.
+func dialectNamed(name string) *Dialect {
+	switch name {
+	case "accounts":
+		return accounts()
+	case "v1users":
+		return v1users()
+	case "usermgmt":
+		return usermgmt()
+	}
+	return nil
+}
+
+func (a *API) mount(d *Dialect, mt Mount) *mounted {
+	m := &mounted{api: a, dialect: d, Mount: mt}
+	byPath := map[string]*pathHandler{}
+	for i := range d.Routes {
+		rt := &d.Routes[i]
+		p := byPath[rt.Path]
+		if p == nil {
+			p = &pathHandler{m: m, path: rt.Path, pattern: joinPath(mt.Prefix, rt.Path), routes: map[string]*boundRoute{}}
+			byPath[rt.Path] = p
+			m.paths = append(m.paths, p)
+		}
+		br := &boundRoute{Route: rt}
+		for _, name := range rt.Ops {
+			o := a.ops[name]
+			if o == nil {
+				panic("rest: " + d.Name + " " + rt.Method + " " + rt.Path + ": no operation " + name)
+			}
+			br.ops = append(br.ops, o)
+		}
+		p.routes[rt.Method] = br
+	}
+	for _, p := range m.paths {
+		p.allow = allowHeader(p.routes)
+		p.open = true
+		for _, r := range p.routes {
+			p.open = p.open && openOps[r.ops[0].Root]
+		}
+	}
+	return m
+}
+
+// openOps are the fields DRF served to anyone (AllowAny, or no permission
+// classes): a missing method on their paths is 405 straight away. The
+// schema marks the same fields @public; a test keeps the two in step.
+var openOps = map[string]bool{"Mutation.signUp": true, "Mutation.signIn": true}
+
+// joinPath puts a route's path under a prefix; the prefix's own trailing
+// slash does not count, the route's path says whether one follows.
+func joinPath(prefix, path string) string {
+	return strings.TrimSuffix(prefix, "/") + path
+}
+
+// allowHeader lists a path's methods as DRF's Allow does: in Django's
+// http_method_names order, HEAD with GET, OPTIONS always.
+func allowHeader(routes map[string]*boundRoute) string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if routes[m] != nil {
+			out = append(out, m)
+		}
+	}
+	if routes[http.MethodGet] != nil {
+		out = append(out, http.MethodHead)
+	}
+	return strings.Join(append(out, http.MethodOptions), ", ")
+}
+
+// Authenticate is the gateway's token middleware (the Authenticator's
+// Middleware method), given the answer to send when a token is refused.
+type Authenticate func(onError func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler
+
+// Register adds every mounted path to r behind authenticate, whose
+// refusals are answered as each dialect answers them (401 with
+// WWW-Authenticate: Token and the path's Allow).
+func (a *API) Register(r chi.Router, authenticate Authenticate) {
+	for _, m := range a.mounts {
+		for _, p := range m.paths {
+			r.With(authenticate(p.authError)).Handle(p.pattern, p)
+			if m.dialect.OptionalSlash && !strings.HasSuffix(p.pattern, "/") {
+				r.With(authenticate(p.authError)).Handle(p.pattern+"/", p)
+			}
+		}
+	}
+}
+
+func (p *pathHandler) authError(w http.ResponseWriter, r *http.Request, err error) {
+	writeAnswer(w, r, p.allow, authErrorAnswer(r.Context(), p.m.api.logger, err))
+}
+
+// RouteInfo describes a mounted route, for docs/rest.md and its test.
+type RouteInfo struct {
+	Dialect    string
+	Method     string
+	Path       string // the full path, as chi's pattern
+	Operations []string
+}
+
+// Routes lists every mounted route, in table order.
+func (a *API) Routes() []RouteInfo {
+	var out []RouteInfo
+	for _, m := range a.mounts {
+		for _, rt := range m.dialect.Routes {
+			out = append(out, RouteInfo{Dialect: m.dialect.Name, Method: rt.Method, Path: joinPath(m.Prefix, rt.Path), Operations: slices.Clone([]string(rt.Ops))})
+		}
+	}
+	return out
+}
+
+// ServeHTTP dispatches by method after the path matched: DRF checks
+// authentication, then permission, then the method.
+func (p *pathHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			p.m.api.logger.ErrorContext(r.Context(), "rest: panic", "request_id", middleware.GetReqID(r.Context()), "panic", v)
+			writeAnswer(w, r, p.allow, detail(http.StatusInternalServerError, drfServerError))
+		}
+	}()
+	req := &Request{HTTP: r, Zone: p.m.Zone, proxies: p.m.api.proxies, limit: p.m.api.bodyLimit}
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	if rt := p.routes[method]; rt != nil {
+		p.serve(w, req, rt)
+		return
+	}
+	if a := p.beforeMethod(req); a != nil {
+		writeAnswer(w, r, p.allow, a)
+		return
+	}
+	if method == http.MethodOptions {
+		writeAnswer(w, r, p.allow, p.options())
+		return
+	}
+	writeAnswer(w, r, p.allow, methodNotAllowed(r.Method))
+}
+
+// beforeMethod is what DRF checks before it looks for the method's
+// handler: the dialect's own rule, then the permission the method needs.
+func (p *pathHandler) beforeMethod(req *Request) *answer {
+	if p.m.dialect.Permit != nil {
+		if err := p.m.dialect.Permit(req); err != nil {
+			return p.toAnswer(req, err)
+		}
+	}
+	if p.open {
+		return nil
+	}
+	return p.guard(req.HTTP.Context(), req, p.m.dialect.MethodRules[req.HTTP.Method], false)
+}
+
+// options is DRF's SimpleMetadata answer for the path.
+func (p *pathHandler) options() *answer {
+	parses := []string{"application/json"}
+	if r := p.routes[http.MethodPost]; r != nil && r.ops[0].Root == "Mutation.signIn" {
+		// ObtainAuthToken's parser_classes, in its order.
+		parses = []string{"application/x-www-form-urlencoded", "multipart/form-data", "application/json"}
+	}
+	return &answer{status: http.StatusOK, body: object{}.
+		set("name", p.m.dialect.ViewNames[p.path]).
+		set("description", "").
+		set("renders", []string{"application/json"}).
+		set("parses", parses)}
+}

@@ -1,0 +1,141 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Vars are the variables of a GraphQL operation, as a binder builds them:
+// only the names the operation declares, holding strings, numbers,
+// booleans, lists and input objects whose keys are the schema's.
+type Vars = map[string]any
+
+// Binder reads a request (path, query string, body) into the variables of
+// its route's operations, failing with the dialect's own validation errors
+// (fieldErrors) or a finished answer (415, a JSON parse error).
+type Binder func(req *Request) (Vars, error)
+
+// Shaper turns the data of the route's first operation into the dialect's
+// status and body; an error (errNotFound) is answered as GraphQL errors are.
+type Shaper func(req *Request, data json.RawMessage) (status int, body any, err error)
+
+// Route is one legacy endpoint: method, path under the dialect's mount
+// (chi's syntax; {id} is always the user), the GraphQL operations it runs,
+// its binder and its shaper.
+type Route struct {
+	Method string
+	Path   string
+	Ops    chain
+	Bind   Binder
+	Shape  Shaper
+}
+
+// chain names a route's GraphQL operations. The first always runs; each
+// later one runs after the one before succeeded, and only when the binder
+// bound every variable it requires (a password set after a profile
+// update, since no single mutation does both). Before the first runs, the
+// access rule of every later one that will run is checked, so a denial
+// writes nothing.
+type chain []string
+
+func op(names ...string) chain { return names }
+
+// Dialect is one legacy API: a table of routes, read like its seed's table
+// of contents, and the few rules in which its service differed from the
+// others.
+type Dialect struct {
+	Name string
+	// Seed is the document it implements, under ../shared/seeds.
+	Seed   string
+	Routes []Route
+	// Fields is the serializer's field order, which DRF keeps in error
+	// bodies.
+	Fields []string
+	// MethodRules name, for a method a protected path lacks, the field
+	// whose access rule stands for DRF's permission check of that method
+	// (DjangoModelPermissions' perms_map), so that 403 comes before 405.
+	MethodRules map[string]string
+	// Permit is the dialect's own access rule on top of GraphQL's,
+	// checked after authentication and before anything else; nil for none.
+	Permit func(req *Request) error
+	// NamesInPath: a {id} that is not all digits is a username (001).
+	NamesInPath bool
+	// OptionalSlash: every path is also served with a trailing slash.
+	OptionalSlash bool
+	// ViewNames are the names DRF's OPTIONS answer gives each path.
+	ViewNames map[string]string
+	// MoreErrors may add to the field errors of a failed operation what
+	// the legacy service would have reported with them; nil for nothing.
+	MoreErrors func(ctx context.Context, req *Request, vars Vars, run runFunc, fields map[string][]string)
+}
+
+// runFunc runs a named operation, for a dialect that needs to ask more.
+type runFunc func(ctx context.Context, name string, vars Vars) (json.RawMessage, gqlerror.List)
+
+// Request is a legacy request as binders and shapers see it.
+type Request struct {
+	HTTP *http.Request
+	// Zone is the time zone the dialect writes datetimes in.
+	Zone    *time.Location
+	proxies auth.TrustedProxies
+	limit   int64
+
+	body     []byte
+	bodyRead bool
+	query    queryParams
+	parsed   bool
+	pks      map[string]sentPKs
+
+	// vars are the route's variables once bound, and again runs the
+	// route's first operation with others (a list read page by page).
+	vars  Vars
+	again func(Vars) (json.RawMessage, error)
+	// sortAfter is what a list's binder tells its shaper about ordering.
+	sortAfter func([]v1User)
+}
+
+// Param is a path parameter ({id}).
+func (r *Request) Param(name string) string { return chi.URLParam(r.HTTP, name) }
+
+// Query is the query string, read as Django reads it.
+func (r *Request) Query() queryParams {
+	if !r.parsed {
+		r.query, r.parsed = parseQuery(r.HTTP.URL.RawQuery), true
+	}
+	return r.query
+}
+
+// Caller is the authenticated caller, nil for an anonymous request.
+func (r *Request) Caller() *auth.Caller { return auth.CallerFrom(r.HTTP.Context()) }
+
+// time writes an instant the GraphQL layer gave as DRF renders it in the
+// dialect's zone.
+func (r *Request) time(t time.Time) string { return drfTime(t, r.Zone) }
+
+// page is a LimitOffsetPagination body for this request.
+func (r *Request) page(p limitOffset, count int, results any) object {
+	return pageBody(r.HTTP, r.proxies, p, count, results)
+}
+
+// parseID reads a path id as Django's <int:pk> or a pk lookup would: all
+// digits, positive, within an int64.
+func parseID(s string) (int64, bool) {
+	if s == "" || len(s) > 19 {
+		return 0, false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil && n > 0
+}

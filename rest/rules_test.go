@@ -1,0 +1,78 @@
+package rest_test
+
+import (
+	"net/http"
+	"testing"
+)
+
+// TestSameRulesAsGraphQL sends a legacy request and the GraphQL request
+// behind it, as the same caller, each to a gateway of its own (so one's
+// writes cannot change the other's answer), and checks that they are
+// allowed or denied alike: GraphQL's UNAUTHENTICATED is the dialect's 401,
+// FORBIDDEN its 403.
+func TestSameRulesAsGraphQL(t *testing.T) {
+	cases := []struct {
+		name               string
+		as                 string
+		method, path, body string
+		query              string
+		vars               map[string]any
+	}{
+		{"list, anonymous", "", "GET", "/api/users", "", `{ users(limit: 10) { nodes { id } } }`, nil},
+		{"list, signed in", "alice", "GET", "/api/users/", "", `{ users(limit: 10) { nodes { id } } }`, nil},
+		{"read, anonymous", "", "GET", "/api/users/66", "", `{ user(id: 66) { id } }`, nil},
+		{"update another, no right", "alice", "PUT", "/api/users/66", `{"first_name": "x"}`,
+			`mutation { updateUser(id: 66, input: {firstName: "x"}) { id } }`, nil},
+		{"update another, change_user", "editor", "PUT", "/api/users/66", `{"first_name": "x"}`,
+			`mutation { updateUser(id: 66, input: {firstName: "x"}) { id } }`, nil},
+		{"update oneself", "alice", "PATCH", "/api/users/3/", `{"first_name": "x"}`,
+			`mutation { updateUser(id: 3, input: {firstName: "x"}) { id } }`, nil},
+		{"own is_active", "alice", "PATCH", "/api/users/3/", `{"is_active": false}`,
+			`mutation { updateUser(id: 3, input: {isActive: false}) { id } }`, nil},
+		{"staff changes a superuser", "staff", "PUT", "/api/users/1/", `{"username": "admin", "email": "root@example.com"}`,
+			`mutation { replaceUser(id: 1, input: {username: "admin", email: "root@example.com"}) { id } }`, nil},
+		{"delete, change_user only", "editor", "DELETE", "/api/users/66/", "", `mutation { deleteUser(id: 66) }`, nil},
+		{"delete, staff", "staff", "DELETE", "/api/users/66", "", `mutation { deleteUser(id: 66) }`, nil},
+		{"create, no right", "alice", "POST", "/api/users/", `{"username": "n", "email": "n@example.com"}`,
+			`mutation { createUser(input: {username: "n", email: "n@example.com"}) { id } }`, nil},
+		{"create, anonymous", "", "POST", "/api/users/", `{"username": "n", "email": "n@example.com"}`,
+			`mutation { createUser(input: {username: "n", email: "n@example.com"}) { id } }`, nil},
+		{"grant, no right", "alice", "PUT", "/api/users/66/permissions", `{"permissions": [1]}`,
+			`mutation { grantPermissions(userId: 66, permissionIds: [1]) { id } }`, nil},
+		{"grant a permission one lacks", "editor", "PUT", "/api/users/66/permissions", `{"permissions": [1]}`,
+			`mutation { grantPermissions(userId: 66, permissionIds: [1]) { id } }`, nil},
+		{"grant to oneself", "staff", "PUT", "/api/users/2/permissions", `{"permissions": [1]}`,
+			`mutation { grantPermissions(userId: 2, permissionIds: [1]) { id } }`, nil},
+		{"set a password, no right", "alice", "PUT", "/api/users/66", `{"password": "n3w-pass-word"}`,
+			`mutation { setPassword(id: 66, password: "n3w-pass-word") }`, nil},
+		{"deactivate, staff", "staff", "DELETE", "/v1/users/66", "", `mutation { deactivateUser(id: 66) { id } }`, nil},
+		{"sign up", "", "POST", "/api/users/signup", `{"username": "newbie", "password": "pw-pw-pw-1"}`,
+			`mutation { signUp(input: {username: "newbie", password: "pw-pw-pw-1"}) { token } }`, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			viaGraphQL := newGateway(t).graphql(c.query, c.vars, c.as)
+			want := http.StatusOK
+			if errs, _ := viaGraphQL["errors"].([]any); len(errs) > 0 {
+				ext, _ := errs[0].(map[string]any)["extensions"].(map[string]any)
+				switch ext["code"] {
+				case "UNAUTHENTICATED":
+					want = http.StatusUnauthorized
+				case "FORBIDDEN":
+					want = http.StatusForbidden
+				default:
+					t.Fatalf("GraphQL failed otherwise: %v", errs)
+				}
+			}
+			r := newGateway(t).do(c.method, c.path, c.as, c.body)
+			got := r.Status
+			if got < 300 {
+				got = http.StatusOK
+			}
+			if got != want {
+				t.Errorf("REST %s %s answered %d (%s); GraphQL's answer means %d: %v", c.method, c.path, r.Status, r.Body, want, viaGraphQL)
+			}
+		})
+	}
+}

@@ -1,0 +1,306 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// usermgmt is seed 004, DRF user management: every path with a trailing
+// slash; users carry roles (ids) and a phone number; users created here
+// have an unusable password until one is set.
+func usermgmt() *Dialect {
+	return &Dialect{
+		Name: "usermgmt",
+		Seed: "004_b809db8ba027fe08.txt",
+		Routes: []Route{
+			// Index: limit, offset, search, field__lookup filters
+			{"GET", "/", op("ManagedUsers"), bindManagedUserList, shapeManagedUserPage},
+			// Create: username and email required
+			{"POST", "/", op("CreateManagedUser"), bindManagedUserCreate, shapeManagedUser(http.StatusCreated, "createUser")},
+			// Retrieve
+			{"GET", "/{id}/", op("ManagedUser"), bindID, shapeManagedUser(http.StatusOK, "user")},
+			// Update: username and email required
+			{"PUT", "/{id}/", op("ReplaceManagedUser"), bindManagedUserReplace, shapeManagedUser(http.StatusOK, "replaceUser")},
+			// Update, partially
+			{"PATCH", "/{id}/", op("UpdateManagedUser"), bindManagedUserUpdate, shapeManagedUser(http.StatusOK, "updateUser")},
+			// Destroy
+			{"DELETE", "/{id}/", op("DeleteManagedUser"), bindID, noContent},
+		},
+		Fields:      []string{"id", "roles", "last_login", "username", "first_name", "last_name", "is_active", "date_joined", "phone_number", "email"},
+		MethodRules: djangoModelPermissions,
+		ViewNames:   map[string]string{"/": "Managed User List", "/{id}/": "Managed User Instance"},
+		MoreErrors:  takenUsernameOrEmail,
+	}
+}
+
+// managedUserFilters are 004's field__lookup parameters: the fields, and
+// every lookup the seed lists. The exact lookup is the bare field name, as
+// django-filter names it (username__exact is not a parameter, and so is
+// ignored, as DRF ignores every unknown parameter).
+var (
+	managedUserFilterFields = []struct{ param, graphql string }{
+		{"username", "username"}, {"email", "email"}, {"phone_number", "phoneNumber"},
+	}
+	managedUserLookups = []struct{ suffix, graphql string }{
+		{"", "exact"}, {"__iexact", "iExact"}, {"__contains", "contains"}, {"__icontains", "iContains"},
+		{"__startswith", "startsWith"}, {"__istartswith", "iStartsWith"}, {"__endswith", "endsWith"},
+		{"__iendswith", "iEndsWith"}, {"__in", "in"}, {"__gt", "gt"}, {"__gte", "gte"}, {"__lt", "lt"}, {"__lte", "lte"},
+	}
+	// managedUserSearchFields are SearchFilter's search_fields.
+	managedUserSearchFields = []string{"username", "email", "firstName", "lastName", "phoneNumber"}
+)
+
+// bindManagedUserList reads the page, the filters and the search. Only the
+// declared parameters are read, each into a fixed key of the GraphQL
+// filter, and every value is a string: ?username[$ne]=x is an unknown
+// parameter, so it is ignored, and no value is ever an operator.
+func bindManagedUserList(req *Request) (Vars, error) {
+	q := req.Query()
+	errs := fieldErrors{}
+	filter := map[string]any{}
+	for _, field := range managedUserFilterFields {
+		lookups := map[string]any{}
+		for _, l := range managedUserLookups {
+			param := field.param + l.suffix
+			raw, ok := q.get(param)
+			if !ok {
+				continue
+			}
+			if l.graphql == "in" {
+				if items, ok := csvFilterValue(raw, param, errs); ok {
+					lookups["in"] = items
+				}
+				continue
+			}
+			if v, ok := charFilterValue(raw, param, errs); ok {
+				lookups[l.graphql] = v
+			}
+		}
+		if len(lookups) > 0 {
+			filter[field.graphql] = lookups
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	if search, _ := q.get("search"); search != "" {
+		if terms := searchTerms(search); len(terms) > 0 {
+			filter["and"] = terms
+		}
+	}
+	p := readLimitOffset(q)
+	vars := Vars{"offset": p.graphQLOffset(), "limit": min(p.limit, listChunk)}
+	if len(filter) > 0 {
+		vars["filter"] = filter
+	}
+	return vars, nil
+}
+
+// charFilterValue is a CharFilter's form field: stripped, an empty value
+// filters nothing, a NUL is refused.
+func charFilterValue(raw, param string, errs fieldErrors) (string, bool) {
+	v := strings.TrimFunc(raw, pyIsSpace)
+	if v == "" {
+		return "", false
+	}
+	if strings.ContainsRune(v, 0) {
+		errs.add(param, "Null characters are not allowed.")
+		return "", false
+	}
+	return v, true
+}
+
+// csvFilterValue is an `in` lookup's comma-separated list; an empty value
+// filters nothing.
+func csvFilterValue(raw, param string, errs fieldErrors) ([]any, bool) {
+	if raw == "" {
+		return nil, false
+	}
+	parts := strings.Split(raw, ",")
+	items := make([]any, 0, len(parts))
+	for _, p := range parts {
+		p = strings.TrimFunc(p, pyIsSpace)
+		if strings.ContainsRune(p, 0) {
+			errs.add(param, "Null characters are not allowed.")
+			return nil, false
+		}
+		items = append(items, p)
+	}
+	return items, true
+}
+
+// searchTerms is DRF's SearchFilter: NULs dropped, commas are spaces,
+// every term must appear (case-insensitively) in one of the search fields.
+func searchTerms(search string) []any {
+	search = strings.ReplaceAll(strings.ReplaceAll(search, "\x00", ""), ",", " ")
+	var terms []any
+	for _, term := range strings.Fields(search) {
+		anyField := make([]any, len(managedUserSearchFields))
+		for i, f := range managedUserSearchFields {
+			anyField[i] = map[string]any{f: map[string]any{"iContains": term}}
+		}
+		terms = append(terms, map[string]any{"or": anyField})
+	}
+	return terms
+}
+
+// managedUserInput reads 004's writable fields; username and email are
+// required unless partial (PATCH).
+func managedUserInput(req *Request, partial bool) (map[string]any, error) {
+	data, err := req.object(parseJSON)
+	if err != nil {
+		return nil, err
+	}
+	f := newForm(data)
+	input := map[string]any{}
+	if v, ok := f.text("username", textRule{required: !partial}); ok {
+		input["username"] = *v
+	}
+	for _, t := range []struct{ json, graphql string }{{"first_name", "firstName"}, {"last_name", "lastName"}} {
+		if v, ok := f.text(t.json, optionalText); ok {
+			input[t.graphql] = *v
+		}
+	}
+	if v, ok := f.boolean("is_active", false); ok {
+		input["isActive"] = *v
+	}
+	if v, ok := f.text("phone_number", textRule{allowBlank: true, allowNull: true}); ok {
+		if v == nil {
+			input["phoneNumber"] = nil
+		} else {
+			input["phoneNumber"] = *v
+		}
+	}
+	if v, ok := f.text("email", textRule{required: !partial}); ok {
+		input["email"] = *v
+	}
+	return input, f.err()
+}
+
+func bindManagedUserCreate(req *Request) (Vars, error) {
+	input, err := managedUserInput(req, false)
+	if err != nil {
+		return nil, err
+	}
+	return Vars{"input": input}, nil
+}
+
+func bindManagedUserReplace(req *Request) (Vars, error) {
+	return bindManagedUserChange(req, false)
+}
+
+func bindManagedUserUpdate(req *Request) (Vars, error) {
+	return bindManagedUserChange(req, true)
+}
+
+func bindManagedUserChange(req *Request, partial bool) (Vars, error) {
+	vars, err := bindID(req)
+	if err != nil {
+		return nil, err
+	}
+	input, err := managedUserInput(req, partial)
+	if err != nil {
+		return nil, err
+	}
+	vars["input"] = input
+	return vars, nil
+}
+
+// managedUser is 004's user as GraphQL gives it.
+type managedUser struct {
+	ID          string     `json:"id"`
+	Roles       []ref      `json:"roles"`
+	LastLogin   *time.Time `json:"lastLogin"`
+	Username    string     `json:"username"`
+	FirstName   string     `json:"firstName"`
+	LastName    string     `json:"lastName"`
+	IsActive    bool       `json:"isActive"`
+	DateJoined  time.Time  `json:"dateJoined"`
+	PhoneNumber *string    `json:"phoneNumber"`
+	Email       string     `json:"email"`
+}
+
+func (u *managedUser) drf(req *Request) object {
+	return object{}.
+		set("id", idNumber(u.ID)).
+		set("roles", idList(u.Roles)).
+		set("last_login", req.optionalTime(u.LastLogin)).
+		set("username", u.Username).
+		set("first_name", u.FirstName).
+		set("last_name", u.LastName).
+		set("is_active", u.IsActive).
+		set("date_joined", req.time(u.DateJoined)).
+		set("phone_number", u.PhoneNumber).
+		set("email", u.Email)
+}
+
+func shapeManagedUser(status int, path ...string) Shaper {
+	return func(req *Request, data json.RawMessage) (int, any, error) {
+		var u managedUser
+		if err := pickInto(data, &u, path...); err != nil {
+			return 0, nil, err
+		}
+		return status, u.drf(req), nil
+	}
+}
+
+func shapeManagedUserPage(req *Request, data json.RawMessage) (int, any, error) {
+	p := readLimitOffset(req.Query())
+	users, total, err := readUsers[managedUser](req, data, p.graphQLOffset(), p.limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	results := make([]object, len(users))
+	for i := range users {
+		results[i] = users[i].drf(req)
+	}
+	return http.StatusOK, req.page(p, total, results), nil
+}
+
+// takenUsernameOrEmail adds the uniqueness errors DRF would have given
+// alongside the store's: DRF validates every field and names each taken
+// one, where the store stops at the first problem it meets.
+func takenUsernameOrEmail(ctx context.Context, req *Request, vars Vars, run runFunc, fields map[string][]string) {
+	input, _ := vars["input"].(map[string]any)
+	username, checkUsername := input["username"].(string)
+	email, checkEmail := input["email"].(string)
+	checkUsername = checkUsername && len(fields["username"]) == 0
+	checkEmail = checkEmail && email != "" && len(fields["email"]) == 0
+	if !checkUsername && !checkEmail {
+		return
+	}
+	data, errs := run(ctx, "ManagedUsersTaken", Vars{
+		"username": username, "email": email, "checkUsername": checkUsername, "checkEmail": checkEmail,
+	})
+	if len(errs) > 0 {
+		return
+	}
+	var taken struct {
+		ByUsername *struct{ Nodes []ref } `json:"byUsername"`
+		ByEmail    *struct{ Nodes []ref } `json:"byEmail"`
+	}
+	if json.Unmarshal(data, &taken) != nil {
+		return
+	}
+	self := ""
+	if id, ok := vars["id"].(int64); ok {
+		self = idString(id)
+	}
+	heldByOther := func(nodes []ref) bool {
+		for _, n := range nodes {
+			if n.ID != self {
+				return true
+			}
+		}
+		return false
+	}
+	if taken.ByUsername != nil && heldByOther(taken.ByUsername.Nodes) {
+		fields["username"] = append(fields["username"], "A user with that username already exists.")
+	}
+	if taken.ByEmail != nil && heldByOther(taken.ByEmail.Nodes) {
+		fields["email"] = append(fields["email"], "user with this email already exists.")
+	}
+}

@@ -1,0 +1,205 @@
+package rest
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// v1users is seed 001, an RPC-style user admin API. Every path also takes
+// a trailing slash; {id} is a primary key when all digits and a username
+// otherwise; DELETE only deactivates. On top of GraphQL's rules, everything
+// but reading oneself needs a staff or superuser caller.
+func v1users() *Dialect {
+	return &Dialect{
+		Name: "v1users",
+		Seed: "001_fe642fc2687675ca.txt",
+		Routes: []Route{
+			// List: an optional filter body; a plain array, no pages
+			{"POST", "/list", op("V1Users"), bindV1UserList, shapeV1UserList},
+			// Create
+			{"POST", "/create", op("CreateV1User"), bindV1UserCreate, shapeV1User(http.StatusCreated, "createUser")},
+			// Retrieve by pk, and Get By Name
+			{"GET", "/{id}", op("V1User"), bindV1UserRef, shapeV1User(http.StatusOK, "user")},
+			// Update: username and password required
+			{"PUT", "/{id}", op("ReplaceV1User", "SetV1UserPassword"), bindV1UserReplace, shapeV1User(http.StatusOK, "replaceUser")},
+			// Partial update
+			{"PATCH", "/{id}", op("UpdateV1User", "SetV1UserPassword"), bindV1UserUpdate, shapeV1User(http.StatusOK, "updateUser")},
+			// Destroy: marks the user inactive
+			{"DELETE", "/{id}", op("DeactivateV1User"), bindID, noContent},
+		},
+		Fields:        []string{"username", "password", "pk", "last_login", "is_superuser", "first_name", "last_name", "email", "is_staff", "is_active", "date_joined"},
+		MethodRules:   djangoModelPermissions,
+		Permit:        staffOrReadingOneself,
+		NamesInPath:   true,
+		OptionalSlash: true,
+		ViewNames:     map[string]string{"/list": "User List", "/create": "User Create", "/{id}": "User Instance"},
+	}
+}
+
+// staffOrReadingOneself is 001's rule: staff and superusers may do
+// everything; anyone else may only read their own user.
+func staffOrReadingOneself(req *Request) error {
+	c := req.Caller()
+	switch {
+	case c == nil:
+		return notAuthenticated(drfNotAuthenticated)
+	case c.IsStaff || c.IsSuperuser:
+		return nil
+	case req.HTTP.Method == http.MethodGet || req.HTTP.Method == http.MethodHead:
+		ref := req.Param("id")
+		if id, ok := parseID(ref); ok && id == c.UserID || ref == c.Username && ref != "" {
+			return nil
+		}
+	}
+	return detail(http.StatusForbidden, drfForbidden)
+}
+
+func bindV1UserList(req *Request) (Vars, error) {
+	data, err := req.object(parseJSON)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := parseFilterSpec(data, req.Zone)
+	if err != nil {
+		return nil, err
+	}
+	req.sortAfter = spec.sortAfter
+	vars := Vars{"offset": 0, "limit": listChunk}
+	if spec.filter != nil {
+		vars["filter"] = spec.filter
+	}
+	if len(spec.orderBy) > 0 {
+		vars["orderBy"] = spec.orderBy
+	}
+	return vars, nil
+}
+
+// v1UserWritable are 001's text fields, as its document lists them.
+var v1UserText = []struct{ json, graphql string }{
+	{"first_name", "firstName"}, {"last_name", "lastName"}, {"email", "email"},
+}
+
+// v1UserInput reads the body of create, PUT and PATCH: username and
+// password required unless partial; the password is bound apart, for the
+// operation that sets it.
+func v1UserInput(req *Request, partial bool) (input map[string]any, password *string, err error) {
+	data, err := req.object(parseJSON)
+	if err != nil {
+		return nil, nil, err
+	}
+	f := newForm(data)
+	input = map[string]any{}
+	if v, ok := f.text("username", textRule{required: !partial}); ok {
+		input["username"] = *v
+	}
+	password, _ = f.text("password", textRule{required: !partial})
+	for _, t := range v1UserText {
+		if v, ok := f.text(t.json, optionalText); ok {
+			input[t.graphql] = *v
+		}
+	}
+	if v, ok := f.boolean("is_active", false); ok {
+		input["isActive"] = *v
+	}
+	if v, ok := f.boolean("is_staff", false); ok {
+		input["isStaff"] = *v
+	}
+	return input, password, f.err()
+}
+
+func bindV1UserCreate(req *Request) (Vars, error) {
+	input, password, err := v1UserInput(req, false)
+	if err != nil {
+		return nil, err
+	}
+	input["password"] = *password
+	return Vars{"input": input}, nil
+}
+
+// bindV1UserRef reads {id}: all digits is a primary key, anything else a
+// username.
+func bindV1UserRef(req *Request) (Vars, error) {
+	ref := req.Param("id")
+	if id, ok := parseID(ref); ok {
+		return Vars{"id": id}, nil
+	}
+	return Vars{"username": ref}, nil
+}
+
+func bindV1UserReplace(req *Request) (Vars, error) { return bindV1UserChange(req, false) }
+
+func bindV1UserUpdate(req *Request) (Vars, error) { return bindV1UserChange(req, true) }
+
+func bindV1UserChange(req *Request, partial bool) (Vars, error) {
+	vars, err := bindID(req)
+	if err != nil {
+		return nil, err
+	}
+	input, password, err := v1UserInput(req, partial)
+	if err != nil {
+		return nil, err
+	}
+	vars["input"] = input
+	if password != nil {
+		vars["password"] = *password
+	}
+	return vars, nil
+}
+
+// v1User is 001's user as GraphQL gives it.
+type v1User struct {
+	Username    string     `json:"username"`
+	ID          string     `json:"id"`
+	LastLogin   *time.Time `json:"lastLogin"`
+	IsSuperuser bool       `json:"isSuperuser"`
+	FirstName   string     `json:"firstName"`
+	LastName    string     `json:"lastName"`
+	Email       string     `json:"email"`
+	IsStaff     bool       `json:"isStaff"`
+	IsActive    bool       `json:"isActive"`
+	DateJoined  time.Time  `json:"dateJoined"`
+}
+
+// drf writes the user in the server's serializer order; the password is
+// write-only.
+func (u *v1User) drf(req *Request) object {
+	return object{}.
+		set("username", u.Username).
+		set("pk", idNumber(u.ID)).
+		set("last_login", req.optionalTime(u.LastLogin)).
+		set("is_superuser", u.IsSuperuser).
+		set("first_name", u.FirstName).
+		set("last_name", u.LastName).
+		set("email", u.Email).
+		set("is_staff", u.IsStaff).
+		set("is_active", u.IsActive).
+		set("date_joined", req.time(u.DateJoined))
+}
+
+func shapeV1User(status int, path ...string) Shaper {
+	return func(req *Request, data json.RawMessage) (int, any, error) {
+		var u v1User
+		if err := pickInto(data, &u, path...); err != nil {
+			return 0, nil, err
+		}
+		return status, u.drf(req), nil
+	}
+}
+
+// shapeV1UserList answers every user the filter keeps: 001 has no
+// pagination.
+func shapeV1UserList(req *Request, data json.RawMessage) (int, any, error) {
+	users, _, err := readUsers[v1User](req, data, 0, -1)
+	if err != nil {
+		return 0, nil, err
+	}
+	if req.sortAfter != nil {
+		req.sortAfter(users)
+	}
+	out := make([]object, len(users))
+	for i := range users {
+		out[i] = users[i].drf(req)
+	}
+	return http.StatusOK, out, nil
+}
