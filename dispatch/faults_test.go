@@ -336,7 +336,7 @@ func TestRetriesStopAtMailingEnd(t *testing.T) {
 	f := newFixture(t)
 	f.clients(20, "UTC")
 	now := time.Now()
-	end := now.Add(1500 * time.Millisecond)
+	end := now.Add(3 * time.Second)
 	m := f.mailing("Until the end", now.Add(-time.Minute), end, nil)
 	rcv := newReceiver(t, func(call) answer { return answer{Status: http.StatusBadGateway} })
 	cfg := config(nil)
@@ -351,9 +351,17 @@ func TestRetriesStopAtMailingEnd(t *testing.T) {
 			t.Errorf("call %d at %s, after the end %s", c.N, c.At.Format(time.StampMilli), end.Format(time.StampMilli))
 		}
 	}
+	// How many attempts fit before the end depends on the machine's load;
+	// that retries happened, and that every message ended FAILED with the
+	// reason, does not.
+	most := 0
 	for _, msg := range f.messages(m.ID) {
-		if msg.Status != store.MessageFailed || msg.Attempts < 2 || !strings.HasPrefix(msg.LastError, "Retries stopped at the mailing's end after") {
+		most = max(most, msg.Attempts)
+		if msg.Status != store.MessageFailed || msg.Attempts < 1 || !strings.HasPrefix(msg.LastError, "Retries stopped at the mailing's end after") {
 			t.Errorf("message %+v", msg)
 		}
+	}
+	if most < 2 {
+		t.Errorf("no message was retried before the end (most attempts %d)", most)
 	}
 }
