@@ -135,18 +135,43 @@ func TestLimiterSlidingWindow(t *testing.T) {
 				t.Errorf("rate %d: %d sends in one second", tc.rate, most)
 			}
 		}
-		// And the limiter is not needlessly slow: a full second's worth goes
-		// out at once.
-		first := slices.MinFunc(spans, func(a, b span) int { return a.from.Compare(b.from) }).from
-		early := 0
-		for _, s := range spans {
-			if s.from.Sub(first) < 100*time.Millisecond {
-				early++
-			}
+	}
+}
+
+// A slot is free at once, and again exactly one window after its send
+// returned: the limiter is no slower than the rule it keeps.
+func TestLimiterReusesASlotAfterOneWindow(t *testing.T) {
+	clock := newManualClock()
+	l := newLimiter(3, time.Second, clock)
+	blocked := func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		release, err := l.acquire(ctx)
+		if err == nil {
+			release()
 		}
-		if early != tc.rate {
-			t.Errorf("rate %d: %d sends in the first 100ms, want %d", tc.rate, early, tc.rate)
+		return err != nil
+	}
+	var releases []func()
+	for range 3 {
+		release, err := l.acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
 		}
+		releases = append(releases, release)
+	}
+	if !blocked() {
+		t.Fatal("a fourth send in the same second")
+	}
+	clock.Advance(300 * time.Millisecond)
+	releases[0]() // returned at +300ms: its slot is free again at +1.3s
+	clock.Advance(999 * time.Millisecond)
+	if !blocked() {
+		t.Error("the slot came back before a window had passed since its send returned")
+	}
+	clock.Advance(time.Millisecond)
+	if blocked() {
+		t.Error("the slot did not come back one window after its send returned")
 	}
 }
 
