@@ -52,7 +52,6 @@ var indexes = []index{
 	// a client's message twice, and the index makes the second a no-op.
 	{colMessages, "messages_mailing_client_unique", bson.D{{Key: "mailing", Value: 1}, {Key: "client", Value: 1}}, true},
 	{colMessages, "messages_mailing_status", bson.D{{Key: "mailing", Value: 1}, {Key: "status", Value: 1}}, false},
-	{colMessages, "messages_status_next_attempt", bson.D{{Key: "status", Value: 1}, {Key: "next_attempt", Value: 1}}, false},
 	// The dispatcher lists due work and a mailing's chunks (dispatch.go);
 	// claims are read only by _id.
 	{colWork, "dispatch_work_due", bson.D{{Key: "due", Value: 1}}, false},
