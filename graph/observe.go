@@ -47,6 +47,12 @@ func (observer) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (o observer) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
+	// Requests refused before an operation exists (no query, a query of
+	// the wrong type) have no operation context; they are counted by the
+	// HTTP metrics alone.
+	if !graphql.HasOperationContext(ctx) {
+		return resp
+	}
 	oc := graphql.GetOperationContext(ctx)
 	stats := OperationStats{Duration: time.Since(oc.Stats.OperationStart)}
 	if oc.Operation != nil {

@@ -310,3 +310,18 @@ func BenchmarkMeWithMetrics(b *testing.B) {
 		})
 	}
 }
+
+// Requests refused before any operation exists are still answered as the
+// transport says (400), with metrics on.
+func TestMetricsAndRequestsWithoutAnOperation(t *testing.T) {
+	g, _ := newMetricsGateway(t)
+	for _, body := range []string{`{}`, `{"query": 1}`, `{"query": ["x"]}`} {
+		r := g.post(t, http.Header{"Content-Type": {"application/json"}}, []byte(body))
+		if r.Status != http.StatusBadRequest || r.code() == "INTERNAL" {
+			t.Errorf("%s: %d %+v", body, r.Status, r.Errors)
+		}
+	}
+	if g.logs.contains("panic") {
+		t.Error("a request without an operation panicked")
+	}
+}
