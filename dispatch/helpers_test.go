@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -53,25 +52,8 @@ func fixtureOn(t testing.TB, s *store.Store) *fixture {
 // twoStores returns two handles on one new database (two gateways).
 func twoStores(t testing.TB) (*store.Store, *store.Store) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	name := fmt.Sprintf("gh_dispatch_%d_%d", os.Getpid(), time.Now().UnixNano()%1e12)
-	a, err := storetest.OpenDatabase(ctx, name, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := storetest.OpenDatabase(ctx, name, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = a.Drop(ctx)
-		_ = a.Close(ctx)
-		_ = b.Close(ctx)
-	})
-	return a, b
+	s := storetest.OpenShared(t, 2)
+	return s[0], s[1]
 }
 
 // clients seeds n matching clients in zone tz (batch insert) and returns

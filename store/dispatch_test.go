@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -17,25 +16,8 @@ import (
 // would, and drops it when the test ends.
 func twoStores(t *testing.T) (*store.Store, *store.Store) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	name := fmt.Sprintf("gh_dispatch_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-	a, err := storetest.OpenDatabase(ctx, name, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := storetest.OpenDatabase(ctx, name, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = a.Drop(ctx)
-		_ = a.Close(ctx)
-		_ = b.Close(ctx)
-	})
-	return a, b
+	s := storetest.OpenShared(t, 2)
+	return s[0], s[1]
 }
 
 // mailingWithClients makes a running-shaped mailing and n clients it targets.

@@ -1,41 +1,19 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"net/http"
-	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
-
-var sharedDatabases atomic.Int64
 
 // twoGateways are two gateways on one database, as two instances behind a
 // load balancer would be, each with its own token cache of the given TTL.
 func twoGateways(t *testing.T, ttl time.Duration) (a, b *testGateway) {
 	t.Helper()
-	name := fmt.Sprintf("gh_shared_%d_%d", os.Getpid(), sharedDatabases.Add(1))
-	var stores [2]*store.Store
-	for i := range stores {
-		s, err := storetest.OpenDatabase(context.Background(), name, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		stores[i] = s
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		_ = stores[0].Drop(ctx)
-		for _, s := range stores {
-			_ = s.Close(ctx)
-		}
-	})
+	stores := storetest.OpenShared(t, 2)
 	arg := "--token-cache-ttl=" + ttl.String()
 	return newTestGatewayOn(t, stores[0], arg), newTestGatewayOn(t, stores[1], arg)
 }

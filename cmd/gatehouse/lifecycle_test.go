@@ -156,22 +156,7 @@ func (r *running) graphql(t *testing.T, token, query string, vars map[string]any
 // doGraphQL is testGateway.do for a server that is not a testGateway.
 func doGraphQL(t testing.TB, req *http.Request) gqlResponse {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := gqlResponse{Status: resp.StatusCode, Header: resp.Header}
-	var doc struct {
-		Data   map[string]any `json:"data"`
-		Errors []gqlError     `json:"errors"`
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("response is not JSON (%d): %q", resp.StatusCode, raw)
-	}
-	out.Data, out.Errors = doc.Data, doc.Errors
-	return out
+	return doGraphQLWith(t, http.DefaultClient, req)
 }
 
 const signInQuery = `mutation($u: String!, $p: String!) { signIn(username: $u, password: $p) { token user { id } } }`

@@ -108,7 +108,13 @@ func (g *testGateway) post(t testing.TB, h http.Header, body []byte) gqlResponse
 
 func (g *testGateway) do(t testing.TB, req *http.Request) gqlResponse {
 	t.Helper()
-	resp, err := g.srv.Client().Do(req)
+	return doGraphQLWith(t, g.srv.Client(), req)
+}
+
+// doGraphQLWith sends a request and reads a GraphQL answer.
+func doGraphQLWith(t testing.TB, client *http.Client, req *http.Request) gqlResponse {
+	t.Helper()
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

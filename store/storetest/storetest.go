@@ -100,3 +100,27 @@ func OpenDatabase(ctx context.Context, name string, opts store.Options) (*store.
 	}
 	return s, nil
 }
+
+// OpenShared returns n stores on one new, migrated database, as n gateways
+// on one database would have; the database is dropped when the test ends.
+func OpenShared(tb testing.TB, n int) []*store.Store {
+	tb.Helper()
+	name := fmt.Sprintf("gh_shared_%d_%d", os.Getpid(), server.next.Add(1))
+	stores := make([]*store.Store, n)
+	for i := range stores {
+		s, err := OpenDatabase(context.Background(), name, store.Options{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		stores[i] = s
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = stores[0].Drop(ctx)
+		for _, s := range stores {
+			_ = s.Close(ctx)
+		}
+	})
+	return stores
+}
