@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -240,7 +239,6 @@ func TestMetricsOffTheMainListener(t *testing.T) {
 			t.Errorf("%v: /metrics on the main listener: %d", args, resp.StatusCode)
 		}
 	}
-	_ = context.Background()
 }
 
 // Every request has an id, echoed and logged; a trusted proxy's id is kept,
