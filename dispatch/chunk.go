@@ -341,7 +341,9 @@ func (d *Dispatcher) sendOne(ctx context.Context, m Message) (err error) {
 func (p *pass) outcome(msg store.Message, m *store.Mailing, err error) {
 	d, now := p.d, p.d.clock.Now()
 	r := store.MessageResult{ID: msg.ID, Attempts: msg.Attempts + 1, NextAttempt: msg.NextAttempt}
+	retry := msg.Attempts > 0
 	if err == nil {
+		d.cfg.Observer.SendAttempted(OutcomeSent, retry)
 		d.sendSucceeded(m.ID)
 		r.Status, r.SendDate = store.MessageSent, &now
 		p.add(result{MessageResult: r, sent: true})
@@ -350,6 +352,7 @@ func (p *pass) outcome(msg store.Message, m *store.Mailing, err error) {
 	if p.work.Err() != nil {
 		// Abandoned at shutdown: whether it arrived is unknown, and nothing
 		// more is written. The next holder sends it again, same id.
+		d.cfg.Observer.SendAttempted(OutcomeAbandoned, retry)
 		return
 	}
 	reason := err.Error()
@@ -369,6 +372,11 @@ func (p *pass) outcome(msg store.Message, m *store.Mailing, err error) {
 		r.Status, r.NextAttempt = store.MessagePending, next
 		p.keep(next)
 	}
+	outcome := OutcomeFailed
+	if r.Status == store.MessagePending {
+		outcome = OutcomeRetry
+	}
+	d.cfg.Observer.SendAttempted(outcome, retry)
 	p.add(result{MessageResult: r, sent: true})
 }
 

@@ -61,6 +61,8 @@ type Config struct {
 	// Random returns numbers in [0, 1) for retry jitter. Default a
 	// generator of the dispatcher's own.
 	Random func() float64
+	// Observer hears sends and claims, for metrics. Default: nobody.
+	Observer Observer
 }
 
 func (c Config) withDefaults() Config {
@@ -92,6 +94,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
 	}
 	return c
 }

@@ -169,6 +169,7 @@ func (d *Dispatcher) poll(stop, work context.Context, wg *sync.WaitGroup) {
 			d.logStoreError(stop, "claim work", err, slog.String("work", w.ID))
 			continue
 		}
+		d.cfg.Observer.WorkClaimed(w.Kind, l.TakenOver)
 		h := d.hold(w, l)
 		wg.Add(1)
 		if w.Kind == store.WorkChunk {

@@ -87,6 +87,9 @@ type Lease struct {
 	Gen    int64
 	Owner  string
 	Until  time.Time
+	// TakenOver tells that the claim before this one was never released:
+	// its dispatcher died or stalled, and this one took the work over.
+	TakenOver bool
 }
 
 // claim is the stored form of a lease.
@@ -237,7 +240,7 @@ func (s *Store) ClaimWork(ctx context.Context, w *Work, owner string, now, until
 	if err != nil {
 		return nil, fmt.Errorf("mark work %s claimed: %w", w.ID, classify(err))
 	}
-	return &Lease{WorkID: w.ID, Gen: c.Gen, Owner: owner, Until: until}, nil
+	return &Lease{WorkID: w.ID, Gen: c.Gen, Owner: owner, Until: until, TakenOver: latest != nil && !latest.Released}, nil
 }
 
 // latestClaim finds the highest generation claimed on work, probing by _id

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -127,8 +128,8 @@ func TestLeaseTakeoverAndRelease(t *testing.T) {
 	}
 	// Once the lease has passed, another takes over with generation 2 ...
 	second, err := s.ClaimWork(ctx, w, "b", now.Add(11*time.Second), now.Add(time.Minute))
-	if err != nil || second.Gen != 2 {
-		t.Fatalf("takeover: %+v, %v", second, err)
+	if err != nil || second.Gen != 2 || first.TakenOver || !second.TakenOver {
+		t.Fatalf("takeover: %+v (first %+v), %v", second, first, err)
 	}
 	// ... and the first owner learns it at its next extension or release.
 	if err := s.ExtendLease(ctx, first, now.Add(time.Minute)); !errors.Is(err, store.ErrLeaseLost) {
@@ -152,7 +153,7 @@ func TestLeaseTakeoverAndRelease(t *testing.T) {
 		t.Errorf("released work: %+v", w)
 	}
 	third, err := s.ClaimWork(ctx, w, "c", now.Add(12*time.Second), now.Add(time.Minute))
-	if err != nil || third.Gen != 3 {
+	if err != nil || third.Gen != 3 || third.TakenOver {
 		t.Fatalf("claim after release: %+v, %v", third, err)
 	}
 	if err := s.FinishWork(ctx, third); err != nil {
@@ -302,5 +303,49 @@ func TestDueWorkSkipsAndLimits(t *testing.T) {
 	due, _ = s.DueWork(ctx, store.DueWorkFilter{Now: now})
 	if len(due) != 1 || due[0].MailingID != 5 {
 		t.Errorf("made due: %+v", due)
+	}
+}
+
+func TestSummarizeCountsWhatDispatchersWatch(t *testing.T) {
+	s := storetest.Open(t, store.Options{})
+	ctx := context.Background()
+	now := time.Now()
+	empty, err := s.Summarize(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty.WorkDue != 0 || len(empty.Messages) != len(store.MessageStatuses) || len(empty.Mailings) != len(store.MailingStatuses) {
+		t.Errorf("empty store: %+v", empty)
+	}
+	m, clients := mailingWithClients(t, s, 60)
+	if _, err := s.CreateMessages(ctx, m.ID, clients, store.NewMessages{Status: store.MessagePending, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	chunks, err := s.MailingChunks(ctx, m.ID)
+	if err != nil || len(chunks) != 2 {
+		t.Fatalf("chunks: %d, %v", len(chunks), err)
+	}
+	// One message sent, one failed; one chunk held by a dispatcher.
+	sent := now
+	if err := s.RecordResults(ctx, []store.MessageResult{
+		{ID: chunks[0].Messages[0], Status: store.MessageSent, Attempts: 1, SendDate: &sent},
+		{ID: chunks[0].Messages[1], Status: store.MessageFailed, Attempts: 1, LastError: "rejected"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimWork(ctx, &chunks[0], "a", now, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetMailingStatus(ctx, m.ID, store.MailingRunning, "", store.MailingScheduled); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.Summarize(ctx, now.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMessages := map[store.MessageStatus]int{store.MessagePending: 58, store.MessageSending: 0, store.MessageSent: 1, store.MessageFailed: 1, store.MessageExpired: 0}
+	wantMailings := map[store.MailingStatus]int{store.MailingScheduled: 0, store.MailingRunning: 1, store.MailingPaused: 0, store.MailingFinished: 0, store.MailingCancelled: 0}
+	if !reflect.DeepEqual(sum.Messages, wantMessages) || !reflect.DeepEqual(sum.Mailings, wantMailings) || sum.WorkDue != 1 {
+		t.Errorf("summary = %+v", sum)
 	}
 }

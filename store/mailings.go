@@ -23,6 +23,9 @@ const (
 	MailingCancelled MailingStatus = "CANCELLED"
 )
 
+// MailingStatuses lists every status, in a mailing's order of life.
+var MailingStatuses = []MailingStatus{MailingScheduled, MailingRunning, MailingPaused, MailingFinished, MailingCancelled}
+
 // Final tells whether a mailing sends nothing more.
 func (s MailingStatus) Final() bool { return s == MailingFinished || s == MailingCancelled }
 
