@@ -35,6 +35,19 @@ type Config struct {
 	BodyLimit int64
 	Mounts    []Mount
 	Logger    *slog.Logger
+	// Observe, when set, hears every answered legacy request: its
+	// dialect, route and status.
+	Observe func(RouteStats)
+}
+
+// RouteStats describes one answered legacy request, for metrics. Route is
+// the operation the route runs (ManagedUsers), or "options" and
+// "method_not_allowed" for a method the path has no route for: names from
+// the route tables, so no client input makes a new one.
+type RouteStats struct {
+	Dialect string
+	Route   string
+	Status  int
 }
 
 // API is the legacy REST surface: the mounted dialects.
@@ -43,6 +56,7 @@ type API struct {
 	proxies   auth.TrustedProxies
 	bodyLimit int64
 	logger    *slog.Logger
+	observe   func(RouteStats)
 	ops       operations
 	mounts    []*mounted
 }
@@ -88,7 +102,7 @@ func New(cfg Config) *API {
 	if err != nil {
 		panic("rest: " + err.Error())
 	}
-	a := &API{exec: cfg.Executor, proxies: cfg.Proxies, bodyLimit: cfg.BodyLimit, logger: cfg.Logger, ops: ops}
+	a := &API{exec: cfg.Executor, proxies: cfg.Proxies, bodyLimit: cfg.BodyLimit, logger: cfg.Logger, observe: cfg.Observe, ops: ops}
 	for _, mt := range cfg.Mounts {
 		if mt.Prefix == "" {
 			continue
@@ -182,12 +196,43 @@ type Authenticate func(onError func(http.ResponseWriter, *http.Request, error)) 
 func (a *API) Register(r chi.Router, authenticate Authenticate) {
 	for _, m := range a.mounts {
 		for _, p := range m.paths {
-			r.With(authenticate(p.authError)).Handle(p.pattern, p)
+			h := a.observed(p, authenticate(p.authError)(p))
+			r.Handle(p.pattern, h)
 			if m.dialect.OptionalSlash && !strings.HasSuffix(p.pattern, "/") {
-				r.With(authenticate(p.authError)).Handle(p.pattern+"/", p)
+				r.Handle(p.pattern+"/", h)
 			}
 		}
 	}
+}
+
+// observed reports each answer of a path, refusals of its token included.
+func (a *API) observed(p *pathHandler, next http.Handler) http.Handler {
+	if a.observe == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		status := ww.Status()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		a.observe(RouteStats{Dialect: p.m.dialect.Name, Route: p.routeName(r.Method), Status: status})
+	})
+}
+
+// routeName names the route a method of the path runs, for metrics.
+func (p *pathHandler) routeName(method string) string {
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	if rt := p.routes[method]; rt != nil {
+		return rt.ops[0].Name
+	}
+	if method == http.MethodOptions {
+		return "options"
+	}
+	return "method_not_allowed"
 }
 
 func (p *pathHandler) authError(w http.ResponseWriter, r *http.Request, err error) {

@@ -55,14 +55,14 @@ func (c *dispatchConfig) sender(logger *slog.Logger) (dispatch.Sender, error) {
 
 // startDispatcher runs a dispatcher until ctx is done; wait returns once it
 // has stopped (its sends in flight finished within grace, or left leased).
-func startDispatcher(ctx context.Context, c *dispatchConfig, s *store.Store, logger *slog.Logger, grace time.Duration) (wait func(), err error) {
+func startDispatcher(ctx context.Context, c *dispatchConfig, s *store.Store, logger *slog.Logger, grace time.Duration, observer dispatch.Observer) (wait func(), err error) {
 	sender, err := c.sender(logger)
 	if err != nil {
 		return nil, err
 	}
 	d, err := dispatch.New(s, sender, dispatch.Config{
 		Concurrency: c.SendConcurrency, Rate: c.SendRate, ShutdownGrace: grace,
-		Logger: logger.With("component", "dispatch"),
+		Logger: logger.With("component", "dispatch"), Observer: observer,
 	})
 	if err != nil {
 		return nil, err
@@ -85,18 +85,36 @@ func dispatchCommand(ctx context.Context, args []string, getenv func(string) str
 		cfg.storeFlags(fs, env)
 		cfg.dispatchFlags(fs, env)
 		env.duration(fs, &cfg.ShutdownTimeout, "shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", 20*time.Second, "grace period for sends in flight on SIGINT/SIGTERM")
+		env.string(fs, &cfg.MetricsAddr, "metrics-addr", "GATEHOUSE_METRICS_ADDR", "", "serve Prometheus metrics at /metrics on this address (empty: no metrics)")
 	}); err != nil {
 		return err
 	}
 	if err := cfg.dispatchConfig.validate(); err != nil {
 		return err
 	}
-	logger, s, err := openForCommand(ctx, cfg, stdout, store.Options{})
+	var (
+		m         *metrics
+		storeOpts store.Options
+	)
+	if cfg.MetricsAddr != "" {
+		m = newMetrics()
+		storeOpts.Monitor = m.storeMonitor()
+	}
+	logger, s, err := openForCommand(ctx, cfg, stdout, storeOpts)
 	if err != nil {
 		return err
 	}
 	defer closeStore(s, logger)
-	wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s.Store, logger, cfg.ShutdownTimeout)
+	if m != nil {
+		m.storeInfo.WithLabelValues(s.backend()).Set(1)
+		m.watchStore(s.Store, logger)
+		stop, err := serveMetrics(cfg.MetricsAddr, m, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s.Store, logger, cfg.ShutdownTimeout, m.dispatchObserver())
 	if err != nil {
 		return err
 	}

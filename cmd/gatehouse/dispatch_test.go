@@ -17,7 +17,8 @@ import (
 )
 
 // gatehouse dispatch, configured by environment, sends a due mailing
-// through the webhook and stops cleanly when its context ends.
+// through the webhook, retries what failed for a passing reason, reports
+// it all on its metrics listener, and stops cleanly when its context ends.
 func TestDispatchCommandSendsThroughWebhook(t *testing.T) {
 	ctx := context.Background()
 	name := fmt.Sprintf("gh_cmd_dispatch_%d", os.Getpid())
@@ -41,19 +42,28 @@ func TestDispatchCommandSendsThroughWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The first two calls fail for a passing reason (retried), the third
+	// for good (that message fails), the rest succeed.
 	var calls, badAuth atomic.Int64
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
+		n := calls.Add(1)
 		if r.Header.Get("Authorization") != "Bearer t0ken" || !strings.HasPrefix(r.URL.Path, "/sms/") {
 			badAuth.Add(1)
 		}
-		w.WriteHeader(http.StatusAccepted)
+		switch n {
+		case 1, 2:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case 3:
+			w.WriteHeader(http.StatusBadRequest)
+		default:
+			w.WriteHeader(http.StatusAccepted)
+		}
 	}))
 	defer hook.Close()
 	env := map[string]string{
 		"MONGODB_URI": storetest.URI(), "GATEHOUSE_DATABASE": name,
 		"GATEHOUSE_SENDER": "webhook", "GATEHOUSE_WEBHOOK_URL": hook.URL + "/sms/{id}", "GATEHOUSE_WEBHOOK_TOKEN": "t0ken",
-		"GATEHOUSE_SEND_RATE": "100", "GATEHOUSE_SEND_CONCURRENCY": "4",
+		"GATEHOUSE_SEND_RATE": "100", "GATEHOUSE_SEND_CONCURRENCY": "4", "GATEHOUSE_METRICS_ADDR": "127.0.0.1:0",
 	}
 	logs := newLogWatch()
 	runCtx, stop := context.WithCancel(ctx)
@@ -61,7 +71,36 @@ func TestDispatchCommandSendsThroughWebhook(t *testing.T) {
 	go func() {
 		done <- run(runCtx, []string{"dispatch", "--log-format", "json"}, func(k string) string { return env[k] }, strings.NewReader(""), logs, io.Discard)
 	}()
+	metricsAt := logs.wait(t, "metrics listening", 30*time.Second)["addr"]
 	logs.wait(t, "mailing finished", time.Minute)
+
+	families := scrapeURL(t, fmt.Sprintf("http://%s/metrics", metricsAt))
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"gatehouse_dispatch_send_attempts_total", map[string]string{"outcome": "sent"}, 19},
+		{"gatehouse_dispatch_send_attempts_total", map[string]string{"outcome": "retry"}, 2},
+		{"gatehouse_dispatch_send_attempts_total", map[string]string{"outcome": "failed"}, 1},
+		{"gatehouse_dispatch_send_attempts_total", map[string]string{"outcome": "abandoned"}, 0},
+		{"gatehouse_dispatch_retries_total", nil, 2},
+		{"gatehouse_dispatch_claims_total", map[string]string{"kind": "mailing"}, 1},
+		{"gatehouse_dispatch_leases_taken_over_total", map[string]string{"kind": "chunk"}, 0},
+		{"gatehouse_dispatch_messages", map[string]string{"status": "SENT"}, 19},
+		{"gatehouse_dispatch_messages", map[string]string{"status": "FAILED"}, 1},
+		{"gatehouse_dispatch_messages", map[string]string{"status": "PENDING"}, 0},
+		{"gatehouse_mailings", map[string]string{"status": "FINISHED"}, 1},
+		{"gatehouse_dispatch_work_due", nil, 0},
+		{"gatehouse_store_info", map[string]string{"backend": "mongodb"}, 1}, // by URI, whatever serves it
+	} {
+		if got := value(families, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	if value(families, "gatehouse_dispatch_claims_total", map[string]string{"kind": "chunk"}) < 1 {
+		t.Error("no chunk claims counted")
+	}
 	stop()
 	select {
 	case err := <-done:
@@ -72,10 +111,10 @@ func TestDispatchCommandSendsThroughWebhook(t *testing.T) {
 		t.Fatal("dispatch did not stop within 30s of its context's end")
 	}
 	logs.wait(t, "dispatcher stopped", time.Second)
-	if calls.Load() != 20 || badAuth.Load() != 0 {
+	if calls.Load() != 22 || badAuth.Load() != 0 {
 		t.Errorf("%d calls, %d without the token or path", calls.Load(), badAuth.Load())
 	}
-	if st, _ := s.Stats(ctx, []store.ID{m.ID}); st[m.ID].Count(store.MessageSent) != 20 {
+	if st, _ := s.Stats(ctx, []store.ID{m.ID}); st[m.ID].Count(store.MessageSent) != 19 || st[m.ID].Count(store.MessageFailed) != 1 {
 		t.Errorf("stats %v", st[m.ID].ByStatus)
 	}
 }

@@ -167,13 +167,17 @@ func (g *gateway) handler(cfg *config) http.Handler {
 		g.logger.Error("legacy REST dialects not served", "err", err)
 		return r
 	}
-	rest.New(rest.Config{
+	restCfg := rest.Config{
 		Executor:  graph.NewExecutor(resolver, gqlConfig),
 		Proxies:   g.proxies,
 		BodyLimit: cfg.BodyLimit,
 		Mounts:    mounts,
 		Logger:    g.logger,
-	}).Register(r, g.authenticator.Middleware)
+	}
+	if g.metrics != nil {
+		restCfg.Observe = g.metrics.restRequest
+	}
+	rest.New(restCfg).Register(r, g.authenticator.Middleware)
 	return r
 }
 

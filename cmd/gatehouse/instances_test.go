@@ -1,11 +1,19 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/dispatch"
+	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
@@ -91,3 +99,85 @@ func TestThrottlingSpansInstances(t *testing.T) {
 		t.Errorf("the right password while blocked: %+v", r.Errors)
 	}
 }
+
+// A mailing created on A is delivered exactly once while dispatchers run
+// in both gateways, and B's statistics agree with the receiver's count.
+func TestTwoInstancesDeliverAMailingOnce(t *testing.T) {
+	const clients = 250
+	a, b := twoGateways(t, time.Second)
+	ctx := context.Background()
+	tag, _ := a.store.CreateTag(ctx, "vip")
+	code, _ := a.store.CreateOperatorCode(ctx, "916")
+	in := make([]store.ClientInput, clients)
+	for i := range in {
+		in[i] = store.ClientInput{PhoneNumber: fmt.Sprintf("7916%07d", i), OperatorCodeID: code.ID, TagID: tag.ID, Timezone: "UTC"}
+	}
+	if _, err := a.store.CreateClients(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	delivered := map[string]int{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		delivered[strings.TrimPrefix(r.URL.Path, "/sms/")]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer hook.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	var stopped []func()
+	defer func() {
+		stop()
+		for _, wait := range stopped {
+			wait()
+		}
+	}()
+	senders := &dispatchConfig{Sender: "webhook", WebhookURL: hook.URL + "/sms/{id}", SendConcurrency: 4}
+	sent := []*sentCounter{{}, {}}
+	for i, g := range []*testGateway{a, b} {
+		wait, err := startDispatcher(runCtx, senders, g.store, g.logger, time.Second, sent[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopped = append(stopped, wait)
+	}
+
+	root := a.staff(t, "root", true)
+	start := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	end := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	created := a.query(t, root, `mutation($s: Time!, $e: Time!) {
+		createMailing(input: {text: "hello", startNotificationDate: $s, endNotificationDate: $e, tags: ["vip"], codes: ["916"]}) { id }
+	}`, map[string]any{"s": start, "e": end}).mustData(t)
+	id := dig(created, "createMailing", "id")
+	eventually(t, 2*time.Minute, "every message sent", func() bool {
+		stats := b.query(t, root, `query($id: ID!) { mailingStats(id: $id) { sent total } }`, map[string]any{"id": id}).mustData(t)
+		return dig(stats, "mailingStats", "sent") == float64(clients)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(delivered) != clients {
+		t.Errorf("%d messages delivered, want %d", len(delivered), clients)
+	}
+	for msg, n := range delivered {
+		if n != 1 {
+			t.Errorf("message %s delivered %d times", msg, n)
+		}
+	}
+	// Which dispatcher sent how many depends on who claimed first; the
+	// split is logged, not asserted.
+	t.Logf("A's dispatcher sent %d, B's %d", sent[0].n.Load(), sent[1].n.Load())
+	if sent[0].n.Load()+sent[1].n.Load() != clients {
+		t.Errorf("dispatchers counted %d and %d sends", sent[0].n.Load(), sent[1].n.Load())
+	}
+}
+
+// sentCounter counts a dispatcher's successful sends.
+type sentCounter struct{ n atomic.Int64 }
+
+func (c *sentCounter) SendAttempted(o dispatch.Outcome, _ bool) {
+	if o == dispatch.OutcomeSent {
+		c.n.Add(1)
+	}
+}
+func (c *sentCounter) WorkClaimed(store.WorkKind, bool) {}

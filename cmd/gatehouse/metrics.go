@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/graph"
+	"github.com/gatehouse/gatehouse/rest"
+	"github.com/gatehouse/gatehouse/store"
 )
 
 // metrics are what operators watch: requests, GraphQL operations, sign-ins,
@@ -36,6 +39,8 @@ type metrics struct {
 	gqlQueryCache *prometheus.CounterVec
 	names         *boundedNames
 
+	restRequests *prometheus.CounterVec
+
 	signIns  *prometheus.CounterVec
 	hashWait prometheus.Histogram
 
@@ -44,6 +49,8 @@ type metrics struct {
 	storeErrors   *prometheus.CounterVec
 	storeInfo     *prometheus.GaugeVec
 	pending       sync.Map // request id → started command, for durations
+
+	dispatch *dispatchMetrics
 }
 
 // maxOperationNames bounds the operation-name label; past it, names fold
@@ -81,6 +88,9 @@ func newMetrics() *metrics {
 			Name: "gatehouse_graphql_query_cache_total", Help: "Parsed-query cache look-ups by result (hit, miss).",
 		}, []string{"result"}),
 		names: &boundedNames{max: maxOperationNames, seen: map[string]bool{}},
+		restRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_rest_requests_total", Help: "Legacy REST requests by dialect, route (the operation it runs) and status.",
+		}, []string{"dialect", "route", "status"}),
 		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_signins_total", Help: "Sign-in attempts by outcome (ok, bad_credentials, inactive, throttled).",
 		}, []string{"outcome"}),
@@ -105,6 +115,7 @@ func newMetrics() *metrics {
 	m.registry.MustRegister(
 		m.httpRequests, m.httpDuration, m.httpInFlight,
 		m.gqlOperations, m.gqlErrors, m.gqlDuration, m.gqlComplexity, m.gqlQueryCache,
+		m.restRequests,
 		m.signIns, m.hashWait,
 		m.storeCommands, m.storeDuration, m.storeErrors, m.storeInfo,
 		collectors.NewGoCollector(),
@@ -121,7 +132,14 @@ func newMetrics() *metrics {
 	for _, result := range []string{"hit", "miss"} {
 		m.gqlQueryCache.WithLabelValues(result)
 	}
+	m.dispatch = newDispatchMetrics(m.registry)
 	return m
+}
+
+// watchStore reports what the store holds of sending: messages and
+// mailings by status, and work waiting for a dispatcher.
+func (m *metrics) watchStore(s *store.Store, logger *slog.Logger) {
+	m.registry.MustRegister(newStoreSummary(s, logger))
 }
 
 // handler serves the metrics in the Prometheus text format.
@@ -187,6 +205,11 @@ func (m *metrics) QueryCache(hit bool) {
 		result = "hit"
 	}
 	m.gqlQueryCache.WithLabelValues(result).Inc()
+}
+
+// restRequest counts an answered legacy REST request.
+func (m *metrics) restRequest(s rest.RouteStats) {
+	m.restRequests.WithLabelValues(s.Dialect, s.Route, strconv.Itoa(s.Status)).Inc()
 }
 
 // boundedNames keeps the first max operation names as labels.

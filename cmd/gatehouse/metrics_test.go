@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
@@ -28,7 +32,9 @@ func newMetricsGateway(t testing.TB, args ...string) (*testGateway, *metrics) {
 	s := storetest.Open(t, store.Options{Monitor: m.storeMonitor()})
 	cfg := testConfig(t, args...)
 	logs := &syncBuffer{}
-	gw, err := newGateway(cfg, s, slog.New(slog.NewJSONHandler(logs, nil)), withMetrics(m))
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	m.watchStore(s, logger)
+	gw, err := newGateway(cfg, s, logger, withMetrics(m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +46,13 @@ func newMetricsGateway(t testing.TB, args ...string) (*testGateway, *metrics) {
 // scrape reads /metrics with Prometheus's own text parser.
 func scrape(t testing.TB, g *testGateway) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := g.srv.Client().Get(g.srv.URL + "/metrics")
+	return scrapeURL(t, g.srv.URL+"/metrics")
+}
+
+// scrapeURL reads and parses the metrics at url.
+func scrapeURL(t testing.TB, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +114,35 @@ func TestMetricsCountTheWorkload(t *testing.T) {
 	g.query(t, token, `{ user(id: "1") { id } a: user(id: "1") { id } }`, nil)                              // anonymous query
 	resp, _ := g.srv.Client().Get(g.srv.URL + "/healthz")
 	resp.Body.Close()
+	// Legacy REST: a page of users, one that is not there, an anonymous call.
+	for _, call := range []struct {
+		path, token string
+		want        int
+	}{{"/api/users/", token, 200}, {"/api/users/999/", token, 404}, {"/api/users/", "", 401}} {
+		req, _ := http.NewRequest(http.MethodGet, g.srv.URL+call.path, nil)
+		if call.token != "" {
+			req.Header.Set("Authorization", "Token "+call.token)
+		}
+		resp, err := g.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != call.want {
+			t.Fatalf("GET %s: %d, want %d", call.path, resp.StatusCode, call.want)
+		}
+	}
+	// An internal error: a user document the gateway cannot read.
+	corruptUser(t, g, "777")
+	broken := g.query(t, token, `query Broken { user(id: "777") { username } }`, nil)
+	if broken.code() != "INTERNAL" {
+		t.Fatalf("a corrupt user answered %+v", broken.Errors)
+	}
+	// The user can quote the id; the operator finds the line.
+	id := broken.Header.Get("X-Request-Id")
+	if id == "" || broken.Errors[0].Extensions["requestId"] != id || !g.logs.contains(`"msg":"internal error","request_id":"`+id+`"`) {
+		t.Errorf("internal error %+v (request id %q) not traceable to its log line", broken.Errors[0], id)
+	}
 
 	after := scrape(t, g)
 	delta := func(name string, labels map[string]string) float64 {
@@ -112,7 +153,7 @@ func TestMetricsCountTheWorkload(t *testing.T) {
 		labels map[string]string
 		want   float64
 	}{
-		{"gatehouse_http_requests_total", map[string]string{"route": "/graphql", "method": "POST", "status": "2xx"}, 5},
+		{"gatehouse_http_requests_total", map[string]string{"route": "/graphql", "method": "POST", "status": "2xx"}, 6},
 		{"gatehouse_http_requests_total", map[string]string{"route": "/graphql", "method": "POST", "status": "4xx"}, 1},
 		{"gatehouse_http_requests_total", map[string]string{"route": "/healthz", "method": "GET", "status": "2xx"}, 1},
 		{"gatehouse_graphql_operations_total", map[string]string{"name": "anonymous", "type": "mutation"}, 1},
@@ -120,10 +161,20 @@ func TestMetricsCountTheWorkload(t *testing.T) {
 		{"gatehouse_graphql_operations_total", map[string]string{"name": "Login", "type": "mutation"}, 2},
 		{"gatehouse_graphql_operations_total", map[string]string{"name": "anonymous", "type": "query"}, 1},
 		{"gatehouse_graphql_errors_total", map[string]string{"code": "BAD_USER_INPUT"}, 1},
+		{"gatehouse_graphql_errors_total", map[string]string{"code": "INTERNAL"}, 1},
+		{"gatehouse_graphql_operations_total", map[string]string{"name": "Broken", "type": "query"}, 1},
+		// chi's route pattern drops a trailing slash, so the HTTP series
+		// of accounts and usermgmt meet; the REST series tell them apart.
+		{"gatehouse_http_requests_total", map[string]string{"route": "/api/users", "method": "GET", "status": "2xx"}, 1},
+		{"gatehouse_http_requests_total", map[string]string{"route": "/api/users", "method": "GET", "status": "4xx"}, 1},
+		{"gatehouse_http_requests_total", map[string]string{"route": "/api/users/{id}", "method": "GET", "status": "4xx"}, 1},
+		{"gatehouse_rest_requests_total", map[string]string{"dialect": "usermgmt", "route": "ManagedUsers", "status": "200"}, 1},
+		{"gatehouse_rest_requests_total", map[string]string{"dialect": "usermgmt", "route": "ManagedUsers", "status": "401"}, 1},
+		{"gatehouse_rest_requests_total", map[string]string{"dialect": "usermgmt", "route": "ManagedUser", "status": "404"}, 1},
 		{"gatehouse_signins_total", map[string]string{"outcome": "ok"}, 1},
 		{"gatehouse_signins_total", map[string]string{"outcome": "bad_credentials"}, 1},
 		{"gatehouse_token_cache_misses_total", nil, 1}, // the sign-up's token; a malformed one is never looked up
-		{"gatehouse_token_cache_hits_total", nil, 1},
+		{"gatehouse_token_cache_hits_total", nil, 4},   // after Me: the anonymous query, two REST calls, Broken
 		{"gatehouse_graphql_operation_duration_seconds", map[string]string{"type": "mutation"}, 3},
 		{"gatehouse_password_hash_wait_seconds", nil, 3},
 	}
@@ -137,6 +188,24 @@ func TestMetricsCountTheWorkload(t *testing.T) {
 	}
 	if series(after, "go_goroutines") == 0 || series(after, "process_cpu_seconds_total") == 0 {
 		t.Error("runtime and process collectors missing")
+	}
+}
+
+// corruptUser writes a user document of the given id that the gateway
+// cannot decode, as a bad migration or a hand edit might leave one.
+func corruptUser(t *testing.T, g *testGateway, id string) {
+	t.Helper()
+	ctx := context.Background()
+	client, err := mongo.Connect(options.Client().ApplyURI(storetest.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(ctx)
+	key := fmt.Sprintf("%020s", id)
+	if _, err := client.Database(g.store.Database()).Collection("users").InsertOne(ctx, bson.D{
+		{Key: "_id", Value: key}, {Key: "username", Value: bson.A{"not", "a", "name"}},
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

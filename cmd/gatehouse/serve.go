@@ -42,6 +42,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer closeStore(s, logger)
 	if m != nil {
 		m.storeInfo.WithLabelValues(s.backend()).Set(1)
+		m.watchStore(s.Store, logger)
 	}
 
 	gw, err := newGateway(cfg, s.Store, logger, gwOpts...)
@@ -58,7 +59,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.Dispatch {
 		// It stops with ctx, alongside the HTTP server; the store closes
 		// after it (deferred earlier).
-		wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s.Store, logger, cfg.ShutdownTimeout)
+		wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s.Store, logger, cfg.ShutdownTimeout, m.dispatchObserver())
 		if err != nil {
 			return err
 		}
