@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -277,4 +278,99 @@ func (r *Request) firstUnknownPK(fields map[string][]string) {
 			}
 		}
 	}
+}
+
+// pk reads a PrimaryKeyRelatedField: one id, as the client wrote it kept
+// for DRF's "does not exist" message (see rememberPKs).
+func (f *form) pk(req *Request, name string, required bool) (string, bool) {
+	v, ok := f.data[name]
+	switch {
+	case !ok:
+		if required {
+			f.errs.add(name, drfRequired)
+		}
+		return "", false
+	case v == nil:
+		f.errs.add(name, "This field may not be null.")
+		return "", false
+	}
+	id, text, problem := pkOf(v)
+	if problem != "" {
+		f.errs.add(name, problem)
+		return "", false
+	}
+	req.rememberPKs(name, []string{id}, []string{text})
+	return id, true
+}
+
+// textList reads a ListField of CharFields: a list of strings (numbers
+// are taken as text), none blank. DRF keys a child's error by its index;
+// here it is the field's message.
+func (f *form) textList(name string, required bool) ([]string, bool) {
+	v, ok := f.data[name]
+	switch {
+	case !ok:
+		if required {
+			f.errs.add(name, drfRequired)
+		}
+		return nil, false
+	case v == nil:
+		f.errs.add(name, "This field may not be null.")
+		return nil, false
+	}
+	items, isList := v.([]any)
+	if !isList {
+		f.errs.add(name, `Expected a list of items but got type "`+pyTypeName(v)+`".`)
+		return nil, false
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		var s string
+		switch it := it.(type) {
+		case string:
+			s = strings.TrimFunc(it, pyIsSpace)
+		case json.Number:
+			s = pyNumberString(it)
+		default:
+			f.errs.add(name, "Not a valid string.")
+			return nil, false
+		}
+		if s == "" {
+			f.errs.add(name, "This field may not be blank.")
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
+}
+
+// drfDateTimeFormat is DateTimeField's message for a value it cannot read.
+const drfDateTimeFormat = "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+
+// datetime reads a DateTimeField: ISO 8601 with a time (Django's
+// parse_datetime); one without an offset is in zone. It answers RFC 3339,
+// as GraphQL's Time takes it.
+func (f *form) datetime(name string, required bool, zone *time.Location) (string, bool) {
+	v, ok := f.data[name]
+	switch {
+	case !ok:
+		if required {
+			f.errs.add(name, drfRequired)
+		}
+		return "", false
+	case v == nil:
+		f.errs.add(name, "This field may not be null.")
+		return "", false
+	}
+	s, isText := v.(string)
+	if !isText || !strings.ContainsAny(strings.TrimSpace(s), "T ") {
+		f.errs.add(name, drfDateTimeFormat)
+		return "", false
+	}
+	t, err := djangoTime(s, zone)
+	if err != nil {
+		f.errs.add(name, drfDateTimeFormat)
+		return "", false
+	}
+	return t, true
 }

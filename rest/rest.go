@@ -13,7 +13,6 @@ package rest
 import (
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -71,7 +70,8 @@ type pathHandler struct {
 // boundRoute is a route with its operations looked up.
 type boundRoute struct {
 	*Route
-	ops []*Operation
+	lookup *Operation // nil: the chain has none
+	ops    []*Operation
 }
 
 // New builds the REST layer for the mounts (see ParseMounts). The route
@@ -111,6 +111,8 @@ func dialectNamed(name string) *Dialect {
 		return v1users()
 	case "usermgmt":
 		return usermgmt()
+	case "showroom":
+		return showroom()
 	}
 	return nil
 }
@@ -127,10 +129,14 @@ func (a *API) mount(d *Dialect, mt Mount) *mounted {
 			m.paths = append(m.paths, p)
 		}
 		br := &boundRoute{Route: rt}
-		for _, name := range rt.Ops {
+		for i, name := range rt.Ops.names() {
 			o := a.ops[name]
 			if o == nil {
 				panic("rest: " + d.Name + " " + rt.Method + " " + rt.Path + ": no operation " + name)
+			}
+			if i == 0 && rt.Ops.lookup != "" {
+				br.lookup = o
+				continue
 			}
 			br.ops = append(br.ops, o)
 		}
@@ -186,8 +192,25 @@ func (a *API) Register(r chi.Router, authenticate Authenticate) {
 			if m.dialect.OptionalSlash && !strings.HasSuffix(p.pattern, "/") {
 				r.With(authenticate(p.authError)).Handle(p.pattern+"/", p)
 			}
+			if m.dialect.AppendSlash && strings.HasSuffix(p.pattern, "/") {
+				// Django's CommonMiddleware redirects before any view runs,
+				// so no token is asked for.
+				r.Handle(strings.TrimSuffix(p.pattern, "/"), http.HandlerFunc(appendSlash))
+			}
 		}
 	}
+}
+
+// appendSlash is Django's APPEND_SLASH: 301 to the path with a slash, the
+// query string kept, no body.
+func appendSlash(w http.ResponseWriter, r *http.Request) {
+	target := r.URL.EscapedPath() + "/"
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	w.Header().Set("Location", target)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusMovedPermanently)
 }
 
 func (p *pathHandler) authError(w http.ResponseWriter, r *http.Request, err error) {
@@ -207,7 +230,7 @@ func (a *API) Routes() []RouteInfo {
 	var out []RouteInfo
 	for _, m := range a.mounts {
 		for _, rt := range m.dialect.Routes {
-			out = append(out, RouteInfo{Dialect: m.dialect.Name, Method: rt.Method, Path: joinPath(m.Prefix, rt.Path), Operations: slices.Clone([]string(rt.Ops))})
+			out = append(out, RouteInfo{Dialect: m.dialect.Name, Method: rt.Method, Path: joinPath(m.Prefix, rt.Path), Operations: rt.Ops.names()})
 		}
 	}
 	return out

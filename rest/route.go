@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -44,9 +45,36 @@ type Route struct {
 // update, since no single mutation does both). Before the first runs, the
 // access rule of every later one that will run is checked, so a denial
 // writes nothing.
-type chain []string
+//
+// A chain may start with a lookup (lookUp("ShowroomUserRef").then(...)):
+// an operation run before the binder, with the path's parameters as its
+// variables, that finds the object the path names. The fields of the
+// object it answers fill the variables the binder leaves unset (a user's
+// id for a path that names a username; a tag's name for a PATCH that
+// sends none), and when it finds nothing the route answers 404, after
+// the access check, as Django's get_object does.
+type chain struct {
+	lookup string
+	ops    []string
+}
 
-func op(names ...string) chain { return names }
+func op(names ...string) chain { return chain{ops: names} }
+
+// lookUp starts a chain with a lookup operation; then names the rest.
+func lookUp(name string) chain { return chain{lookup: name} }
+
+func (c chain) then(names ...string) chain {
+	c.ops = names
+	return c
+}
+
+// names lists the chain's operations in the order they run.
+func (c chain) names() []string {
+	if c.lookup == "" {
+		return slices.Clone(c.ops)
+	}
+	return append([]string{c.lookup}, c.ops...)
+}
 
 // Dialect is one legacy API: a table of routes, read like its seed's table
 // of contents, and the few rules in which its service differed from the
@@ -70,6 +98,13 @@ type Dialect struct {
 	NamesInPath bool
 	// OptionalSlash: every path is also served with a trailing slash.
 	OptionalSlash bool
+	// AppendSlash: every path ends with a slash, and the same path without
+	// it answers 301 to it (Django's APPEND_SLASH).
+	AppendSlash bool
+	// ObjectGuards name, for a path whose {id} is not a user, the guard
+	// operation that asks the access rule and whether the object exists
+	// (see guard); an {id} of a path not named here is a user.
+	ObjectGuards map[string]string
 	// ViewNames are the names DRF's OPTIONS answer gives each path.
 	ViewNames map[string]string
 	// MoreErrors may add to the field errors of a failed operation what
@@ -98,6 +133,8 @@ type Request struct {
 	// route's first operation with others (a list read page by page).
 	vars  Vars
 	again func(Vars) (json.RawMessage, error)
+	// found are the fields of the object a chain's lookup found.
+	found Vars
 	// sortAfter is what a list's binder tells its shaper about ordering.
 	sortAfter func([]v1User)
 }
