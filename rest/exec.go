@@ -200,7 +200,7 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 func (p *pathHandler) lookUp(ctx context.Context, req *Request, o *Operation) error {
 	vars := Vars{}
 	for _, name := range o.required {
-		v := req.Param(name)
+		v := req.pathValue(name)
 		if _, ok := parseID(v); name == "id" && !ok {
 			return errNotFound
 		}

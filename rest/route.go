@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -141,6 +142,17 @@ type Request struct {
 
 // Param is a path parameter ({id}).
 func (r *Request) Param(name string) string { return chi.URLParam(r.HTTP, name) }
+
+// pathValue is a path parameter as the client meant it: percent escapes
+// decoded (a username may hold "@"); one that does not decode is kept as
+// written.
+func (r *Request) pathValue(name string) string {
+	raw := r.Param(name)
+	if v, err := url.PathUnescape(raw); err == nil {
+		return v
+	}
+	return raw
+}
 
 // Query is the query string, read as Django reads it.
 func (r *Request) Query() queryParams {

@@ -48,6 +48,13 @@ func showroom() *Dialect {
 				// statistic: JSON where the service rendered a PDF
 				{"GET", "/statistic/", op("ShowroomStatistics"), bindNothing, shapeShowroomStatistics},
 				{"GET", "/statistic/{id}/", op("ShowroomStatistic"), bindShowroomStatistic, shapeShowroomStatistic},
+				// users, by username
+				{"GET", "/users/", op("ShowroomUsers"), bindShowroomPage, shapeShowroomPage("users", showroomUser)},
+				{"POST", "/users/", op("CreateShowroomUser"), bindShowroomUserCreate, shapeShowroomOne(http.StatusCreated, showroomUser, "createUser")},
+				{"GET", "/users/{username}/", op("ShowroomUser"), bindUsername, shapeShowroomOne(http.StatusOK, showroomUser, "user")},
+				{"PUT", "/users/{username}/", lookUp("ShowroomUserRef").then("ReplaceShowroomUser", "SetShowroomUserPassword"), bindShowroomUserChange(false), shapeShowroomOne(http.StatusOK, showroomUser, "replaceUser")},
+				{"PATCH", "/users/{username}/", lookUp("ShowroomUserRef").then("UpdateShowroomUser", "SetShowroomUserPassword"), bindShowroomUserChange(true), shapeShowroomOne(http.StatusOK, showroomUser, "updateUser")},
+				{"DELETE", "/users/{username}/", lookUp("ShowroomUserRef").then("DeleteShowroomUser"), bindNothing, noContent},
 			},
 		),
 		Fields: []string{
@@ -61,6 +68,7 @@ func showroom() *Dialect {
 		ObjectGuards: map[string]string{
 			"/clients/{id}/": "AllowedOnClient", "/codes/{id}/": "AllowedOnCode", "/tags/{id}/": "AllowedOnTag",
 			"/mailing/{id}/": "AllowedOnMailing", "/malling/{id}/": "AllowedOnMailing", "/statistic/{id}/": "AllowedOnMailing",
+			"/users/{username}/": "AllowedOnUser",
 		},
 		ViewNames: map[string]string{
 			"/clients/": "Client List", "/clients/{id}/": "Client Instance",
@@ -70,6 +78,7 @@ func showroom() *Dialect {
 			"/malling/": "Malling List List", "/malling/{id}/": "Malling List Instance",
 			"/messages/":  "Message List List",
 			"/statistic/": "Statistic List", "/statistic/{id}/": "Statistic Instance",
+			"/users/": "User List", "/users/{username}/": "User Instance",
 		},
 		MoreErrors: showroomErrors,
 	}
