@@ -86,7 +86,17 @@ func previousLink(r *http.Request, proxies auth.TrustedProxies, p limitOffset) a
 // the scheme and host the client used, which X-Forwarded-Proto and
 // X-Forwarded-Host tell only when a trusted proxy sends them.
 func absoluteURL(r *http.Request, proxies auth.TrustedProxies, q queryParams) string {
-	scheme, host := "http", r.Host
+	scheme, host := origin(r, proxies)
+	u := scheme + "://" + host + r.URL.EscapedPath()
+	if enc := q.encode(); enc != "" {
+		u += "?" + enc
+	}
+	return u
+}
+
+// origin is the scheme and host the client used.
+func origin(r *http.Request, proxies auth.TrustedProxies) (scheme, host string) {
+	scheme, host = "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
@@ -98,11 +108,7 @@ func absoluteURL(r *http.Request, proxies auth.TrustedProxies, q queryParams) st
 			host = v
 		}
 	}
-	u := scheme + "://" + host + r.URL.EscapedPath()
-	if enc := q.encode(); enc != "" {
-		u += "?" + enc
-	}
-	return u
+	return scheme, host
 }
 
 // firstForwarded is the first entry of a forwarded header: what the client

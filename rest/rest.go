@@ -187,6 +187,12 @@ type Authenticate func(onError func(http.ResponseWriter, *http.Request, error)) 
 // WWW-Authenticate: Token and the path's Allow).
 func (a *API) Register(r chi.Router, authenticate Authenticate) {
 	for _, m := range a.mounts {
+		if m.dialect.Doc != nil {
+			// The document describes no one's data, so it asks for no
+			// token, as drf-yasg's schema view did not.
+			r.Handle("/swagger/", http.HandlerFunc(m.serveOpenAPI))
+			r.Handle("/swagger", http.HandlerFunc(appendSlash))
+		}
 		for _, p := range m.paths {
 			r.With(authenticate(p.authError)).Handle(p.pattern, p)
 			if m.dialect.OptionalSlash && !strings.HasSuffix(p.pattern, "/") {
@@ -211,6 +217,17 @@ func appendSlash(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", target)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusMovedPermanently)
+}
+
+// serveOpenAPI answers the dialect's OpenAPI document, with or without
+// ?format=openapi.
+func (m *mounted) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	allow := "GET, HEAD, OPTIONS"
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeAnswer(w, r, allow, methodNotAllowed(r.Method))
+		return
+	}
+	writeAnswer(w, r, allow, &answer{status: http.StatusOK, body: m.openAPI(r)})
 }
 
 func (p *pathHandler) authError(w http.ResponseWriter, r *http.Request, err error) {

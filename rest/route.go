@@ -106,6 +106,9 @@ type Dialect struct {
 	// operation that asks the access rule and whether the object exists
 	// (see guard); an {id} of a path not named here is a user.
 	ObjectGuards map[string]string
+	// Doc, when set, describes the dialect in the OpenAPI document served
+	// at /swagger/ (see openapi.go).
+	Doc *apiDoc
 	// ViewNames are the names DRF's OPTIONS answer gives each path.
 	ViewNames map[string]string
 	// MoreErrors may add to the field errors of a failed operation what

@@ -81,6 +81,7 @@ func showroom() *Dialect {
 			"/users/": "User List", "/users/{username}/": "User Instance",
 		},
 		MoreErrors: showroomErrors,
+		Doc:        showroomDoc(),
 	}
 }
 
