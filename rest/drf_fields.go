@@ -85,15 +85,8 @@ func (f *form) text(name string, rule textRule) (value *string, given bool) {
 // boolean reads a BooleanField, which takes JSON booleans and Python's
 // truthy and falsy words and numbers.
 func (f *form) boolean(name string, required bool) (value *bool, given bool) {
-	raw, ok := f.data[name]
-	switch {
-	case !ok:
-		if required {
-			f.errs.add(name, drfRequired)
-		}
-		return nil, false
-	case raw == nil:
-		f.errs.add(name, "This field may not be null.")
+	raw, ok := f.given(name, required)
+	if !ok {
 		return nil, false
 	}
 	if b, ok := pyBool(raw); ok {
@@ -133,13 +126,8 @@ func pyBool(raw any) (bool, bool) {
 // nothing are left to the GraphQL layer, which checks them against the
 // store. raw keeps each id as the client wrote it, for DRF's message.
 func (f *form) pkList(name string) (ids []string, raw []string, given bool) {
-	v, ok := f.data[name]
-	switch {
-	case !ok:
-		f.errs.add(name, drfRequired)
-		return nil, nil, false
-	case v == nil:
-		f.errs.add(name, "This field may not be null.")
+	v, ok := f.given(name, true)
+	if !ok {
 		return nil, nil, false
 	}
 	items, isList := v.([]any)
@@ -283,15 +271,8 @@ func (r *Request) firstUnknownPK(fields map[string][]string) {
 // pk reads a PrimaryKeyRelatedField: one id, as the client wrote it kept
 // for DRF's "does not exist" message (see rememberPKs).
 func (f *form) pk(req *Request, name string, required bool) (string, bool) {
-	v, ok := f.data[name]
-	switch {
-	case !ok:
-		if required {
-			f.errs.add(name, drfRequired)
-		}
-		return "", false
-	case v == nil:
-		f.errs.add(name, "This field may not be null.")
+	v, ok := f.given(name, required)
+	if !ok {
 		return "", false
 	}
 	id, text, problem := pkOf(v)
@@ -307,15 +288,8 @@ func (f *form) pk(req *Request, name string, required bool) (string, bool) {
 // are taken as text), none blank. DRF keys a child's error by its index;
 // here it is the field's message.
 func (f *form) textList(name string, required bool) ([]string, bool) {
-	v, ok := f.data[name]
-	switch {
-	case !ok:
-		if required {
-			f.errs.add(name, drfRequired)
-		}
-		return nil, false
-	case v == nil:
-		f.errs.add(name, "This field may not be null.")
+	v, ok := f.given(name, required)
+	if !ok {
 		return nil, false
 	}
 	items, isList := v.([]any)
@@ -351,15 +325,8 @@ const drfDateTimeFormat = "Datetime has wrong format. Use one of these formats i
 // parse_datetime); one without an offset is in zone. It answers RFC 3339,
 // as GraphQL's Time takes it.
 func (f *form) datetime(name string, required bool, zone *time.Location) (string, bool) {
-	v, ok := f.data[name]
-	switch {
-	case !ok:
-		if required {
-			f.errs.add(name, drfRequired)
-		}
-		return "", false
-	case v == nil:
-		f.errs.add(name, "This field may not be null.")
+	v, ok := f.given(name, required)
+	if !ok {
 		return "", false
 	}
 	s, isText := v.(string)
@@ -373,4 +340,21 @@ func (f *form) datetime(name string, required bool, zone *time.Location) (string
 		return "", false
 	}
 	return t, true
+}
+
+// given is a field's value when the body gives it and it is not null; a
+// missing required field and a null are the field's errors.
+func (f *form) given(name string, required bool) (any, bool) {
+	v, ok := f.data[name]
+	switch {
+	case !ok:
+		if required {
+			f.errs.add(name, drfRequired)
+		}
+		return nil, false
+	case v == nil:
+		f.errs.add(name, "This field may not be null.")
+		return nil, false
+	}
+	return v, true
 }

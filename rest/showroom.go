@@ -21,8 +21,8 @@ func showroom() *Dialect {
 			{"GET", "/clients/", op("ShowroomClients"), bindShowroomPage, shapeShowroomPage("clients", showroomClient)},
 			{"POST", "/clients/", op("CreateShowroomClient"), bindShowroomClientCreate, shapeShowroomOne(http.StatusCreated, showroomClient, "createClient")},
 			{"GET", "/clients/{id}/", op("ShowroomClient"), bindID, shapeShowroomOne(http.StatusOK, showroomClient, "client")},
-			{"PUT", "/clients/{id}/", op("UpdateShowroomClient"), bindShowroomClientUpdate(false), shapeShowroomOne(http.StatusOK, showroomClient, "updateClient")},
-			{"PATCH", "/clients/{id}/", op("UpdateShowroomClient"), bindShowroomClientUpdate(true), shapeShowroomOne(http.StatusOK, showroomClient, "updateClient")},
+			{"PUT", "/clients/{id}/", op("UpdateShowroomClient"), bindIDInput(showroomClientInput, false), shapeShowroomOne(http.StatusOK, showroomClient, "updateClient")},
+			{"PATCH", "/clients/{id}/", op("UpdateShowroomClient"), bindIDInput(showroomClientInput, true), shapeShowroomOne(http.StatusOK, showroomClient, "updateClient")},
 			{"DELETE", "/clients/{id}/", op("DeleteShowroomClient"), bindID, noContent},
 			// codes
 			{"GET", "/codes/", op("ShowroomCodes"), bindShowroomPage, shapeShowroomPage("operatorCodes", showroomCode)},
@@ -92,8 +92,8 @@ func showroomMailingRoutes(path string) []Route {
 		{"GET", path, op("ShowroomMailings"), bindShowroomMailingList, shapeShowroomPage("mailings", showroomMailing)},
 		{"POST", path, op("CreateShowroomMailing"), bindShowroomMailingCreate, shapeShowroomOne(http.StatusCreated, showroomMailingWritten, "createMailing")},
 		{"GET", one, op("ShowroomMailing"), bindID, shapeShowroomOne(http.StatusOK, showroomMailing, "mailing")},
-		{"PUT", one, op("UpdateShowroomMailing"), bindShowroomMailingUpdate(false), shapeShowroomOne(http.StatusOK, showroomMailingWritten, "updateMailing")},
-		{"PATCH", one, op("UpdateShowroomMailing"), bindShowroomMailingUpdate(true), shapeShowroomOne(http.StatusOK, showroomMailingWritten, "updateMailing")},
+		{"PUT", one, op("UpdateShowroomMailing"), bindIDInput(showroomMailingInput, false), shapeShowroomOne(http.StatusOK, showroomMailingWritten, "updateMailing")},
+		{"PATCH", one, op("UpdateShowroomMailing"), bindIDInput(showroomMailingInput, true), shapeShowroomOne(http.StatusOK, showroomMailingWritten, "updateMailing")},
 		{"DELETE", one, op("DeleteShowroomMailing"), bindID, noContent},
 	}
 }

@@ -110,29 +110,7 @@ func maxLengthMessage(n int) string {
 	return "Ensure this field has no more than " + idString(int64(n)) + " characters."
 }
 
-func bindShowroomClientCreate(req *Request) (Vars, error) {
-	input, err := showroomClientInput(req, false)
-	if err != nil {
-		return nil, err
-	}
-	return Vars{"input": input}, nil
-}
-
-// bindShowroomClientUpdate is PUT (every field required) or PATCH.
-func bindShowroomClientUpdate(partial bool) Binder {
-	return func(req *Request) (Vars, error) {
-		vars, err := bindID(req)
-		if err != nil {
-			return nil, err
-		}
-		input, err := showroomClientInput(req, partial)
-		if err != nil {
-			return nil, err
-		}
-		vars["input"] = input
-		return vars, nil
-	}
-}
+var bindShowroomClientCreate = bindInput(showroomClientInput)
 
 // showroomErrors words the store's field errors as the service did: a
 // taken code names the service's model, and a mailing's unknown or

@@ -92,29 +92,7 @@ func showroomMailingInput(req *Request, partial bool) (map[string]any, error) {
 	return input, f.err()
 }
 
-func bindShowroomMailingCreate(req *Request) (Vars, error) {
-	input, err := showroomMailingInput(req, false)
-	if err != nil {
-		return nil, err
-	}
-	return Vars{"input": input}, nil
-}
-
-// bindShowroomMailingUpdate is PUT (every field required) or PATCH.
-func bindShowroomMailingUpdate(partial bool) Binder {
-	return func(req *Request) (Vars, error) {
-		vars, err := bindID(req)
-		if err != nil {
-			return nil, err
-		}
-		input, err := showroomMailingInput(req, partial)
-		if err != nil {
-			return nil, err
-		}
-		vars["input"] = input
-		return vars, nil
-	}
-}
+var bindShowroomMailingCreate = bindInput(showroomMailingInput)
 
 type showroomMessageData struct {
 	ID       string     `json:"id"`

@@ -75,15 +75,7 @@ func showroomUserInput(req *Request, partial bool) (input map[string]any, passwo
 	return input, password, f.err()
 }
 
-func bindShowroomUserCreate(req *Request) (Vars, error) {
-	input, password, err := showroomUserInput(req, false)
-	if err != nil {
-		return nil, err
-	}
-	// createUser hashes it; it is never stored or shown as sent.
-	input["password"] = *password
-	return Vars{"input": input}, nil
-}
+var bindShowroomUserCreate = bindUserCreate(showroomUserInput)
 
 // bindShowroomUserChange is PUT (username and password required) or
 // PATCH; the id comes from the route's lookup of the path's username, and
