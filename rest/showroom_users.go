@@ -1,24 +1,14 @@
 package rest
 
-import "time"
-
 // The showroom dialect's users: Django's auth.User by username, every
 // field of it but the password, which is write-only (and never shown by
 // any dialect).
 
+// showroomUserData is 001's user with its roles and direct permissions.
 type showroomUserData struct {
-	ID          string     `json:"id"`
-	LastLogin   *time.Time `json:"lastLogin"`
-	IsSuperuser bool       `json:"isSuperuser"`
-	Username    string     `json:"username"`
-	FirstName   string     `json:"firstName"`
-	LastName    string     `json:"lastName"`
-	Email       string     `json:"email"`
-	IsStaff     bool       `json:"isStaff"`
-	IsActive    bool       `json:"isActive"`
-	DateJoined  time.Time  `json:"dateJoined"`
-	Roles       []ref      `json:"roles"`
-	Permissions []ref      `json:"permissions"`
+	v1User
+	Roles       []ref `json:"roles"`
+	Permissions []ref `json:"permissions"`
 }
 
 // showroomUser is UserSerializer (fields '__all__') without the password.
