@@ -2,6 +2,7 @@ package rest
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 )
@@ -136,10 +137,7 @@ func shapeShowroomPage[T any](field string, drf func(*Request, *T) object) Shape
 				return 0, nil, errInvalidPage
 			}
 			p.page = p.pages(*first.TotalCount)
-			vars := Vars{}
-			for k, v := range req.vars {
-				vars[k] = v
-			}
+			vars := maps.Clone(req.vars)
 			vars["offset"], vars["limit"] = p.offset(), min(p.size, listChunk)
 			req.vars = vars
 			if data, err = req.again(vars); err != nil {
