@@ -17,29 +17,30 @@ func showroom() *Dialect {
 	return &Dialect{
 		Name: "showroom",
 		Seed: "003_3008f51ef30f822f.txt",
-		Routes: slices.Concat([]Route{
-			// clients
-			{"GET", "/clients/", op("ShowroomClients"), bindShowroomPage, shapeShowroomPage("clients", showroomClient)},
-			{"POST", "/clients/", op("CreateShowroomClient"), bindShowroomClientCreate, shapeShowroomOne(http.StatusCreated, showroomClient, "createClient")},
-			{"GET", "/clients/{id}/", op("ShowroomClient"), bindID, shapeShowroomOne(http.StatusOK, showroomClient, "client")},
-			{"PUT", "/clients/{id}/", op("UpdateShowroomClient"), bindIDInput(showroomClientInput, false), shapeShowroomOne(http.StatusOK, showroomClient, "updateClient")},
-			{"PATCH", "/clients/{id}/", op("UpdateShowroomClient"), bindIDInput(showroomClientInput, true), shapeShowroomOne(http.StatusOK, showroomClient, "updateClient")},
-			{"DELETE", "/clients/{id}/", op("DeleteShowroomClient"), bindID, noContent},
-			// codes
-			{"GET", "/codes/", op("ShowroomCodes"), bindShowroomPage, shapeShowroomPage("operatorCodes", showroomCode)},
-			{"POST", "/codes/", op("CreateShowroomCode"), bindShowroomLabel("code", false), shapeShowroomOne(http.StatusCreated, showroomCode, "createOperatorCode")},
-			{"GET", "/codes/{id}/", op("ShowroomCode"), bindID, shapeShowroomOne(http.StatusOK, showroomCode, "operatorCode")},
-			{"PUT", "/codes/{id}/", op("UpdateShowroomCode"), bindShowroomLabel("code", false), shapeShowroomOne(http.StatusOK, showroomCode, "updateOperatorCode")},
-			{"PATCH", "/codes/{id}/", lookUp("ShowroomCodeNow").then("UpdateShowroomCode"), bindShowroomLabel("code", true), shapeShowroomOne(http.StatusOK, showroomCode, "updateOperatorCode")},
-			{"DELETE", "/codes/{id}/", op("DeleteShowroomCode"), bindID, noContent},
-			// tags
-			{"GET", "/tags/", op("ShowroomTags"), bindShowroomPage, shapeShowroomPage("tags", showroomTag)},
-			{"POST", "/tags/", op("CreateShowroomTag"), bindShowroomLabel("name", false), shapeShowroomOne(http.StatusCreated, showroomTag, "createTag")},
-			{"GET", "/tags/{id}/", op("ShowroomTag"), bindID, shapeShowroomOne(http.StatusOK, showroomTag, "tag")},
-			{"PUT", "/tags/{id}/", op("UpdateShowroomTag"), bindShowroomLabel("name", false), shapeShowroomOne(http.StatusOK, showroomTag, "updateTag")},
-			{"PATCH", "/tags/{id}/", lookUp("ShowroomTagNow").then("UpdateShowroomTag"), bindShowroomLabel("name", true), shapeShowroomOne(http.StatusOK, showroomTag, "updateTag")},
-			{"DELETE", "/tags/{id}/", op("DeleteShowroomTag"), bindID, noContent},
-		},
+		Routes: slices.Concat(
+			[]Route{
+				// clients
+				{"GET", "/clients/", op("ShowroomClients"), bindShowroomPage, shapeShowroomPage("clients", showroomClient)},
+				{"POST", "/clients/", op("CreateShowroomClient"), bindShowroomClientCreate, shapeShowroomOne(http.StatusCreated, showroomClient, "createClient")},
+				{"GET", "/clients/{id}/", op("ShowroomClient"), bindID, shapeShowroomOne(http.StatusOK, showroomClient, "client")},
+				{"PUT", "/clients/{id}/", op("UpdateShowroomClient"), bindIDInput(showroomClientInput, false), shapeShowroomOne(http.StatusOK, showroomClient, "updateClient")},
+				{"PATCH", "/clients/{id}/", op("UpdateShowroomClient"), bindIDInput(showroomClientInput, true), shapeShowroomOne(http.StatusOK, showroomClient, "updateClient")},
+				{"DELETE", "/clients/{id}/", op("DeleteShowroomClient"), bindID, noContent},
+				// codes
+				{"GET", "/codes/", op("ShowroomCodes"), bindShowroomPage, shapeShowroomPage("operatorCodes", showroomCode)},
+				{"POST", "/codes/", op("CreateShowroomCode"), bindShowroomLabel("code", false), shapeShowroomOne(http.StatusCreated, showroomCode, "createOperatorCode")},
+				{"GET", "/codes/{id}/", op("ShowroomCode"), bindID, shapeShowroomOne(http.StatusOK, showroomCode, "operatorCode")},
+				{"PUT", "/codes/{id}/", op("UpdateShowroomCode"), bindShowroomLabel("code", false), shapeShowroomOne(http.StatusOK, showroomCode, "updateOperatorCode")},
+				{"PATCH", "/codes/{id}/", lookUp("ShowroomCodeNow").then("UpdateShowroomCode"), bindShowroomLabel("code", true), shapeShowroomOne(http.StatusOK, showroomCode, "updateOperatorCode")},
+				{"DELETE", "/codes/{id}/", op("DeleteShowroomCode"), bindID, noContent},
+				// tags
+				{"GET", "/tags/", op("ShowroomTags"), bindShowroomPage, shapeShowroomPage("tags", showroomTag)},
+				{"POST", "/tags/", op("CreateShowroomTag"), bindShowroomLabel("name", false), shapeShowroomOne(http.StatusCreated, showroomTag, "createTag")},
+				{"GET", "/tags/{id}/", op("ShowroomTag"), bindID, shapeShowroomOne(http.StatusOK, showroomTag, "tag")},
+				{"PUT", "/tags/{id}/", op("UpdateShowroomTag"), bindShowroomLabel("name", false), shapeShowroomOne(http.StatusOK, showroomTag, "updateTag")},
+				{"PATCH", "/tags/{id}/", lookUp("ShowroomTagNow").then("UpdateShowroomTag"), bindShowroomLabel("name", true), shapeShowroomOne(http.StatusOK, showroomTag, "updateTag")},
+				{"DELETE", "/tags/{id}/", op("DeleteShowroomTag"), bindID, noContent},
+			},
 			// mailing, also at the path the service's code used
 			showroomMailingRoutes("/mailing/"),
 			showroomMailingRoutes("/malling/"),
