@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -84,15 +85,8 @@ func (f *form) text(name string, rule textRule) (value *string, given bool) {
 // boolean reads a BooleanField, which takes JSON booleans and Python's
 // truthy and falsy words and numbers.
 func (f *form) boolean(name string, required bool) (value *bool, given bool) {
-	raw, ok := f.data[name]
-	switch {
-	case !ok:
-		if required {
-			f.errs.add(name, drfRequired)
-		}
-		return nil, false
-	case raw == nil:
-		f.errs.add(name, "This field may not be null.")
+	raw, ok := f.given(name, required)
+	if !ok {
 		return nil, false
 	}
 	if b, ok := pyBool(raw); ok {
@@ -132,13 +126,8 @@ func pyBool(raw any) (bool, bool) {
 // nothing are left to the GraphQL layer, which checks them against the
 // store. raw keeps each id as the client wrote it, for DRF's message.
 func (f *form) pkList(name string) (ids []string, raw []string, given bool) {
-	v, ok := f.data[name]
-	switch {
-	case !ok:
-		f.errs.add(name, drfRequired)
-		return nil, nil, false
-	case v == nil:
-		f.errs.add(name, "This field may not be null.")
+	v, ok := f.given(name, true)
+	if !ok {
 		return nil, nil, false
 	}
 	items, isList := v.([]any)
@@ -277,4 +266,95 @@ func (r *Request) firstUnknownPK(fields map[string][]string) {
 			}
 		}
 	}
+}
+
+// pk reads a PrimaryKeyRelatedField: one id, as the client wrote it kept
+// for DRF's "does not exist" message (see rememberPKs).
+func (f *form) pk(req *Request, name string, required bool) (string, bool) {
+	v, ok := f.given(name, required)
+	if !ok {
+		return "", false
+	}
+	id, text, problem := pkOf(v)
+	if problem != "" {
+		f.errs.add(name, problem)
+		return "", false
+	}
+	req.rememberPKs(name, []string{id}, []string{text})
+	return id, true
+}
+
+// textList reads a ListField of CharFields: a list of strings (numbers
+// are taken as text), none blank. DRF keys a child's error by its index;
+// here it is the field's message.
+func (f *form) textList(name string, required bool) ([]string, bool) {
+	v, ok := f.given(name, required)
+	if !ok {
+		return nil, false
+	}
+	items, isList := v.([]any)
+	if !isList {
+		f.errs.add(name, `Expected a list of items but got type "`+pyTypeName(v)+`".`)
+		return nil, false
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		var s string
+		switch it := it.(type) {
+		case string:
+			s = strings.TrimFunc(it, pyIsSpace)
+		case json.Number:
+			s = pyNumberString(it)
+		default:
+			f.errs.add(name, "Not a valid string.")
+			return nil, false
+		}
+		if s == "" {
+			f.errs.add(name, "This field may not be blank.")
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
+}
+
+// drfDateTimeFormat is DateTimeField's message for a value it cannot read.
+const drfDateTimeFormat = "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+
+// datetime reads a DateTimeField: ISO 8601 with a time (Django's
+// parse_datetime); one without an offset is in zone. It answers RFC 3339,
+// as GraphQL's Time takes it.
+func (f *form) datetime(name string, required bool, zone *time.Location) (string, bool) {
+	v, ok := f.given(name, required)
+	if !ok {
+		return "", false
+	}
+	s, isText := v.(string)
+	if !isText || !strings.ContainsAny(strings.TrimSpace(s), "T ") {
+		f.errs.add(name, drfDateTimeFormat)
+		return "", false
+	}
+	t, err := djangoTime(s, zone)
+	if err != nil {
+		f.errs.add(name, drfDateTimeFormat)
+		return "", false
+	}
+	return t, true
+}
+
+// given is a field's value when the body gives it and it is not null; a
+// missing required field and a null are the field's errors.
+func (f *form) given(name string, required bool) (any, bool) {
+	v, ok := f.data[name]
+	switch {
+	case !ok:
+		if required {
+			f.errs.add(name, drfRequired)
+		}
+		return nil, false
+	case v == nil:
+		f.errs.add(name, "This field may not be null.")
+		return nil, false
+	}
+	return v, true
 }

@@ -86,7 +86,17 @@ func previousLink(r *http.Request, proxies auth.TrustedProxies, p limitOffset) a
 // the scheme and host the client used, which X-Forwarded-Proto and
 // X-Forwarded-Host tell only when a trusted proxy sends them.
 func absoluteURL(r *http.Request, proxies auth.TrustedProxies, q queryParams) string {
-	scheme, host := "http", r.Host
+	scheme, host := origin(r, proxies)
+	u := scheme + "://" + host + r.URL.EscapedPath()
+	if enc := q.encode(); enc != "" {
+		u += "?" + enc
+	}
+	return u
+}
+
+// origin is the scheme and host the client used.
+func origin(r *http.Request, proxies auth.TrustedProxies) (scheme, host string) {
+	scheme, host = "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
@@ -98,11 +108,7 @@ func absoluteURL(r *http.Request, proxies auth.TrustedProxies, q queryParams) st
 			host = v
 		}
 	}
-	u := scheme + "://" + host + r.URL.EscapedPath()
-	if enc := q.encode(); enc != "" {
-		u += "?" + enc
-	}
-	return u
+	return scheme, host
 }
 
 // firstForwarded is the first entry of a forwarded header: what the client
@@ -152,4 +158,79 @@ func pyInt(s string) (int, bool) {
 		n = -n
 	}
 	return n, true
+}
+
+// Page sizes of the showroom dialect's PageNumberPagination: the service's
+// default of 5, and GraphQL's largest page as the most.
+const (
+	drfDefaultPageSize = 5
+	drfMaxPageSize     = 100
+)
+
+// errInvalidPage is PageNumberPagination's answer to a page that is not a
+// number or not in range.
+var errInvalidPage = detail(http.StatusNotFound, "Invalid page.")
+
+// pageNumber is a page as DRF's PageNumberPagination reads it, with
+// page_size_query_param "limit": a size that is not a positive integer is
+// the default; the page must be a whole number from 1 ("last" is the last
+// page), which is checked against the count once it is known.
+type pageNumber struct {
+	page, size int
+	last       bool
+}
+
+func readPageNumber(q queryParams) (pageNumber, error) {
+	p := pageNumber{page: 1, size: drfDefaultPageSize}
+	if s, ok := q.get("limit"); ok {
+		if n, ok := pyInt(s); ok && n > 0 {
+			p.size = min(n, drfMaxPageSize)
+		}
+	}
+	if s, ok := q.get("page"); ok {
+		if s == "last" {
+			p.last = true
+			return p, nil
+		}
+		n, ok := pyInt(s)
+		if !ok || n < 1 {
+			return p, errInvalidPage
+		}
+		p.page = n
+	}
+	return p, nil
+}
+
+// offset is where the page starts, as GraphQL's 32-bit Int can carry it.
+func (p pageNumber) offset() int {
+	if p.page-1 > math.MaxInt32/p.size {
+		return math.MaxInt32
+	}
+	return min((p.page-1)*p.size, math.MaxInt32)
+}
+
+// pages is Django's Paginator.num_pages: at least one, even when empty.
+func (p pageNumber) pages(count int) int {
+	return max(1, (count+p.size-1)/p.size)
+}
+
+// pageNumberBody is PageNumberPagination's answer: count, absolute next
+// and previous links (null at the ends; the first page's link has no
+// page), and the results.
+func pageNumberBody(r *http.Request, proxies auth.TrustedProxies, p pageNumber, count int, results any) object {
+	var next, previous any
+	if p.page < p.pages(count) {
+		next = absoluteURL(r, proxies, parseQuery(r.URL.RawQuery).with("page", strconv.Itoa(p.page+1)))
+	}
+	switch {
+	case p.page == 2:
+		previous = absoluteURL(r, proxies, parseQuery(r.URL.RawQuery).without("page"))
+	case p.page > 2:
+		previous = absoluteURL(r, proxies, parseQuery(r.URL.RawQuery).with("page", strconv.Itoa(p.page-1)))
+	}
+	return object{}.
+		set("count", count).
+		set("next", next).
+		set("previous", previous).
+		set("results", results)
 }

@@ -47,22 +47,21 @@ func (a *API) run(ctx context.Context, op *Operation, vars Vars) (json.RawMessag
 
 // guard answers what DRF answers before it reads the body or looks for a
 // handler of the method: 401 or 403 by the access rule of the field rule
-// names, then 404 when the path names a user that does not exist. It is
-// asked only when a route is about to answer 400, 405 or another failure
-// of its own, so requests that succeed pay nothing for it. nil means the
-// route's own answer stands.
-func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, lookUpUser bool) *answer {
+// names, then 404 when the path names an object (a user, or what the
+// dialect's ObjectGuards say) that does not exist. It is asked only when a
+// route is about to answer 400, 405 or another failure of its own, so
+// requests that succeed pay nothing for it. nil means the route's own
+// answer stands.
+func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, lookUpObject bool) *answer {
 	if rule == "" {
 		return nil
 	}
 	vars := Vars{"field": rule}
 	opName := "Allowed"
-	if lookUpUser {
-		if ref, ok := p.m.userRef(req); ok {
-			opName = "AllowedOnUser"
-			for k, v := range ref {
-				vars[k] = v
-			}
+	if lookUpObject {
+		if name, ref, ok := p.objectRef(req); ok {
+			opName = name
+			maps.Copy(vars, ref)
 		}
 	}
 	data, errs := p.m.api.run(ctx, p.m.api.ops[opName], vars)
@@ -74,32 +73,40 @@ func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, look
 	if len(errs) > 0 {
 		return drfErrorAnswer(ctx, p.m.api.logger, errs[0], nil)
 	}
-	if opName == "AllowedOnUser" {
-		var found struct {
-			User *struct{ ID string } `json:"user"`
-		}
-		if err := json.Unmarshal(data, &found); err == nil && found.User == nil {
-			return detail(http.StatusNotFound, drfNotFound)
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err == nil {
+		for name, v := range fields {
+			if name != "allows" && string(v) == "null" {
+				return detail(http.StatusNotFound, drfNotFound)
+			}
 		}
 	}
 	return nil
 }
 
-// userRef is the user the path names, as the variables of AllowedOnUser:
-// an id, or (001) a username; false when the path names none that could
-// exist.
-func (m *mounted) userRef(req *Request) (Vars, bool) {
+// objectRef is the guard operation for the object the path names and its
+// variables: the dialect's own for the path, or AllowedOnUser with the
+// user's id or (001) username; false when the path names none that could
+// exist. An object a chain's lookup found is the one the path names.
+func (p *pathHandler) objectRef(req *Request) (string, Vars, bool) {
 	raw := req.Param("id")
+	if found, ok := req.found["id"].(string); ok {
+		raw = found
+	}
 	if raw == "" {
-		return nil, false
+		return "", nil, false
 	}
-	if id, ok := parseID(raw); ok {
-		return Vars{"id": idString(id)}, true
+	id, isID := parseID(raw)
+	if name, ok := p.m.dialect.ObjectGuards[p.path]; ok {
+		return name, Vars{"id": idString(id)}, isID
 	}
-	if m.dialect.NamesInPath {
-		return Vars{"username": raw}, true
+	if isID {
+		return "AllowedOnUser", Vars{"id": idString(id)}, true
 	}
-	return nil, false
+	if p.m.dialect.NamesInPath {
+		return "AllowedOnUser", Vars{"username": raw}, true
+	}
+	return "", nil, false
 }
 
 // serve runs a route: the dialect's own rule, the binder, the preflight of
@@ -115,10 +122,27 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 			return
 		}
 	}
-	rule, onUser := rt.ops[0].Root, strings.Contains(rt.Path, "{id}")
+	rule, onObject := rt.ops[0].Root, strings.Contains(rt.Path, "{id}") || rt.lookup != nil
+	if rt.lookup != nil {
+		if err := p.lookUp(ctx, req, rt.lookup); err != nil {
+			if g := p.guard(ctx, req, rule, false); g != nil {
+				finish(g)
+				return
+			}
+			finish(p.toAnswer(req, err))
+			return
+		}
+	}
 	vars, err := rt.Bind(req)
+	if err == nil {
+		for k, v := range req.found {
+			if _, set := vars[k]; !set {
+				vars[k] = v
+			}
+		}
+	}
 	if err != nil {
-		if g := p.guard(ctx, req, rule, onUser); g != nil {
+		if g := p.guard(ctx, req, rule, onObject); g != nil {
 			finish(g)
 			return
 		}
@@ -136,7 +160,7 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 	later := rt.ops[1:]
 	for _, o := range later {
 		if o.runsWith(vars) {
-			if g := p.guard(ctx, req, o.Root, onUser); g != nil {
+			if g := p.guard(ctx, req, o.Root, onObject); g != nil {
 				finish(g)
 				return
 			}
@@ -145,7 +169,7 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 	data, errs := p.m.api.run(ctx, rt.ops[0], vars)
 	if len(errs) > 0 {
 		if isInputError(errs[0]) {
-			if g := p.guard(ctx, req, rule, onUser); g != nil {
+			if g := p.guard(ctx, req, rule, onObject); g != nil {
 				finish(g)
 				return
 			}
@@ -168,6 +192,37 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 		return
 	}
 	finish(&answer{status: status, body: body})
+}
+
+// lookUp runs a chain's lookup with the path's parameters as its
+// variables and keeps the fields of the object it answers (the first
+// field of its data); nothing found is errNotFound.
+func (p *pathHandler) lookUp(ctx context.Context, req *Request, o *Operation) error {
+	vars := Vars{}
+	for _, name := range o.required {
+		v := req.pathValue(name)
+		if _, ok := parseID(v); name == "id" && !ok {
+			return errNotFound
+		}
+		vars[name] = v
+	}
+	data, errs := p.m.api.run(ctx, o, vars)
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return err
+	}
+	for _, v := range fields {
+		var found map[string]any
+		if err := json.Unmarshal(v, &found); err != nil || found == nil {
+			return errNotFound
+		}
+		req.found = found
+		return nil
+	}
+	return errNotFound
 }
 
 func isInputError(e *gqlerror.Error) bool {

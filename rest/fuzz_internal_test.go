@@ -33,6 +33,17 @@ var binderTargets = []struct {
 	{"001 replace", bindV1UserReplace},
 	{"001 update", bindV1UserUpdate},
 	{"001 by pk or name", bindV1UserRef},
+	{"003 page", bindShowroomPage},
+	{"003 tag", bindShowroomLabel("name", false)},
+	{"003 code, partial", bindShowroomLabel("code", true)},
+	{"003 client create", bindShowroomClientCreate},
+	{"003 client update", bindIDInput(showroomClientInput, true)},
+	{"003 mailing list", bindShowroomMailingList},
+	{"003 mailing create", bindShowroomMailingCreate},
+	{"003 mailing replace", bindIDInput(showroomMailingInput, false)},
+	{"003 statistic", bindShowroomStatistic},
+	{"003 user create", bindShowroomUserCreate},
+	{"003 user update", bindShowroomUserChange(true)},
 }
 
 // FuzzBinders feeds every binder arbitrary query strings, bodies and path
@@ -47,6 +58,7 @@ func FuzzBinders(f *testing.F) {
 		{"", `{"permissions": [1, "2", {"$gt": 0}]}`, "0"},
 		{"", `{"$where": "1", "username": "a", "email": "b", "is_active": "yes", "phone_number": null}`, "$ne"},
 		{"", `[{"$ne": 1}]`, ""},
+		{"tag[$ne]=x&code=%24gt&page=2&limit=3", `{"tags": [{"$ne": 1}], "codes": ["916"], "start_notification_date": "2030-01-01 10:00", "tag": {"$gt": 0}, "name": {"$ne": ""}}`, "5"},
 	} {
 		f.Add(seed.query, seed.body, seed.id)
 	}

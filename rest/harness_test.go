@@ -285,7 +285,7 @@ func (g *gateway) do(method, path, as string, body string, header ...string) res
 			req.Header.Set(header[i], header[i+1])
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -296,6 +296,9 @@ func (g *gateway) do(method, path, as string, body string, header ...string) res
 	}
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
+
+// noRedirects answers a redirect as it is, for the tests to read.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // graphql runs a GraphQL request as the named fixture user.
 func (g *gateway) graphql(query string, variables map[string]any, as string) map[string]any {

@@ -33,8 +33,17 @@ func TestOperationsFitTheSchema(t *testing.T) {
 	used := map[string]bool{"Allowed": true, "AllowedOnUser": true, "ManagedUsersTaken": true}
 	for _, name := range Dialects() {
 		d := dialectNamed(name)
+		for _, guard := range d.ObjectGuards {
+			used[guard] = true
+		}
 		for _, r := range d.Routes {
-			for i, opName := range r.Ops {
+			if l := r.Ops.lookup; l != "" {
+				if ops[l] == nil {
+					t.Errorf("%s %s %s: no lookup operation %s", name, r.Method, r.Path, l)
+				}
+				used[l] = true
+			}
+			for i, opName := range r.Ops.ops {
 				o := ops[opName]
 				if o == nil {
 					t.Errorf("%s %s %s: no operation %s", name, r.Method, r.Path, opName)
@@ -64,7 +73,7 @@ func TestOpenRoutesArePublic(t *testing.T) {
 	}
 	for _, name := range Dialects() {
 		for _, r := range dialectNamed(name).Routes {
-			root := ops[r.Ops[0]].Root
+			root := ops[r.Ops.ops[0]].Root
 			typeName, field, _ := strings.Cut(root, ".")
 			def := schema.Types[typeName].Fields.ForName(field)
 			public := def.Directives.ForName("public") != nil

@@ -13,7 +13,6 @@ package rest
 import (
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -85,7 +84,8 @@ type pathHandler struct {
 // boundRoute is a route with its operations looked up.
 type boundRoute struct {
 	*Route
-	ops []*Operation
+	lookup *Operation // nil: the chain has none
+	ops    []*Operation
 }
 
 // New builds the REST layer for the mounts (see ParseMounts). The route
@@ -125,6 +125,8 @@ func dialectNamed(name string) *Dialect {
 		return v1users()
 	case "usermgmt":
 		return usermgmt()
+	case "showroom":
+		return showroom()
 	}
 	return nil
 }
@@ -141,10 +143,14 @@ func (a *API) mount(d *Dialect, mt Mount) *mounted {
 			m.paths = append(m.paths, p)
 		}
 		br := &boundRoute{Route: rt}
-		for _, name := range rt.Ops {
+		for i, name := range rt.Ops.names() {
 			o := a.ops[name]
 			if o == nil {
 				panic("rest: " + d.Name + " " + rt.Method + " " + rt.Path + ": no operation " + name)
+			}
+			if i == 0 && rt.Ops.lookup != "" {
+				br.lookup = o
+				continue
 			}
 			br.ops = append(br.ops, o)
 		}
@@ -195,11 +201,22 @@ type Authenticate func(onError func(http.ResponseWriter, *http.Request, error)) 
 // WWW-Authenticate: Token and the path's Allow).
 func (a *API) Register(r chi.Router, authenticate Authenticate) {
 	for _, m := range a.mounts {
+		if m.dialect.Doc != nil {
+			// The document describes no one's data, so it asks for no
+			// token, as drf-yasg's schema view did not.
+			r.Handle("/swagger/", http.HandlerFunc(m.serveOpenAPI))
+			r.Handle("/swagger", http.HandlerFunc(appendSlash))
+		}
 		for _, p := range m.paths {
 			h := a.observed(p, authenticate(p.authError)(p))
 			r.Handle(p.pattern, h)
 			if m.dialect.OptionalSlash && !strings.HasSuffix(p.pattern, "/") {
 				r.Handle(p.pattern+"/", h)
+			}
+			if m.dialect.AppendSlash && strings.HasSuffix(p.pattern, "/") {
+				// Django's CommonMiddleware redirects before any view runs,
+				// so no token is asked for.
+				r.Handle(strings.TrimSuffix(p.pattern, "/"), http.HandlerFunc(appendSlash))
 			}
 		}
 	}
@@ -235,6 +252,29 @@ func (p *pathHandler) routeName(method string) string {
 	return "method_not_allowed"
 }
 
+// appendSlash is Django's APPEND_SLASH: 301 to the path with a slash, the
+// query string kept, no body.
+func appendSlash(w http.ResponseWriter, r *http.Request) {
+	target := r.URL.EscapedPath() + "/"
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	w.Header().Set("Location", target)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusMovedPermanently)
+}
+
+// serveOpenAPI answers the dialect's OpenAPI document, with or without
+// ?format=openapi.
+func (m *mounted) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	allow := "GET, HEAD, OPTIONS"
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeAnswer(w, r, allow, methodNotAllowed(r.Method))
+		return
+	}
+	writeAnswer(w, r, allow, &answer{status: http.StatusOK, body: m.openAPI(r)})
+}
+
 func (p *pathHandler) authError(w http.ResponseWriter, r *http.Request, err error) {
 	writeAnswer(w, r, p.allow, authErrorAnswer(r.Context(), p.m.api.logger, err))
 }
@@ -252,7 +292,7 @@ func (a *API) Routes() []RouteInfo {
 	var out []RouteInfo
 	for _, m := range a.mounts {
 		for _, rt := range m.dialect.Routes {
-			out = append(out, RouteInfo{Dialect: m.dialect.Name, Method: rt.Method, Path: joinPath(m.Prefix, rt.Path), Operations: slices.Clone([]string(rt.Ops))})
+			out = append(out, RouteInfo{Dialect: m.dialect.Name, Method: rt.Method, Path: joinPath(m.Prefix, rt.Path), Operations: rt.Ops.names()})
 		}
 	}
 	return out

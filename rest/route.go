@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -44,9 +46,36 @@ type Route struct {
 // update, since no single mutation does both). Before the first runs, the
 // access rule of every later one that will run is checked, so a denial
 // writes nothing.
-type chain []string
+//
+// A chain may start with a lookup (lookUp("ShowroomUserRef").then(...)):
+// an operation run before the binder, with the path's parameters as its
+// variables, that finds the object the path names. The fields of the
+// object it answers fill the variables the binder leaves unset (a user's
+// id for a path that names a username; a tag's name for a PATCH that
+// sends none), and when it finds nothing the route answers 404, after
+// the access check, as Django's get_object does.
+type chain struct {
+	lookup string
+	ops    []string
+}
 
-func op(names ...string) chain { return names }
+func op(names ...string) chain { return chain{ops: names} }
+
+// lookUp starts a chain with a lookup operation; then names the rest.
+func lookUp(name string) chain { return chain{lookup: name} }
+
+func (c chain) then(names ...string) chain {
+	c.ops = names
+	return c
+}
+
+// names lists the chain's operations in the order they run.
+func (c chain) names() []string {
+	if c.lookup == "" {
+		return slices.Clone(c.ops)
+	}
+	return append([]string{c.lookup}, c.ops...)
+}
 
 // Dialect is one legacy API: a table of routes, read like its seed's table
 // of contents, and the few rules in which its service differed from the
@@ -70,6 +99,16 @@ type Dialect struct {
 	NamesInPath bool
 	// OptionalSlash: every path is also served with a trailing slash.
 	OptionalSlash bool
+	// AppendSlash: every path ends with a slash, and the same path without
+	// it answers 301 to it (Django's APPEND_SLASH).
+	AppendSlash bool
+	// ObjectGuards name, for a path whose {id} is not a user, the guard
+	// operation that asks the access rule and whether the object exists
+	// (see guard); an {id} of a path not named here is a user.
+	ObjectGuards map[string]string
+	// Doc, when set, describes the dialect in the OpenAPI document served
+	// at /swagger/ (see openapi.go).
+	Doc *apiDoc
 	// ViewNames are the names DRF's OPTIONS answer gives each path.
 	ViewNames map[string]string
 	// MoreErrors may add to the field errors of a failed operation what
@@ -98,12 +137,25 @@ type Request struct {
 	// route's first operation with others (a list read page by page).
 	vars  Vars
 	again func(Vars) (json.RawMessage, error)
+	// found are the fields of the object a chain's lookup found.
+	found Vars
 	// sortAfter is what a list's binder tells its shaper about ordering.
 	sortAfter func([]v1User)
 }
 
 // Param is a path parameter ({id}).
 func (r *Request) Param(name string) string { return chi.URLParam(r.HTTP, name) }
+
+// pathValue is a path parameter as the client meant it: percent escapes
+// decoded (a username may hold "@"); one that does not decode is kept as
+// written.
+func (r *Request) pathValue(name string) string {
+	raw := r.Param(name)
+	if v, err := url.PathUnescape(raw); err == nil {
+		return v
+	}
+	return raw
+}
 
 // Query is the query string, read as Django reads it.
 func (r *Request) Query() queryParams {

@@ -48,6 +48,19 @@ func TestSameRulesAsGraphQL(t *testing.T) {
 		{"deactivate, staff", "staff", "DELETE", "/v1/users/66", "", `mutation { deactivateUser(id: 66) { id } }`, nil},
 		{"sign up", "", "POST", "/api/users/signup", `{"username": "newbie", "password": "pw-pw-pw-1"}`,
 			`mutation { signUp(input: {username: "newbie", password: "pw-pw-pw-1"}) { token } }`, nil},
+		{"003 clients, anonymous", "", "GET", "/api/v1/clients/", "", `{ clients { totalCount } }`, nil},
+		{"003 clients, signed in", "alice", "GET", "/api/v1/clients/", "", `{ clients { totalCount } }`, nil},
+		{"003 tag, no right", "alice", "POST", "/api/v1/tags/", `{"name": "x"}`, `mutation { createTag(name: "x") { id } }`, nil},
+		{"003 tag, staff", "staff", "POST", "/api/v1/tags/", `{"name": "x"}`, `mutation { createTag(name: "x") { id } }`, nil},
+		{"003 tag, superuser", "admin", "POST", "/api/v1/tags/", `{"name": "x"}`, `mutation { createTag(name: "x") { id } }`, nil},
+		{"003 statistic", "alice", "GET", "/api/v1/statistic/", "", `{ mailingsStats { total } }`, nil},
+		{"003 user, staff", "staff", "POST", "/api/v1/users/", `{"username": "n", "password": "pw-pw-pw-1"}`,
+			`mutation { createUser(input: {username: "n", password: "pw-pw-pw-1"}) { id } }`, nil},
+		{"003 change oneself", "alice", "PATCH", "/api/v1/users/alice/", `{"last_name": "L"}`,
+			`mutation { updateUser(id: 3, input: {lastName: "L"}) { id } }`, nil},
+		{"003 change another, no right", "alice", "PATCH", "/api/v1/users/mike/", `{"last_name": "L"}`,
+			`mutation { updateUser(id: 8, input: {lastName: "L"}) { id } }`, nil},
+		{"003 delete a user, editor", "editor", "DELETE", "/api/v1/users/mike/", "", `mutation { deleteUser(id: 8) }`, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

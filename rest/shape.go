@@ -71,9 +71,9 @@ func (r *Request) optionalTime(t *time.Time) any { return drfTimeOrNull(t, r.Zon
 // pass the complexity limit, so longer pages are read in chunks.
 const listChunk = 50
 
-// userPage is the users field of a list operation: totalCount or
+// nodePage is the connection field of a list operation: totalCount or
 // pageInfo, whichever it asks for, and the nodes.
-type userPage[T any] struct {
+type nodePage[T any] struct {
 	TotalCount *int `json:"totalCount"`
 	PageInfo   *struct {
 		HasNextPage bool `json:"hasNextPage"`
@@ -82,29 +82,36 @@ type userPage[T any] struct {
 }
 
 // readUsers collects up to want users (want < 0: all of them) from the
-// route's first operation, whose data is the first chunk, bound with
-// offset and a limit of at most listChunk, running it again for each next
-// chunk. total is the totalCount, when the operation asks for it.
+// route's first operation; see readNodes.
 func readUsers[T any](req *Request, data json.RawMessage, offset, want int) (users []T, total int, err error) {
+	return readNodes[T](req, data, "users", offset, want)
+}
+
+// readNodes collects up to want nodes (want < 0: all of them) of the
+// connection field of the route's first operation, whose data is the
+// first chunk, bound with offset and a limit of at most listChunk, running
+// it again for each next chunk. total is the totalCount, when the
+// operation asks for it.
+func readNodes[T any](req *Request, data json.RawMessage, field string, offset, want int) (nodes []T, total int, err error) {
 	for {
-		var page userPage[T]
-		if err := pickInto(data, &page, "users"); err != nil {
+		var page nodePage[T]
+		if err := pickInto(data, &page, field); err != nil {
 			return nil, 0, err
 		}
-		users = append(users, page.Nodes...)
+		nodes = append(nodes, page.Nodes...)
 		hasNext := page.PageInfo != nil && page.PageInfo.HasNextPage
 		if page.TotalCount != nil {
 			total = *page.TotalCount
-			hasNext = offset+len(users) < total
+			hasNext = offset+len(nodes) < total
 		}
-		if !hasNext || len(page.Nodes) == 0 || want >= 0 && len(users) >= want {
-			return users, total, nil
+		if !hasNext || len(page.Nodes) == 0 || want >= 0 && len(nodes) >= want {
+			return nodes, total, nil
 		}
 		vars := maps.Clone(req.vars)
-		vars["offset"] = offset + len(users)
+		vars["offset"] = offset + len(nodes)
 		vars["limit"] = listChunk
 		if want >= 0 {
-			vars["limit"] = min(listChunk, want-len(users))
+			vars["limit"] = min(listChunk, want-len(nodes))
 		}
 		if data, err = req.again(vars); err != nil {
 			return nil, 0, err

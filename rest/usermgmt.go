@@ -180,34 +180,11 @@ func managedUserInput(req *Request, partial bool) (map[string]any, error) {
 	return input, f.err()
 }
 
-func bindManagedUserCreate(req *Request) (Vars, error) {
-	input, err := managedUserInput(req, false)
-	if err != nil {
-		return nil, err
-	}
-	return Vars{"input": input}, nil
-}
-
-func bindManagedUserReplace(req *Request) (Vars, error) {
-	return bindManagedUserChange(req, false)
-}
-
-func bindManagedUserUpdate(req *Request) (Vars, error) {
-	return bindManagedUserChange(req, true)
-}
-
-func bindManagedUserChange(req *Request, partial bool) (Vars, error) {
-	vars, err := bindID(req)
-	if err != nil {
-		return nil, err
-	}
-	input, err := managedUserInput(req, partial)
-	if err != nil {
-		return nil, err
-	}
-	vars["input"] = input
-	return vars, nil
-}
+var (
+	bindManagedUserCreate  = bindInput(managedUserInput)
+	bindManagedUserReplace = bindIDInput(managedUserInput, false)
+	bindManagedUserUpdate  = bindIDInput(managedUserInput, true)
+)
 
 // managedUser is 004's user as GraphQL gives it.
 type managedUser struct {

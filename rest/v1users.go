@@ -108,14 +108,7 @@ func v1UserInput(req *Request, partial bool) (input map[string]any, password *st
 	return input, password, f.err()
 }
 
-func bindV1UserCreate(req *Request) (Vars, error) {
-	input, password, err := v1UserInput(req, false)
-	if err != nil {
-		return nil, err
-	}
-	input["password"] = *password
-	return Vars{"input": input}, nil
-}
+var bindV1UserCreate = bindUserCreate(v1UserInput)
 
 // bindV1UserRef reads {id}: all digits is a primary key, anything else a
 // username.

@@ -1,0 +1,52 @@
+package rest
+
+// Binders that several dialects build alike from a reader of their body.
+
+// inputReader reads a request body into a GraphQL input object, as a
+// serializer reads it; partial (PATCH) requires no field.
+type inputReader func(req *Request, partial bool) (map[string]any, error)
+
+// bindInput binds a create: the body, every field it requires, as $input.
+func bindInput(read inputReader) Binder {
+	return func(req *Request) (Vars, error) {
+		input, err := read(req, false)
+		if err != nil {
+			return nil, err
+		}
+		return Vars{"input": input}, nil
+	}
+}
+
+// bindIDInput binds a change of the object the path's {id} names: $id,
+// and the body as $input.
+func bindIDInput(read inputReader, partial bool) Binder {
+	return func(req *Request) (Vars, error) {
+		vars, err := bindID(req)
+		if err != nil {
+			return nil, err
+		}
+		input, err := read(req, partial)
+		if err != nil {
+			return nil, err
+		}
+		vars["input"] = input
+		return vars, nil
+	}
+}
+
+// userReader reads a user's body and, apart, the password it sends (nil
+// for none), which the GraphQL input of a change does not take.
+type userReader func(req *Request, partial bool) (input map[string]any, password *string, err error)
+
+// bindUserCreate binds a create whose password is required: createUser
+// hashes it; it is never stored or shown as sent.
+func bindUserCreate(read userReader) Binder {
+	return func(req *Request) (Vars, error) {
+		input, password, err := read(req, false)
+		if err != nil {
+			return nil, err
+		}
+		input["password"] = *password
+		return Vars{"input": input}, nil
+	}
+}

@@ -1,0 +1,141 @@
+package rest
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+)
+
+// The showroom dialect's operator codes, tags and clients.
+
+type showroomLabel struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Code string `json:"code"`
+}
+
+func showroomTag(_ *Request, t *showroomLabel) object {
+	return object{}.set("id", idNumber(t.ID)).set("name", t.Name)
+}
+
+func showroomCode(_ *Request, c *showroomLabel) object {
+	return object{}.set("id", idNumber(c.ID)).set("code", c.Code)
+}
+
+// bindShowroomLabel reads a tag's name or a code's code (required unless
+// partial; a PATCH without it keeps the one its lookup found), and the
+// path's id when it has one.
+func bindShowroomLabel(field string, partial bool) Binder {
+	return func(req *Request) (Vars, error) {
+		vars := Vars{}
+		if req.Param("id") != "" {
+			var err error
+			if vars, err = bindID(req); err != nil {
+				return nil, err
+			}
+		}
+		data, err := req.object(parseJSON)
+		if err != nil {
+			return nil, err
+		}
+		f := newForm(data)
+		if v, ok := f.text(field, textRule{required: !partial}); ok {
+			vars[field] = *v
+		}
+		return vars, f.err()
+	}
+}
+
+type showroomClientData struct {
+	ID                 string `json:"id"`
+	PhoneNumber        string `json:"phoneNumber"`
+	Timezone           string `json:"timezone"`
+	MobileOperatorCode *ref   `json:"mobileOperatorCode"`
+	Tag                *ref   `json:"tag"`
+}
+
+func showroomClient(_ *Request, c *showroomClientData) object {
+	refID := func(r *ref) any {
+		if r == nil {
+			return nil
+		}
+		return idNumber(r.ID)
+	}
+	return object{}.
+		set("id", idNumber(c.ID)).
+		set("phone_number", c.PhoneNumber).
+		set("timezone", c.Timezone).
+		set("mobile_operator_code", refID(c.MobileOperatorCode)).
+		set("tag", refID(c.Tag))
+}
+
+// The client model's max_length of each text field, which DRF checks
+// before the model's own validators.
+const (
+	showroomPhoneLength    = 11
+	showroomTimezoneLength = 50
+)
+
+// showroomClientInput reads a client's fields as ClientSerializer does:
+// every one required unless partial; the code and the tag are primary
+// keys.
+func showroomClientInput(req *Request, partial bool) (map[string]any, error) {
+	data, err := req.object(parseJSON)
+	if err != nil {
+		return nil, err
+	}
+	f := newForm(data)
+	input := map[string]any{}
+	for _, t := range []struct {
+		json, graphql string
+		max           int
+	}{{"phone_number", "phoneNumber", showroomPhoneLength}, {"timezone", "timezone", showroomTimezoneLength}} {
+		if v, ok := f.text(t.json, textRule{required: !partial}); ok {
+			if utf8.RuneCountInString(*v) > t.max {
+				f.errs.add(t.json, maxLengthMessage(t.max))
+				continue
+			}
+			input[t.graphql] = *v
+		}
+	}
+	for _, t := range []struct{ json, graphql string }{{"mobile_operator_code", "mobileOperatorCodeId"}, {"tag", "tagId"}} {
+		if id, ok := f.pk(req, t.json, !partial); ok {
+			input[t.graphql] = id
+		}
+	}
+	return input, f.err()
+}
+
+func maxLengthMessage(n int) string {
+	return "Ensure this field has no more than " + idString(int64(n)) + " characters."
+}
+
+var bindShowroomClientCreate = bindInput(showroomClientInput)
+
+// showroomErrors words the store's field errors as the service did: a
+// taken code names the service's model, and a mailing's unknown or
+// missing tags and codes are its serializer's non-field errors.
+func showroomErrors(_ context.Context, _ *Request, _ Vars, _ runFunc, fields map[string][]string) {
+	for i, msg := range fields["code"] {
+		if strings.HasPrefix(msg, "operator code with this code") {
+			fields["code"][i] = "mobile " + msg
+		}
+	}
+	for _, field := range []string{"tags", "codes"} {
+		for _, msg := range fields[field] {
+			fields[drfNonFieldErrors] = append(fields[drfNonFieldErrors], showroomLabelError(field, msg))
+		}
+		delete(fields, field)
+	}
+}
+
+// showroomLabelError names the list a mailing's label error is about.
+func showroomLabelError(field, msg string) string {
+	if field == "tags" && strings.HasSuffix(msg, "does not exist.") {
+		return "Tag " + msg
+	}
+	if field == "codes" && strings.HasSuffix(msg, "does not exist.") {
+		return "Code " + msg
+	}
+	return msg
+}

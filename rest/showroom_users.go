@@ -1,0 +1,89 @@
+package rest
+
+// The showroom dialect's users: Django's auth.User by username, every
+// field of it but the password, which is write-only (and never shown by
+// any dialect).
+
+// showroomUserData is 001's user with its roles and direct permissions.
+type showroomUserData struct {
+	v1User
+	Roles       []ref `json:"roles"`
+	Permissions []ref `json:"permissions"`
+}
+
+// showroomUser is UserSerializer (fields '__all__') without the password.
+func showroomUser(req *Request, u *showroomUserData) object {
+	return object{}.
+		set("id", idNumber(u.ID)).
+		set("last_login", req.optionalTime(u.LastLogin)).
+		set("is_superuser", u.IsSuperuser).
+		set("username", u.Username).
+		set("first_name", u.FirstName).
+		set("last_name", u.LastName).
+		set("email", u.Email).
+		set("is_staff", u.IsStaff).
+		set("is_active", u.IsActive).
+		set("date_joined", req.time(u.DateJoined)).
+		set("groups", idList(u.Roles)).
+		set("user_permissions", idList(u.Permissions))
+}
+
+// showroomUserInput reads the user's writable fields: username and
+// password required unless partial. last_login and date_joined are the
+// gateway's to keep, so they are read-only here (DRF ignores what a
+// client sends for a read-only field); groups and user_permissions are
+// changed through GraphQL (assignRoles, grantPermissions), so a list
+// naming any is refused rather than ignored.
+func showroomUserInput(req *Request, partial bool) (input map[string]any, password *string, err error) {
+	data, err := req.object(parseJSON)
+	if err != nil {
+		return nil, nil, err
+	}
+	f := newForm(data)
+	input = map[string]any{}
+	if v, ok := f.text("username", textRule{required: !partial}); ok {
+		input["username"] = *v
+	}
+	password, _ = f.text("password", textRule{required: !partial, keepSpace: true})
+	for _, t := range []struct{ json, graphql string }{{"first_name", "firstName"}, {"last_name", "lastName"}, {"email", "email"}} {
+		if v, ok := f.text(t.json, optionalText); ok {
+			input[t.graphql] = *v
+		}
+	}
+	for _, b := range []struct{ json, graphql string }{{"is_superuser", "isSuperuser"}, {"is_staff", "isStaff"}, {"is_active", "isActive"}} {
+		if v, ok := f.boolean(b.json, false); ok {
+			input[b.graphql] = *v
+		}
+	}
+	for _, field := range []string{"groups", "user_permissions"} {
+		if v, ok := f.data[field]; ok && v != nil {
+			if list, isList := v.([]any); !isList || len(list) > 0 {
+				f.errs.add(field, "Read-only here: change a user's roles and permissions through GraphQL (assignRoles, grantPermissions).")
+			}
+		}
+	}
+	return input, password, f.err()
+}
+
+var bindShowroomUserCreate = bindUserCreate(showroomUserInput)
+
+// bindShowroomUserChange is PUT (username and password required) or
+// PATCH; the id comes from the route's lookup of the path's username, and
+// a password sent is set by the chain's next operation.
+func bindShowroomUserChange(partial bool) Binder {
+	return func(req *Request) (Vars, error) {
+		input, password, err := showroomUserInput(req, partial)
+		if err != nil {
+			return nil, err
+		}
+		vars := Vars{"input": input}
+		if password != nil {
+			vars["password"] = *password
+		}
+		return vars, nil
+	}
+}
+
+func bindUsername(req *Request) (Vars, error) {
+	return Vars{"username": req.pathValue("username")}, nil
+}
