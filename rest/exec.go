@@ -108,7 +108,7 @@ func (m *mounted) userRef(req *Request) (Vars, bool) {
 // as DRF checks those before it reads the body.
 func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute) {
 	ctx := req.HTTP.Context()
-	finish := func(a *answer) { writeAnswer(w, req.HTTP, p.allow, a) }
+	finish := func(a *answer) { p.write(w, req.HTTP, a) }
 	if p.m.dialect.Permit != nil {
 		if err := p.m.dialect.Permit(req); err != nil {
 			finish(p.toAnswer(req, err))
@@ -116,6 +116,13 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 		}
 	}
 	rule, onUser := rt.ops[0].Root, strings.Contains(rt.Path, "{id}")
+	req.ask = func(name string, vars Vars) (json.RawMessage, error) {
+		data, errs := p.m.api.runNamed(ctx, name, vars)
+		if len(errs) > 0 {
+			return nil, errs[0]
+		}
+		return data, nil
+	}
 	vars, err := rt.Bind(req)
 	if err != nil {
 		if g := p.guard(ctx, req, rule, onUser); g != nil {
