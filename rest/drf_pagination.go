@@ -86,6 +86,15 @@ func previousLink(r *http.Request, proxies auth.TrustedProxies, p limitOffset) a
 // the scheme and host the client used, which X-Forwarded-Proto and
 // X-Forwarded-Host tell only when a trusted proxy sends them.
 func absoluteURL(r *http.Request, proxies auth.TrustedProxies, q queryParams) string {
+	u := origin(r, proxies) + r.URL.EscapedPath()
+	if enc := q.encode(); enc != "" {
+		u += "?" + enc
+	}
+	return u
+}
+
+// origin is the scheme and host the client used, "http://testserver".
+func origin(r *http.Request, proxies auth.TrustedProxies) string {
 	scheme, host := "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
@@ -98,11 +107,7 @@ func absoluteURL(r *http.Request, proxies auth.TrustedProxies, q queryParams) st
 			host = v
 		}
 	}
-	u := scheme + "://" + host + r.URL.EscapedPath()
-	if enc := q.encode(); enc != "" {
-		u += "?" + enc
-	}
-	return u
+	return scheme + "://" + host
 }
 
 // firstForwarded is the first entry of a forwarded header: what the client

@@ -174,7 +174,7 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 		finish(p.toAnswer(req, err))
 		return
 	}
-	finish(&answer{status: status, body: body})
+	finish(&answer{status: status, body: body, header: req.header})
 }
 
 func isInputError(e *gqlerror.Error) bool {

@@ -6,8 +6,9 @@
 // validation and resolvers run as for GraphQL clients, so a legacy client
 // can do exactly what a GraphQL client can.
 //
-// A dialect is a table of routes (accounts.go, v1users.go, usermgmt.go);
-// the Django REST Framework behaviour they share is in drf*.go.
+// A dialect is a table of routes (accounts.go, v1users.go, jsonapi.go,
+// usermgmt.go); the Django REST Framework behaviour the Django ones share
+// is in drf*.go, JSON:API's documents in jsonapi_*.go.
 package rest
 
 import (
@@ -109,6 +110,8 @@ func dialectNamed(name string) *Dialect {
 		return accounts()
 	case "v1users":
 		return v1users()
+	case "jsonapi":
+		return jsonapi()
 	case "usermgmt":
 		return usermgmt()
 	}

@@ -117,6 +117,8 @@ type Request struct {
 	// store before the route writes (002: do the roles exist, which does
 	// the user hold); its errors are the operation's first.
 	ask func(name string, vars Vars) (json.RawMessage, error)
+	// header is what a shaper adds to its answer's headers (002's Location).
+	header http.Header
 	// heldRoles are the role ids the user held before a relationship
 	// change (002), so the shaper can tell whether anything changed.
 	heldRoles []string
