@@ -75,7 +75,7 @@ func newUserFromCreate(in model.CreateUserInput) store.NewUser {
 // userFields are the optional fields update and replace share.
 type userFields struct {
 	Username, Email, FirstName, LastName, Uname, PhoneNumber graphql.Omittable[*string]
-	IsActive, IsStaff, IsSuperuser                    graphql.Omittable[*bool]
+	IsActive, IsStaff, IsSuperuser                           graphql.Omittable[*bool]
 }
 
 // update turns given fields into a store update. Null is refused where the
