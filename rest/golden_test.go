@@ -114,7 +114,7 @@ func runGoldenFile(t *testing.T, file string) {
 				checkShape(t, fmt.Sprintf("exchange %d (%s %s)", i+1, x.method, x.target), x.seedBody, r.Body, x.rules)
 			}
 		}
-		if seed == "002" {
+		if seed == "002" && strings.HasPrefix(x.target, "/users") && x.method != "HEAD" {
 			for _, problem := range jsonapiAnswerProblems(r) {
 				t.Errorf("exchange %d (%s %s): not a JSON:API answer: %s", i+1, x.method, x.target, problem)
 			}

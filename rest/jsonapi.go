@@ -42,6 +42,11 @@ func jsonapi() *Dialect {
 	}
 }
 
+// jsonapiChunk is the most users one operation reads: each costs more
+// than a DRF dialect's (created_by and modified_by are users too), and 40
+// keep a chunk under the complexity limit.
+const jsonapiChunk = 40
+
 // jsonapiAttributes are a user's attributes, in the order answers write
 // them (and errors name them).
 var jsonapiAttributes = []string{
@@ -80,7 +85,7 @@ func bindJSONAPIUsers(req *Request) (Vars, error) {
 	if roles {
 		return Vars{"rolesOf": id, "withRoles": true, "offset": 0, "limit": 1}, nil
 	}
-	vars := Vars{"offset": page.offset(), "limit": min(page.size, listChunk), "withRoles": false}
+	vars := Vars{"offset": page.offset(), "limit": min(page.size, jsonapiChunk), "withRoles": false}
 	if hasID {
 		vars["filter"] = map[string]any{"ids": []any{idString(id)}}
 	}
@@ -207,7 +212,7 @@ func checkType(p *problems, obj map[string]any, at, want string) {
 	case !isText:
 		p.atPointer(http.StatusBadRequest, at+"/type", "type must be a string.")
 	case s != want:
-		p.atPointer(http.StatusConflict, at+"/type", `type "`+s+`" is not "`+want+`", the type of this collection.`)
+		p.atPointer(http.StatusConflict, at+"/type", `type "`+s+`" is not "`+want+`", the type expected here.`)
 	}
 }
 

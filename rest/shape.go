@@ -83,9 +83,16 @@ type userPage[T any] struct {
 
 // readUsers collects up to want users (want < 0: all of them) from the
 // route's first operation, whose data is the first chunk, bound with
-// offset and a limit of at most listChunk, running it again for each next
-// chunk. total is the totalCount, when the operation asks for it.
+// offset and a limit of at most a chunk (listChunk, or less for a
+// dialect whose users cost more), running it again for each next chunk.
+// total is the totalCount, when the operation asks for it.
 func readUsers[T any](req *Request, data json.RawMessage, offset, want int) (users []T, total int, err error) {
+	// The first chunk's limit is the chunk size whenever more than one
+	// chunk is read.
+	chunk, _ := req.vars["limit"].(int)
+	if chunk <= 0 {
+		chunk = listChunk
+	}
 	for {
 		var page userPage[T]
 		if err := pickInto(data, &page, "users"); err != nil {
@@ -102,9 +109,9 @@ func readUsers[T any](req *Request, data json.RawMessage, offset, want int) (use
 		}
 		vars := maps.Clone(req.vars)
 		vars["offset"] = offset + len(users)
-		vars["limit"] = listChunk
+		vars["limit"] = chunk
 		if want >= 0 {
-			vars["limit"] = min(listChunk, want-len(users))
+			vars["limit"] = min(chunk, want-len(users))
 		}
 		if data, err = req.again(vars); err != nil {
 			return nil, 0, err
