@@ -149,7 +149,10 @@ func bindJSONAPIUserUpdate(req *Request) (Vars, error) {
 	case !ok:
 		p.atPointer(http.StatusBadRequest, "/data/id", "id is required: it must be the id in the URL, "+pathID+".")
 	default:
-		if id, ok := jsonapiID(raw); !ok || id != pathID {
+		switch id, ok := jsonapiID(raw); {
+		case !ok:
+			p.atPointer(http.StatusBadRequest, "/data/id", "id must be a user id, a whole number from 1.")
+		case id != pathID:
 			p.atPointer(http.StatusConflict, "/data/id", "id does not match the id in the URL, "+pathID+".")
 		}
 	}

@@ -187,3 +187,42 @@ func TestJSONAPIFailuresChangeNothing(t *testing.T) {
 		t.Errorf("a refused relationship change took role 7: %s", r.Body)
 	}
 }
+
+// TestJSONAPIHardening: hostile or broken input gets a JSON:API error
+// document with a 4xx status, never a 500, and writes nothing.
+func TestJSONAPIHardening(t *testing.T) {
+	g := newGateway(t, withBodyLimit(256))
+	big := `{"data": {"type": "users", "attributes": {"username": "` + strings.Repeat("a", 300) + `"}}}`
+	cases := []struct {
+		method, path, body string
+		status             int
+	}{
+		{"POST", "/users", big, http.StatusRequestEntityTooLarge},
+		{"POST", "/users", `{"data": {"type": "users", "attributes": {"username": {"$ne": null}, "password": {"$ne": null}, "uname": "x"}}}`, http.StatusBadRequest},
+		{"POST", "/users", `{"data": {"type": "users", "attributes": {"username": "x", "password": "x", "uname": "x", "is_superuser": true}}}`, http.StatusCreated},
+		{"PATCH", "/users/3", `{"data": {"type": "users", "id": {"$gt": 0}}}`, http.StatusBadRequest},
+		{"POST", "/users/3/relationships/roles", `{"data": {"type": "roles", "id": {"$gt": 0}}}`, http.StatusBadRequest},
+		{"GET", "/users/99999999999999999999", "", http.StatusNotFound},
+		{"GET", "/users/0", "", http.StatusNotFound},
+		{"GET", "/users?page=99999999999999999999", "", http.StatusBadRequest},
+		{"GET", "/users?page=9223372036854775807&page_size=100", "", http.StatusOK},
+		{"GET", "/users?id[$ne]=1", "", http.StatusBadRequest},
+		{"GET", "/users?id=1e3", "", http.StatusBadRequest},
+		{"GET", "/users/3?x_debug=1&username__ne=x", "", http.StatusOK},
+		{"GET", "/users/3?username[$ne]=x", "", http.StatusBadRequest},
+	}
+	for _, c := range cases {
+		r := g.do(c.method, c.path, "admin", c.body)
+		if r.Status != c.status {
+			t.Errorf("%s %s %.60s: %d %s, want %d", c.method, c.path, c.body, r.Status, r.Body, c.status)
+		}
+		for _, problem := range jsonapiAnswerProblems(r) {
+			t.Errorf("%s %s: %s", c.method, c.path, problem)
+		}
+	}
+	// The superuser flag is applied only because admin is a superuser.
+	r := g.do("POST", "/users", "staff", `{"data": {"type": "users", "attributes": {"username": "y", "password": "x", "uname": "y", "is_superuser": true}}}`)
+	if r.Status != http.StatusForbidden {
+		t.Errorf("staff made a superuser: %d %s", r.Status, r.Body)
+	}
+}
