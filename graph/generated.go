@@ -319,6 +319,7 @@ type ComplexityRoot struct {
 		Person               func(childComplexity int) int
 		PhoneNumber          func(childComplexity int) int
 		Roles                func(childComplexity int) int
+		Uname                func(childComplexity int) int
 		Username             func(childComplexity int) int
 	}
 
@@ -1831,6 +1832,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Roles(childComplexity), true
+	case "User.uname":
+		if e.ComplexityRoot.User.Uname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Uname(childComplexity), true
 	case "User.username":
 		if e.ComplexityRoot.User.Username == nil {
 			break
@@ -2070,6 +2077,8 @@ type User {
   username: String!
   firstName: String!
   lastName: String!
+  "A second name kept beside the username (the JSON:API service's ` + "`" + `uname` + "`" + `); at most 150 characters, not unique, empty when never given."
+  uname: String!
   "Empty when the user has none; unique when set."
   email: String!
   phoneNumber: String
@@ -2286,6 +2295,7 @@ input CreateUserInput {
   email: String
   firstName: String
   lastName: String
+  uname: String
   phoneNumber: String
   isActive: Boolean = true
   isStaff: Boolean = false
@@ -2298,6 +2308,7 @@ input UpdateUserInput {
   email: String @goField(omittable: true)
   firstName: String @goField(omittable: true)
   lastName: String @goField(omittable: true)
+  uname: String @goField(omittable: true)
   phoneNumber: String @goField(omittable: true)
   isActive: Boolean @goField(omittable: true)
   isStaff: Boolean @goField(omittable: true)
@@ -2310,6 +2321,7 @@ input ReplaceUserInput {
   email: String @goField(omittable: true)
   firstName: String @goField(omittable: true)
   lastName: String @goField(omittable: true)
+  uname: String @goField(omittable: true)
   phoneNumber: String @goField(omittable: true)
   isActive: Boolean @goField(omittable: true)
   isStaff: Boolean @goField(omittable: true)
@@ -2725,6 +2737,11 @@ extend type Query {
   allows(field: String!, id: ID): Boolean! @public
 }
 
+extend input RoleFilter {
+  "Keeps the roles with these ids (002 checks a relationship's role ids before changing it)."
+  ids: [ID!]
+}
+
 extend input UserFilter {
   "Keeps the users with these ids (001's pk filters)."
   ids: [ID!]
@@ -3101,6 +3118,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_firstName(ctx, field)
 	case "lastName":
 		return ec.fieldContext_User_lastName(ctx, field)
+	case "uname":
+		return ec.fieldContext_User_uname(ctx, field)
 	case "email":
 		return ec.fieldContext_User_email(ctx, field)
 	case "phoneNumber":
@@ -11161,6 +11180,29 @@ func (ec *executionContext) fieldContext_User_lastName(_ context.Context, field 
 	return graphql.NewScalarFieldContext("User", field, false, false, "String")
 }
 
+func (ec *executionContext) _User_uname(ctx context.Context, field graphql.CollectedField, obj *store.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_uname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Uname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_uname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, false, false, "String")
+}
+
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *store.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13099,7 +13141,7 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 		asMap["isSuperuser"] = false
 	}
 
-	fieldsInOrder := [...]string{"username", "password", "email", "firstName", "lastName", "phoneNumber", "isActive", "isStaff", "isSuperuser"}
+	fieldsInOrder := [...]string{"username", "password", "email", "firstName", "lastName", "uname", "phoneNumber", "isActive", "isStaff", "isSuperuser"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13141,6 +13183,13 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 				return it, err
 			}
 			it.LastName = data
+		case "uname":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uname"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Uname = data
 		case "phoneNumber":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneNumber"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -13498,7 +13547,7 @@ func (ec *executionContext) unmarshalInputReplaceUserInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"username", "email", "firstName", "lastName", "phoneNumber", "isActive", "isStaff", "isSuperuser"}
+	fieldsInOrder := [...]string{"username", "email", "firstName", "lastName", "uname", "phoneNumber", "isActive", "isStaff", "isSuperuser"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13533,6 +13582,13 @@ func (ec *executionContext) unmarshalInputReplaceUserInput(ctx context.Context, 
 				return it, err
 			}
 			it.LastName = graphql.OmittableOf(data)
+		case "uname":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uname"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Uname = graphql.OmittableOf(data)
 		case "phoneNumber":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneNumber"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -13589,7 +13645,7 @@ func (ec *executionContext) unmarshalInputRoleFilter(ctx context.Context, obj an
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "unchangeable"}
+	fieldsInOrder := [...]string{"name", "unchangeable", "ids"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13610,6 +13666,13 @@ func (ec *executionContext) unmarshalInputRoleFilter(ctx context.Context, obj an
 				return it, err
 			}
 			it.Unchangeable = data
+		case "ids":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ids"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgatehouseᚋgatehouseᚋstoreᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDs = data
 		}
 	}
 	return it, nil
@@ -14128,7 +14191,7 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"username", "email", "firstName", "lastName", "phoneNumber", "isActive", "isStaff", "isSuperuser"}
+	fieldsInOrder := [...]string{"username", "email", "firstName", "lastName", "uname", "phoneNumber", "isActive", "isStaff", "isSuperuser"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14163,6 +14226,13 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 				return it, err
 			}
 			it.LastName = graphql.OmittableOf(data)
+		case "uname":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uname"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Uname = graphql.OmittableOf(data)
 		case "phoneNumber":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneNumber"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -16177,6 +16247,11 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "lastName":
 			out.Values[i] = ec._User_lastName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "uname":
+			out.Values[i] = ec._User_uname(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -64,6 +64,7 @@ func newUserFromCreate(in model.CreateUserInput) store.NewUser {
 		Email:       value(in.Email),
 		FirstName:   value(in.FirstName),
 		LastName:    value(in.LastName),
+		Uname:       value(in.Uname),
 		PhoneNumber: value(in.PhoneNumber),
 		IsActive:    in.IsActive == nil || *in.IsActive,
 		IsStaff:     in.IsStaff != nil && *in.IsStaff,
@@ -73,8 +74,8 @@ func newUserFromCreate(in model.CreateUserInput) store.NewUser {
 
 // userFields are the optional fields update and replace share.
 type userFields struct {
-	Username, Email, FirstName, LastName, PhoneNumber graphql.Omittable[*string]
-	IsActive, IsStaff, IsSuperuser                    graphql.Omittable[*bool]
+	Username, Email, FirstName, LastName, Uname, PhoneNumber graphql.Omittable[*string]
+	IsActive, IsStaff, IsSuperuser                           graphql.Omittable[*bool]
 }
 
 // update turns given fields into a store update. Null is refused where the
@@ -111,6 +112,7 @@ func (f userFields) update() (store.UserUpdate, error) {
 		Email:       text("email", f.Email, true),
 		FirstName:   text("first_name", f.FirstName, false),
 		LastName:    text("last_name", f.LastName, false),
+		Uname:       text("uname", f.Uname, false),
 		PhoneNumber: text("phone_number", f.PhoneNumber, true),
 		IsActive:    flag("is_active", f.IsActive),
 		IsStaff:     flag("is_staff", f.IsStaff),
@@ -120,12 +122,12 @@ func (f userFields) update() (store.UserUpdate, error) {
 }
 
 func fieldsOfUpdate(in model.UpdateUserInput) userFields {
-	return userFields{in.Username, in.Email, in.FirstName, in.LastName, in.PhoneNumber, in.IsActive, in.IsStaff, in.IsSuperuser}
+	return userFields{in.Username, in.Email, in.FirstName, in.LastName, in.Uname, in.PhoneNumber, in.IsActive, in.IsStaff, in.IsSuperuser}
 }
 
 func fieldsOfReplace(in model.ReplaceUserInput) userFields {
 	return userFields{
-		graphql.OmittableOf(&in.Username), in.Email, in.FirstName, in.LastName, in.PhoneNumber,
+		graphql.OmittableOf(&in.Username), in.Email, in.FirstName, in.LastName, in.Uname, in.PhoneNumber,
 		in.IsActive, in.IsStaff, in.IsSuperuser,
 	}
 }

@@ -72,6 +72,16 @@ func BenchmarkRESTOverGraphQL(b *testing.B) {
 	b.Run("list/graphql", func(b *testing.B) {
 		run(b, http.MethodPost, "/graphql", graphQLBody(managedUsers, map[string]any{"offset": 0, "limit": 20}))
 	})
+	jsonapiUsers := `query JSONAPIUsers($offset: Int!, $limit: Int!) { users(offset: $offset, limit: $limit) {
+		totalCount nodes { id username firstName lastName uname email phoneNumber isActive isStaff isSuperuser
+		dateJoined lastLogin person createdBy { id } modifiedBy { id } created modified } } }`
+	b.Run("jsonapi-list/rest GET /users?page_size=20", func(b *testing.B) {
+		run(b, http.MethodGet, "/users?page_size=20", "")
+	})
+	b.Run("jsonapi-list/graphql", func(b *testing.B) {
+		run(b, http.MethodPost, "/graphql", graphQLBody(jsonapiUsers, map[string]any{"offset": 0, "limit": 20}))
+	})
+
 	b.Run("list/store", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

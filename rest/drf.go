@@ -169,7 +169,7 @@ func orderedFieldErrors(fields map[string][]string, order []string) object {
 
 // writeAnswer writes a DRF answer: JSON (no body for 204 or HEAD), the
 // view's Allow header as DRF sends on every answer, and the answer's own
-// headers.
+// headers (a dialect's own Content-Type among them).
 func writeAnswer(w http.ResponseWriter, r *http.Request, allow string, a *answer) {
 	h := w.Header()
 	for k, vs := range a.header {
@@ -186,7 +186,9 @@ func writeAnswer(w http.ResponseWriter, r *http.Request, allow string, a *answer
 	if err != nil {
 		a, b = detail(http.StatusInternalServerError, drfServerError), []byte(`{"detail":"`+drfServerError+`"}`)
 	}
-	h.Set("Content-Type", "application/json")
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(a.status)
 	if r.Method != http.MethodHead {

@@ -17,6 +17,8 @@ type parsers int
 const (
 	parseJSON parsers = iota
 	parseJSONOrForm
+	// parseJSONAPI reads JSON:API documents (002), and plain JSON too.
+	parseJSONAPI
 )
 
 // readBody reads the request body once, refusing one over the limit
@@ -57,7 +59,7 @@ func (r *Request) data(p parsers) (any, error) {
 	header := r.HTTP.Header.Get("Content-Type")
 	mediaType, _, _ := mime.ParseMediaType(header)
 	switch {
-	case mediaType == "application/json":
+	case mediaType == "application/json" || p == parseJSONAPI && mediaType == jsonapiMediaType:
 		if msg := pyJSONError(body); msg != "" {
 			return nil, detail(http.StatusBadRequest, "JSON parse error - "+msg)
 		}

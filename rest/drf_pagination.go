@@ -86,8 +86,7 @@ func previousLink(r *http.Request, proxies auth.TrustedProxies, p limitOffset) a
 // the scheme and host the client used, which X-Forwarded-Proto and
 // X-Forwarded-Host tell only when a trusted proxy sends them.
 func absoluteURL(r *http.Request, proxies auth.TrustedProxies, q queryParams) string {
-	scheme, host := origin(r, proxies)
-	u := scheme + "://" + host + r.URL.EscapedPath()
+	u := originURL(r, proxies) + r.URL.EscapedPath()
 	if enc := q.encode(); enc != "" {
 		u += "?" + enc
 	}
@@ -109,6 +108,12 @@ func origin(r *http.Request, proxies auth.TrustedProxies) (scheme, host string) 
 		}
 	}
 	return scheme, host
+}
+
+// originURL is the origin as a URL prefix, "http://testserver".
+func originURL(r *http.Request, proxies auth.TrustedProxies) string {
+	scheme, host := origin(r, proxies)
+	return scheme + "://" + host
 }
 
 // firstForwarded is the first entry of a forwarded header: what the client

@@ -115,7 +115,7 @@ func (p *pathHandler) objectRef(req *Request) (string, Vars, bool) {
 // as DRF checks those before it reads the body.
 func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute) {
 	ctx := req.HTTP.Context()
-	finish := func(a *answer) { writeAnswer(w, req.HTTP, p.allow, a) }
+	finish := func(a *answer) { p.write(w, req.HTTP, a) }
 	if p.m.dialect.Permit != nil {
 		if err := p.m.dialect.Permit(req); err != nil {
 			finish(p.toAnswer(req, err))
@@ -123,6 +123,13 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 		}
 	}
 	rule, onObject := rt.ops[0].Root, strings.Contains(rt.Path, "{id}") || rt.lookup != nil
+	req.ask = func(name string, vars Vars) (json.RawMessage, error) {
+		data, errs := p.m.api.runNamed(ctx, name, vars)
+		if len(errs) > 0 {
+			return nil, errs[0]
+		}
+		return data, nil
+	}
 	if rt.lookup != nil {
 		if err := p.lookUp(ctx, req, rt.lookup); err != nil {
 			if g := p.guard(ctx, req, rule, false); g != nil {
@@ -191,7 +198,7 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 		finish(p.toAnswer(req, err))
 		return
 	}
-	finish(&answer{status: status, body: body})
+	finish(&answer{status: status, body: body, header: req.header})
 }
 
 // lookUp runs a chain's lookup with the path's parameters as its

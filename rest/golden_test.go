@@ -60,11 +60,31 @@ type exchange struct {
 	seedStatus int
 	seedLine   string
 	seedBody   string
-	// nullable are keys the gateway may answer null where the seed shows a
-	// value: fields the data model leaves empty (person, phone_number).
-	nullable []string
-	answer   string // expected answer, from "<<< " on
+	rules      shapeRules
+	answer     string // expected answer, from "<<< " on
 }
+
+// shapeRules are where an answer may differ from the seed's documented
+// body, each a list of keys written after the seed's status
+// ("--- seed 201 nullable=person more=attributes"); "$" is the top level.
+type shapeRules struct {
+	// nullable: null where the seed shows a value (fields the data model
+	// leaves empty: person, phone_number).
+	nullable []string
+	// more: objects under these keys may have members the seed leaves out
+	// (002: "data.attributes object contains more internal attributes").
+	more []string
+	// strings: a string where the seed shows a number (002's ids, which
+	// JSON:API writes as strings).
+	strings []string
+	// omitted: keys the seed shows that the gateway never answers (a
+	// password); the answer must not have them.
+	omitted []string
+}
+
+// goldenFixtures add what a seed's examples need to the fixture, by the
+// file name's first part (002_… for seed 002).
+var goldenFixtures = map[string]func(*gateway){"002": jsonapiFixture}
 
 func runGoldenFile(t *testing.T, file string) {
 	text, err := os.ReadFile(file)
@@ -73,6 +93,10 @@ func runGoldenFile(t *testing.T, file string) {
 	}
 	header, exchanges := parseGolden(t, string(text))
 	g := newGateway(t)
+	seed, _, _ := strings.Cut(filepath.Base(file), "_")
+	if fixture := goldenFixtures[seed]; fixture != nil {
+		fixture(g)
+	}
 	signin := ""
 	var rewritten strings.Builder
 	rewritten.WriteString(header)
@@ -87,7 +111,12 @@ func runGoldenFile(t *testing.T, file string) {
 				t.Errorf("exchange %d (%s %s): status %d, the seed documents %d", i+1, x.method, x.target, r.Status, x.seedStatus)
 			}
 			if x.seedBody != "" {
-				checkShape(t, fmt.Sprintf("exchange %d (%s %s)", i+1, x.method, x.target), x.seedBody, r.Body, x.nullable)
+				checkShape(t, fmt.Sprintf("exchange %d (%s %s)", i+1, x.method, x.target), x.seedBody, r.Body, x.rules)
+			}
+		}
+		if seed == "002" && strings.HasPrefix(x.target, "/users") && x.method != "HEAD" {
+			for _, problem := range jsonapiAnswerProblems(r) {
+				t.Errorf("exchange %d (%s %s): not a JSON:API answer: %s", i+1, x.method, x.target, problem)
 			}
 		}
 		if !*update && strings.TrimRight(got, "\n") != strings.TrimRight(x.answer, "\n") {
@@ -125,14 +154,20 @@ func parseGolden(t *testing.T, text string) (header string, out []exchange) {
 		req, seed, hasSeed := strings.Cut(req, "\n--- seed ")
 		if hasSeed {
 			line, body, _ := strings.Cut(seed, "\n")
-			status, nullable, _ := strings.Cut(strings.TrimSpace(line), " nullable=")
-			n, err := strconv.Atoi(status)
+			fields := strings.Fields(line)
+			n, err := strconv.Atoi(fields[0])
 			if err != nil {
 				t.Fatalf("bad seed line %q", line)
 			}
 			x.seedStatus, x.seedBody, x.seedLine = n, strings.TrimSpace(body), strings.TrimSpace(line)
-			if nullable != "" {
-				x.nullable = strings.Split(nullable, ",")
+			for _, rule := range fields[1:] {
+				name, keys, _ := strings.Cut(rule, "=")
+				list := map[string]*[]string{"nullable": &x.rules.nullable, "more": &x.rules.more,
+					"strings": &x.rules.strings, "omitted": &x.rules.omitted}[name]
+				if list == nil {
+					t.Fatalf("bad seed line %q: unknown rule %q", line, name)
+				}
+				*list = strings.Split(keys, ",")
 			}
 		}
 		line, rest, _ := strings.Cut(req, "\n")
@@ -233,7 +268,7 @@ func formatAnswer(r response) string {
 // checkShape compares an answer with a seed's documented body: the same
 // keys, each value of the same JSON type (a documented null stands for any
 // value; a list's items are compared with the documented first item).
-func checkShape(t *testing.T, where, documented string, got []byte, nullable []string) {
+func checkShape(t *testing.T, where, documented string, got []byte, rules shapeRules) {
 	t.Helper()
 	var want, have any
 	if err := json.Unmarshal([]byte(documented), &want); err != nil {
@@ -243,16 +278,23 @@ func checkShape(t *testing.T, where, documented string, got []byte, nullable []s
 		t.Errorf("%s: the answer is not JSON: %s", where, got)
 		return
 	}
-	for _, problem := range shapeProblems("$", want, have, nullable) {
+	for _, problem := range shapeProblems("$", want, have, rules) {
 		t.Errorf("%s: %s", where, problem)
 	}
 }
 
-func shapeProblems(path string, want, have any, nullable []string) []string {
+func shapeProblems(path string, want, have any, rules shapeRules) []string {
 	if want == nil {
 		return nil
 	}
-	if have == nil && slices.Contains(nullable, path[strings.LastIndexByte(path, '.')+1:]) {
+	key := path[strings.LastIndexByte(path, '.')+1:]
+	if i := strings.IndexByte(key, '['); i >= 0 {
+		key = key[:i] // a list's items go by the list's key
+	}
+	if have == nil && slices.Contains(rules.nullable, key) {
+		return nil
+	}
+	if _, isText := have.(string); isText && jsonType(want) == "a number" && slices.Contains(rules.strings, key) {
 		return nil
 	}
 	if jsonType(want) != jsonType(have) {
@@ -267,24 +309,30 @@ func shapeProblems(path string, want, have any, nullable []string) []string {
 			keys = append(keys, k)
 		}
 		for k := range h {
-			if _, ok := w[k]; !ok {
+			if _, ok := w[k]; !ok && !slices.Contains(rules.more, key) {
 				out = append(out, fmt.Sprintf("%s.%s is not in the seed", path, k))
 			}
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
 			hv, ok := h[k]
-			if !ok {
+			switch {
+			case slices.Contains(rules.omitted, k):
+				if ok {
+					out = append(out, fmt.Sprintf("%s.%s is answered; the gateway never answers it", path, k))
+				}
+				continue
+			case !ok:
 				out = append(out, fmt.Sprintf("%s.%s is missing", path, k))
 				continue
 			}
-			out = append(out, shapeProblems(path+"."+k, w[k], hv, nullable)...)
+			out = append(out, shapeProblems(path+"."+k, w[k], hv, rules)...)
 		}
 	case []any:
 		h := have.([]any)
 		if len(w) > 0 {
 			for i := range h {
-				out = append(out, shapeProblems(fmt.Sprintf("%s[%d]", path, i), w[0], h[i], nullable)...)
+				out = append(out, shapeProblems(fmt.Sprintf("%s[%d]", path, i), w[0], h[i], rules)...)
 			}
 		}
 	}

@@ -20,11 +20,12 @@ type Mount struct {
 
 // DefaultMounts is seeds/README.md's table: accounts (000) and usermgmt
 // (004) share /api/users, accounts without a trailing slash and usermgmt
-// with one; v1users (001) at /v1/users; showroom (003) at /api/v1/.
-const DefaultMounts = "accounts=/api/users,v1users=/v1/users,showroom=/api/v1/,usermgmt=/api/users/"
+// with one; v1users (001) at /v1/users; jsonapi (002) at /users; showroom
+// (003) at /api/v1/.
+const DefaultMounts = "accounts=/api/users,v1users=/v1/users,jsonapi=/users,showroom=/api/v1/,usermgmt=/api/users/"
 
 // Dialects names every dialect the gateway knows, in seed order.
-func Dialects() []string { return []string{"accounts", "v1users", "showroom", "usermgmt"} }
+func Dialects() []string { return []string{"accounts", "v1users", "jsonapi", "showroom", "usermgmt"} }
 
 // ParseMounts reads a mounts setting, "accounts=/api/users,usermgmt=off",
 // over the defaults (a dialect not named keeps its default mount), and a

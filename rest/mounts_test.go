@@ -14,10 +14,11 @@ func TestParseMounts(t *testing.T) {
 		want          string // dialect=prefix@zone, in seed order
 		err           string
 	}{
-		{"", "", "accounts=/api/users@UTC v1users=/v1/users@UTC showroom=/api/v1/@UTC usermgmt=/api/users/@UTC", ""},
-		{"accounts=off", "", "accounts=@UTC v1users=/v1/users@UTC showroom=/api/v1/@UTC usermgmt=/api/users/@UTC", ""},
-		{" v1users = /legacy/v1/users , usermgmt=/manage/users/", "usermgmt=Europe/Moscow,showroom=Europe/Moscow", "accounts=/api/users@UTC v1users=/legacy/v1/users@UTC showroom=/api/v1/@Europe/Moscow usermgmt=/manage/users/@Europe/Moscow", ""},
-		{"jsonapi=/users", "", "", `unknown dialect "jsonapi"`},
+		{"", "", "accounts=/api/users@UTC v1users=/v1/users@UTC jsonapi=/users@UTC showroom=/api/v1/@UTC usermgmt=/api/users/@UTC", ""},
+		{"accounts=off", "", "accounts=@UTC v1users=/v1/users@UTC jsonapi=/users@UTC showroom=/api/v1/@UTC usermgmt=/api/users/@UTC", ""},
+		{" v1users = /legacy/v1/users , usermgmt=/manage/users/", "usermgmt=Europe/Moscow,showroom=Europe/Moscow", "accounts=/api/users@UTC v1users=/legacy/v1/users@UTC jsonapi=/users@UTC showroom=/api/v1/@Europe/Moscow usermgmt=/manage/users/@Europe/Moscow", ""},
+		{"jsonapi=/legacy/users", "jsonapi=Europe/Moscow", "accounts=/api/users@UTC v1users=/v1/users@UTC jsonapi=/legacy/users@Europe/Moscow showroom=/api/v1/@UTC usermgmt=/api/users/@UTC", ""},
+		{"showroom2=/api/v2/", "", "", `unknown dialect "showroom2"`},
 		{"accounts", "", "", "write dialect=value"},
 		{"accounts=api/users", "", "", "a prefix is a path starting with /"},
 		{"accounts=/api/{x}", "", "", "a prefix is a path"},

@@ -6,8 +6,9 @@
 // validation and resolvers run as for GraphQL clients, so a legacy client
 // can do exactly what a GraphQL client can.
 //
-// A dialect is a table of routes (accounts.go, v1users.go, usermgmt.go);
-// the Django REST Framework behaviour they share is in drf*.go.
+// A dialect is a table of routes (accounts.go, v1users.go, jsonapi.go,
+// usermgmt.go); the Django REST Framework behaviour the Django ones share
+// is in drf*.go, JSON:API's documents in jsonapi_*.go.
 package rest
 
 import (
@@ -123,6 +124,8 @@ func dialectNamed(name string) *Dialect {
 		return accounts()
 	case "v1users":
 		return v1users()
+	case "jsonapi":
+		return jsonapi()
 	case "usermgmt":
 		return usermgmt()
 	case "showroom":
@@ -276,7 +279,16 @@ func (m *mounted) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *pathHandler) authError(w http.ResponseWriter, r *http.Request, err error) {
-	writeAnswer(w, r, p.allow, authErrorAnswer(r.Context(), p.m.api.logger, err))
+	p.write(w, r, authErrorAnswer(r.Context(), p.m.api.logger, err))
+}
+
+// write sends an answer as the dialect renders it: DRF's JSON unless the
+// dialect has its own documents.
+func (p *pathHandler) write(w http.ResponseWriter, r *http.Request, a *answer) {
+	if render := p.m.dialect.Render; render != nil {
+		a = render(a)
+	}
+	writeAnswer(w, r, p.allow, a)
 }
 
 // RouteInfo describes a mounted route, for docs/rest.md and its test.
@@ -307,10 +319,16 @@ func (p *pathHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			p.m.api.logger.ErrorContext(r.Context(), "rest: panic", "request_id", middleware.GetReqID(r.Context()), "panic", v)
-			writeAnswer(w, r, p.allow, detail(http.StatusInternalServerError, drfServerError))
+			p.write(w, r, detail(http.StatusInternalServerError, drfServerError))
 		}
 	}()
-	req := &Request{HTTP: r, Zone: p.m.Zone, proxies: p.m.api.proxies, limit: p.m.api.bodyLimit}
+	req := &Request{HTTP: r, Zone: p.m.Zone, prefix: p.m.Prefix, proxies: p.m.api.proxies, limit: p.m.api.bodyLimit}
+	if negotiate := p.m.dialect.Negotiate; negotiate != nil {
+		if err := negotiate(req); err != nil {
+			p.write(w, r, p.toAnswer(req, err))
+			return
+		}
+	}
 	method := r.Method
 	if method == http.MethodHead {
 		method = http.MethodGet
@@ -320,14 +338,14 @@ func (p *pathHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a := p.beforeMethod(req); a != nil {
-		writeAnswer(w, r, p.allow, a)
+		p.write(w, r, a)
 		return
 	}
 	if method == http.MethodOptions {
-		writeAnswer(w, r, p.allow, p.options())
+		p.write(w, r, p.options())
 		return
 	}
-	writeAnswer(w, r, p.allow, methodNotAllowed(r.Method))
+	p.write(w, r, methodNotAllowed(r.Method))
 }
 
 // beforeMethod is what DRF checks before it looks for the method's
@@ -344,8 +362,12 @@ func (p *pathHandler) beforeMethod(req *Request) *answer {
 	return p.guard(req.HTTP.Context(), req, p.m.dialect.MethodRules[req.HTTP.Method], false)
 }
 
-// options is DRF's SimpleMetadata answer for the path.
+// options is DRF's SimpleMetadata answer for the path; a dialect that
+// names no views (not a DRF service) answers with its Allow header alone.
 func (p *pathHandler) options() *answer {
+	if p.m.dialect.ViewNames == nil {
+		return &answer{status: http.StatusNoContent}
+	}
 	parses := []string{"application/json"}
 	if r := p.routes[http.MethodPost]; r != nil && r.ops[0].Root == "Mutation.signIn" {
 		// ObtainAuthToken's parser_classes, in its order.

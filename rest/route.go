@@ -114,6 +114,16 @@ type Dialect struct {
 	// MoreErrors may add to the field errors of a failed operation what
 	// the legacy service would have reported with them; nil for nothing.
 	MoreErrors func(ctx context.Context, req *Request, vars Vars, run runFunc, fields map[string][]string)
+	// Negotiate is asked first about every request (after the token was
+	// checked): a media type the dialect does not serve fails there (002's
+	// 415 and 406). nil: DRF's way, which looks at the media type only
+	// when it reads a body.
+	Negotiate func(req *Request) error
+	// Render turns every answer before it is written, the mechanism's own
+	// failures too (401, 403, 404, 405, 400 with field errors, 413, 415,
+	// 500, all DRF-shaped when made), into the dialect's documents and
+	// media type. nil: DRF's JSON as made.
+	Render func(a *answer) *answer
 }
 
 // runFunc runs a named operation, for a dialect that needs to ask more.
@@ -123,7 +133,9 @@ type runFunc func(ctx context.Context, name string, vars Vars) (json.RawMessage,
 type Request struct {
 	HTTP *http.Request
 	// Zone is the time zone the dialect writes datetimes in.
-	Zone    *time.Location
+	Zone *time.Location
+	// prefix is the dialect's mount, for links to its other paths.
+	prefix  string
 	proxies auth.TrustedProxies
 	limit   int64
 
@@ -141,6 +153,16 @@ type Request struct {
 	found Vars
 	// sortAfter is what a list's binder tells its shaper about ordering.
 	sortAfter func([]v1User)
+
+	// ask runs another named operation for a binder that must look at the
+	// store before the route writes (002: do the roles exist, which does
+	// the user hold); its errors are the operation's first.
+	ask func(name string, vars Vars) (json.RawMessage, error)
+	// header is what a shaper adds to its answer's headers (002's Location).
+	header http.Header
+	// heldRoles are the role ids the user held before a relationship
+	// change (002), so the shaper can tell whether anything changed.
+	heldRoles []string
 }
 
 // Param is a path parameter ({id}).

@@ -89,10 +89,16 @@ func readUsers[T any](req *Request, data json.RawMessage, offset, want int) (use
 
 // readNodes collects up to want nodes (want < 0: all of them) of the
 // connection field of the route's first operation, whose data is the
-// first chunk, bound with offset and a limit of at most listChunk, running
-// it again for each next chunk. total is the totalCount, when the
-// operation asks for it.
+// first chunk, bound with offset and a limit of at most a chunk (listChunk,
+// or less for a dialect whose nodes cost more), running it again for each
+// next chunk. total is the totalCount, when the operation asks for it.
 func readNodes[T any](req *Request, data json.RawMessage, field string, offset, want int) (nodes []T, total int, err error) {
+	// The first chunk's limit is the chunk size whenever more than one
+	// chunk is read.
+	chunk, _ := req.vars["limit"].(int)
+	if chunk <= 0 {
+		chunk = listChunk
+	}
 	for {
 		var page nodePage[T]
 		if err := pickInto(data, &page, field); err != nil {
@@ -109,9 +115,9 @@ func readNodes[T any](req *Request, data json.RawMessage, field string, offset, 
 		}
 		vars := maps.Clone(req.vars)
 		vars["offset"] = offset + len(nodes)
-		vars["limit"] = listChunk
+		vars["limit"] = chunk
 		if want >= 0 {
-			vars["limit"] = min(listChunk, want-len(nodes))
+			vars["limit"] = min(chunk, want-len(nodes))
 		}
 		if data, err = req.again(vars); err != nil {
 			return nil, 0, err

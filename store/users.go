@@ -20,6 +20,7 @@ type User struct {
 	Username      string     `bson:"username"`
 	FirstName     string     `bson:"first_name"`
 	LastName      string     `bson:"last_name"`
+	Uname         string     `bson:"uname"` // 002's second name beside the username; not unique, may be empty
 	Email         string     `bson:"email"`
 	PhoneNumber   *string    `bson:"phone_number"`
 	IsActive      bool       `bson:"is_active"`
@@ -53,6 +54,7 @@ type NewUser struct {
 	PasswordHash string
 	FirstName    string
 	LastName     string
+	Uname        string
 	Email        string
 	PhoneNumber  string
 	IsActive     bool
@@ -68,6 +70,7 @@ func (n *NewUser) validate() error {
 	validateUsername(v, n.Username)
 	validateName(v, "first_name", n.FirstName)
 	validateName(v, "last_name", n.LastName)
+	validateName(v, "uname", n.Uname)
 	validateEmail(v, n.Email)
 	validatePhone(v, n.PhoneNumber)
 	return v.Err()
@@ -81,6 +84,7 @@ func (n *NewUser) document(id ID, now time.Time) userDoc {
 			Username:      n.Username,
 			FirstName:     n.FirstName,
 			LastName:      n.LastName,
+			Uname:         n.Uname,
 			Email:         n.Email,
 			PhoneNumber:   optional(n.PhoneNumber),
 			IsActive:      n.IsActive,
@@ -105,6 +109,7 @@ type UserUpdate struct {
 	Username    *string
 	FirstName   *string
 	LastName    *string
+	Uname       *string
 	Email       *string
 	PhoneNumber *string
 	IsActive    *bool
@@ -123,6 +128,9 @@ func (u *UserUpdate) validate() error {
 	}
 	if u.LastName != nil {
 		validateName(v, "last_name", *u.LastName)
+	}
+	if u.Uname != nil {
+		validateName(v, "uname", *u.Uname)
 	}
 	if u.Email != nil {
 		validateEmail(v, *u.Email)
@@ -362,6 +370,7 @@ func (s *Store) UpdateUser(ctx context.Context, id ID, u UserUpdate) (*User, err
 	setIf("username", deref(u.Username), u.Username != nil)
 	setIf("first_name", deref(u.FirstName), u.FirstName != nil)
 	setIf("last_name", deref(u.LastName), u.LastName != nil)
+	setIf("uname", deref(u.Uname), u.Uname != nil)
 	if u.Email != nil {
 		set = append(set, bson.E{Key: "email", Value: *u.Email}, bson.E{Key: "email_key", Value: emailKey(id, *u.Email)})
 	}

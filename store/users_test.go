@@ -90,6 +90,7 @@ func TestUserValidation(t *testing.T) {
 			"last_name":  {"Ensure this field has no more than 150 characters."},
 		}},
 		{"bad phone", store.NewUser{Username: "a", PhoneNumber: "call me"}, map[string][]string{"phone_number": {"Enter a valid phone number."}}},
+		{"long uname", store.NewUser{Username: "a", Uname: long}, map[string][]string{"uname": {"Ensure this field has no more than 150 characters."}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -186,6 +187,16 @@ func TestUpdateUser(t *testing.T) {
 	}
 	if again, _ := s.UserByID(ctx, u.ID); again.Username != "dave" {
 		t.Errorf("a refused update changed the user: %+v", again)
+	}
+	// uname is 002's second name: set, changed, never unique.
+	if got, err := s.UpdateUser(ctx, u.ID, store.UserUpdate{Uname: ptr("dj")}); err != nil || got.Uname != "dj" || got.FirstName != "David" {
+		t.Errorf("set uname: %+v %v", got, err)
+	}
+	if other, err := s.CreateUser(ctx, store.NewUser{Username: "dj2", Uname: "dj"}); err != nil || other.Uname != "dj" {
+		t.Errorf("a second user with the same uname: %+v %v", other, err)
+	}
+	if _, err := s.UpdateUser(ctx, u.ID, store.UserUpdate{Uname: ptr(strings.Repeat("u", 151))}); err == nil {
+		t.Error("a uname over 150 characters accepted")
 	}
 }
 

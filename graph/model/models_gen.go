@@ -52,6 +52,7 @@ type CreateUserInput struct {
 	Email       *string `json:"email,omitempty"`
 	FirstName   *string `json:"firstName,omitempty"`
 	LastName    *string `json:"lastName,omitempty"`
+	Uname       *string `json:"uname,omitempty"`
 	PhoneNumber *string `json:"phoneNumber,omitempty"`
 	IsActive    *bool   `json:"isActive,omitempty"`
 	IsStaff     *bool   `json:"isStaff,omitempty"`
@@ -124,6 +125,7 @@ type ReplaceUserInput struct {
 	Email       graphql.Omittable[*string] `json:"email,omitempty"`
 	FirstName   graphql.Omittable[*string] `json:"firstName,omitempty"`
 	LastName    graphql.Omittable[*string] `json:"lastName,omitempty"`
+	Uname       graphql.Omittable[*string] `json:"uname,omitempty"`
 	PhoneNumber graphql.Omittable[*string] `json:"phoneNumber,omitempty"`
 	IsActive    graphql.Omittable[*bool]   `json:"isActive,omitempty"`
 	IsStaff     graphql.Omittable[*bool]   `json:"isStaff,omitempty"`
@@ -183,6 +185,7 @@ type UpdateUserInput struct {
 	Email       graphql.Omittable[*string] `json:"email,omitempty"`
 	FirstName   graphql.Omittable[*string] `json:"firstName,omitempty"`
 	LastName    graphql.Omittable[*string] `json:"lastName,omitempty"`
+	Uname       graphql.Omittable[*string] `json:"uname,omitempty"`
 	PhoneNumber graphql.Omittable[*string] `json:"phoneNumber,omitempty"`
 	IsActive    graphql.Omittable[*bool]   `json:"isActive,omitempty"`
 	IsStaff     graphql.Omittable[*bool]   `json:"isStaff,omitempty"`
