@@ -69,9 +69,9 @@ func NewServer(r *Resolver, cfg ServerConfig) *handler.Server {
 	srv := handler.New(newExecutableSchema(r))
 
 	srv.AddTransport(transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{
+		Implementation: terminalOnce{transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: originHosts(cfg.AllowedOrigins)},
-		},
+		}},
 		InitFunc:              websocketAuth(cfg.Authenticator, cfg.Logger),
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 15 * time.Second,

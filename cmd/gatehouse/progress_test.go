@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket/wsjson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -77,5 +78,46 @@ func TestMailingProgress(t *testing.T) {
 	}
 	if done := c.mustNext("complete"); done.ID != "p" {
 		t.Errorf("complete for %q", done.ID)
+	}
+}
+
+// graphql-transport-ws ends each operation with one message: a client that
+// unsubscribes hears nothing more of that operation, and an error is not
+// followed by a complete. (graphql-ws, the SPAs' client, counts every end
+// it hears and closes the socket once it thinks none is left running.)
+func TestWebsocketOperationsEndOnce(t *testing.T) {
+	g, root := mailingWorld(t)
+	start := time.Now().Add(-time.Minute)
+	if _, err := g.store.CreateMailing(context.Background(), store.MailingInput{Text: "hi", Start: start, End: start.Add(time.Hour), Tags: []string{"vip"}, Codes: []string{"916"}}); err != nil {
+		t.Fatal(err)
+	}
+	c := g.dialTransportWS(t, nil)
+	c.init(map[string]any{"Authorization": "Token " + root})
+
+	c.send(map[string]any{"id": "p", "type": "subscribe", "payload": map[string]any{"query": progressSubscription}})
+	c.mustNext("next")
+	c.send(map[string]any{"id": "p", "type": "complete"})
+	// Another operation runs to its own end; nothing of "p" comes between.
+	c.send(map[string]any{"id": "q", "type": "subscribe", "payload": map[string]any{"query": "{ __typename }"}})
+	for _, want := range []string{"next", "complete"} {
+		if m := c.mustNext(want); m.ID != "q" {
+			t.Fatalf("%s for %q after the client completed p", m.Type, m.ID)
+		}
+	}
+
+	c.send(map[string]any{"id": "bad", "type": "subscribe", "payload": map[string]any{"query": "subscription { noSuchField }"}})
+	if m := c.mustNext("error"); m.ID != "bad" {
+		t.Fatalf("error for %q", m.ID)
+	}
+	// A ping's pong comes after anything the server sent for "bad".
+	c.send(map[string]any{"type": "ping"})
+	var m transportWSMessage
+	if err := wsjson.Read(c.ctx, c.conn, &m); err != nil || m.Type != "pong" {
+		t.Fatalf("after the error: %s %s (%v), want pong", m.Type, m.ID, err)
+	}
+
+	// An id is free again once its operation has ended.
+	if got := c.run("p", "{ __typename }"); got != `{"data":{"__typename":"Query"}}` {
+		t.Errorf("a reused id: %s", got)
 	}
 }
