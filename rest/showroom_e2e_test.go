@@ -120,11 +120,23 @@ func TestShowroomEndToEnd(t *testing.T) {
 		}
 	}
 	// The statistic shows them sent once the dispatcher has recorded it.
+	// Its counts and its messages are two reads, made side by side, so
+	// while results are being recorded one may run ahead of the other:
+	// wait for both.
 	var stat map[string]any
+	allSent := func() bool {
+		msgs, _ := stat["messages"].([]any)
+		for _, m := range msgs {
+			if m.(map[string]any)["status"] != "Send" {
+				return false
+			}
+		}
+		return fmt.Sprint(stat["statuses"]) == "map[Error:0 New:0 Send:3]"
+	}
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		r := g.do(http.MethodGet, fmt.Sprintf("/api/v1/statistic/%v/", id), "alice", "")
 		stat = r.object(t)
-		if fmt.Sprint(stat["statuses"]) == "map[Error:0 New:0 Send:3]" || time.Now().After(deadline) {
+		if allSent() || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
