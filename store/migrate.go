@@ -60,7 +60,7 @@ var indexes = []index{
 
 // collections lists every collection, created up front so that the
 // embedded store's accelerator can index them before the first request.
-var collections = []string{colCounters, colUsers, colTokens, colThrottle, colPermissions, colRoles, colTags, colCodes, colClients, colMailings, colMessages, colWork, colClaims}
+var collections = []string{colCounters, colUsers, colUsernames, colTokens, colThrottle, colPermissions, colRoles, colTags, colCodes, colClients, colMailings, colMessages, colWork, colClaims}
 
 // Migrate creates the collections, their indexes and seed data. It is
 // idempotent: serve runs it at every start.
@@ -86,6 +86,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if _, err := s.db.Collection(ix.collection).Indexes().CreateOne(ctx, model); err != nil {
 			return fmt.Errorf("create index %s: %w", ix.name, classify(err))
 		}
+	}
+	if err := s.indexUsernames(ctx); err != nil {
+		return err
 	}
 	return s.seedPermissions(ctx)
 }

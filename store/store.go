@@ -35,6 +35,7 @@ const (
 	colMessages    = "messages"
 	colWork        = "dispatch_work"
 	colClaims      = "dispatch_claims"
+	colUsernames   = "usernames"
 )
 
 // Options tune a Store. The zero value is usable.

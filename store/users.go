@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -243,8 +244,10 @@ func sortDocument(sorts []UserSort) bson.D {
 	return append(doc, bson.E{Key: "_id", Value: int(idDir)})
 }
 
-// CreateUser validates and stores a new user. Errors: *ValidationError
-// (invalid or duplicate username or email), ErrUnavailable.
+// CreateUser validates and stores a new user. The username is claimed in
+// the directory first (see usernames.go), then the user is inserted under
+// the id it was claimed for. Errors: *ValidationError (invalid or
+// duplicate username or email), ErrUnavailable.
 func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 	if err := n.validate(); err != nil {
 		return nil, err
@@ -252,16 +255,43 @@ func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 	if err := checkIDsExist(ctx, s.roles(), "roles", n.RoleIDs); err != nil {
 		return nil, err
 	}
-	now := s.nowUTC()
-	var doc userDoc
-	id, err := s.insertWithNewID(ctx, colUsers, func(id ID) any {
-		doc = n.document(id, now)
-		return doc
-	})
+	id, err := s.nextID(ctx, colUsers)
 	if err != nil {
-		return nil, s.userWriteError(ctx, err, id, n.Username, n.Email)
+		return nil, err
 	}
-	return &doc.User, nil
+	now := s.nowUTC()
+	claim, err := s.claimUsername(ctx, n.Username, id, now)
+	if err != nil {
+		return nil, err
+	}
+	for range maxIDAttempts {
+		doc := n.document(id, now)
+		_, err = s.users().InsertOne(ctx, doc)
+		if err == nil {
+			return &doc.User, nil
+		}
+		if !isDuplicateKey(err) {
+			break
+		}
+		// The embedded store's counter can hand one id out twice: on an
+		// _id collision take another and move the claim with it.
+		taken, lookupErr := s.idTaken(ctx, s.users(), id)
+		if lookupErr != nil || !taken {
+			err = cmp.Or(lookupErr, err)
+			break
+		}
+		next, nextErr := s.nextID(ctx, colUsers)
+		if nextErr == nil {
+			nextErr = s.repointUsername(ctx, n.Username, claim, next)
+		}
+		if nextErr != nil {
+			err = nextErr
+			break
+		}
+		id = next
+	}
+	s.releaseUsername(context.WithoutCancel(ctx), n.Username, id, claim)
+	return nil, s.userWriteError(ctx, err, id, n.Username, n.Email)
 }
 
 // UserByID returns one user. Errors: ErrNotFound, ErrUnavailable.
@@ -272,7 +302,15 @@ func (s *Store) UserByID(ctx context.Context, id ID) (*User, error) {
 // UserByUsername returns one user by exact username. Errors: ErrNotFound,
 // ErrUnavailable.
 func (s *Store) UserByUsername(ctx context.Context, username string) (*User, error) {
-	return s.findUser(ctx, bson.D{{Key: "username", Value: username}}, "username")
+	id, err := s.userIDByUsername(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.UserByID(ctx, id)
+	if err == nil && u.Username != username {
+		return nil, ErrNotFound // the entry outlived a rename
+	}
+	return u, err
 }
 
 func (s *Store) findUser(ctx context.Context, filter bson.D, what string) (*User, error) {
@@ -299,9 +337,13 @@ func (s *Store) UsersByIDs(ctx context.Context, ids []ID) ([]User, error) {
 // UserCredentials returns the user and their password hash, for signing in.
 // Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) UserCredentials(ctx context.Context, username string) (*User, string, error) {
+	id, err := s.userIDByUsername(ctx, username)
+	if err != nil {
+		return nil, "", err
+	}
 	var doc userDoc
-	err := s.users().FindOne(ctx, bson.D{{Key: "username", Value: username}}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err = s.users().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) || err == nil && doc.Username != username {
 		return nil, "", ErrNotFound
 	}
 	if err != nil {
@@ -361,7 +403,8 @@ func (s *Store) UpdateUser(ctx context.Context, id ID, u UserUpdate) (*User, err
 	if err := u.validate(); err != nil {
 		return nil, err
 	}
-	set := bson.D{{Key: "modified", Value: s.nowUTC()}}
+	now := s.nowUTC()
+	set := bson.D{{Key: "modified", Value: now}}
 	setIf := func(key string, v any, ok bool) {
 		if ok {
 			set = append(set, bson.E{Key: key, Value: v})
@@ -380,6 +423,22 @@ func (s *Store) UpdateUser(ctx context.Context, id ID, u UserUpdate) (*User, err
 	setIf("is_superuser", derefBool(u.IsSuperuser), u.IsSuperuser != nil)
 	setIf("modified_by", u.ModifiedBy, u.ModifiedBy != nil)
 
+	// A new name is claimed before the user bears it, and the old one
+	// released after (see usernames.go).
+	var oldName, claim string
+	if u.Username != nil {
+		current, err := s.UserByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if oldName = current.Username; oldName != *u.Username {
+			if claim, err = s.claimUsername(ctx, *u.Username, id, now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	renamed := claim != ""
+
 	// No projection: the embedded store's findAndModify does not take one.
 	// The secrets are decoded into doc and go no further.
 	var doc userDoc
@@ -387,11 +446,17 @@ func (s *Store) UpdateUser(ctx context.Context, id ID, u UserUpdate) (*User, err
 		bson.D{{Key: "$set", Value: set}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After),
 	).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, ErrNotFound
-	}
 	if err != nil {
+		if renamed {
+			s.releaseUsername(context.WithoutCancel(ctx), *u.Username, id, claim)
+		}
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, ErrNotFound
+		}
 		return nil, s.userWriteError(ctx, err, id, deref(u.Username), deref(u.Email))
+	}
+	if renamed {
+		s.releaseUsername(ctx, oldName, id, "")
 	}
 	return &doc.User, nil
 }
@@ -426,13 +491,17 @@ func (s *Store) setUserFields(ctx context.Context, id ID, set bson.D) error {
 // DeleteUser removes a user and their tokens. Errors: ErrNotFound,
 // ErrUnavailable.
 func (s *Store) DeleteUser(ctx context.Context, id ID) error {
-	res, err := s.users().DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	var gone struct {
+		Username string `bson:"username"`
+	}
+	err := s.users().FindOneAndDelete(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&gone)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return ErrNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("delete user %s: %w", id, classify(err))
 	}
-	if res.DeletedCount == 0 {
-		return ErrNotFound
-	}
+	s.releaseUsername(ctx, gone.Username, id, "")
 	// Tokens of a missing user no longer authenticate anyone (CallerByToken
 	// finds no user), so a failure here leaves nothing usable behind.
 	return s.DeleteUserTokens(ctx, id)
@@ -481,7 +550,8 @@ func deref(s *string) string {
 
 func derefBool(b *bool) bool { return b != nil && *b }
 
-// CreateUsers stores many new users in batches, for seeding and imports:
+// CreateUsers stores many new users in batches, for seeding and imports
+// (their usernames are entered in the directory after them):
 // one counter update reserves every id, then the users are inserted in
 // batches. It is meant for a quiet store (an import, a benchmark's seed):
 // on the embedded store, an id reserved here can collide with one handed out
@@ -522,6 +592,22 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) ([]ID, error) 
 			return nil, FieldError(NonFieldErrors, "Some of these users conflict with existing ones (username or email).")
 		}
 		return nil, err
+	}
+	// The unique username index accepted every name, so the directory's
+	// entries are these users'. A batch cannot claim first as CreateUser
+	// does; on a quiet store nothing reads the names in between.
+	entries := make([]usernameEntry, len(users))
+	for i := range users {
+		entries[i] = newUsernameEntry(users[i].Username, ids[i], now)
+	}
+	if err := insertMany(ctx, s.usernames(), entries); err != nil {
+		if !isDuplicateKey(err) {
+			return nil, err
+		}
+		// Stale entries of these names: replace them.
+		if err := s.indexUsernames(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return ids, nil
 }
