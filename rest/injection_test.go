@@ -1,51 +1,14 @@
 package rest_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/event"
-
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
 )
-
-// commandLog records the commands the store sends, so a test can see what
-// reached the database.
-type commandLog struct {
-	mu       sync.Mutex
-	commands []string
-}
-
-func (l *commandLog) monitor() *event.CommandMonitor {
-	return &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.commands = append(l.commands, e.Command.String())
-	}}
-}
-
-func (l *commandLog) reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.commands = nil
-}
-
-// holding returns the commands that contain s.
-func (l *commandLog) holding(s string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, c := range l.commands {
-		if strings.Contains(c, s) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
 
 // TestNoSQLInjection sends hardening.md's NoSQL injection lines to every
 // dialect: operators in query strings and bodies are literal text,
@@ -53,8 +16,8 @@ func (l *commandLog) holding(s string) []string {
 // never reach the store as an operator. The attack's marker text must
 // never appear in a command sent to the store as a key.
 func TestNoSQLInjection(t *testing.T) {
-	log := &commandLog{}
-	g := newGateway(t, withStoreOptions(store.Options{Monitor: log.monitor()}))
+	log := &storetest.CommandLog{}
+	g := newGateway(t, withStoreOptions(store.Options{Monitor: log.Monitor()}))
 	cases := []struct {
 		name, method, path, as, body string
 		status                       int
@@ -81,7 +44,7 @@ func TestNoSQLInjection(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			log.reset()
+			log.Reset()
 			start := time.Now()
 			r := g.do(c.method, c.path, c.as, c.body)
 			if r.Status != c.status || !strings.Contains(string(r.Body), c.fragment) {
@@ -90,11 +53,11 @@ func TestNoSQLInjection(t *testing.T) {
 			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("took %v", d)
 			}
-			if c.status == http.StatusOK && len(log.holding(`"find"`)) == 0 {
+			if c.status == http.StatusOK && len(log.Holding(`"find"`)) == 0 {
 				t.Fatal("no read reached the store: the log sees nothing")
 			}
 			for _, op := range []string{`"$ne"`, `"$gt"`, `"$where"`, `"$exists"`, `"$regex": ".*"`} {
-				if cmds := log.holding(op); len(cmds) > 0 && !storeOwn(op, cmds) {
+				if cmds := log.Holding(op); len(cmds) > 0 && !storeOwn(op, cmds) {
 					t.Errorf("%s reached the store: %v", op, cmds)
 				}
 			}
