@@ -448,6 +448,33 @@ func TestPageSizeIsClamped(t *testing.T) {
 	}
 }
 
+// GraphQL's Int is 32-bit: a larger number, a fraction or a string of
+// digits is refused as the specification says, in the document or in a
+// variable, and the largest Int is served.
+func TestIntIs32Bit(t *testing.T) {
+	g := newTestGateway(t)
+	token := g.signUp(t, "counter", "counter-pass")
+	for _, c := range []struct {
+		query string
+		vars  map[string]any
+	}{
+		{`{ users(first: 2147483648) { totalCount } }`, nil},
+		{`{ users(offset: -2147483649) { totalCount } }`, nil},
+		{`query($n: Int) { users(first: $n) { totalCount } }`, map[string]any{"n": 3000000000}},
+		{`query($n: Int) { users(first: $n) { totalCount } }`, map[string]any{"n": 2.5}},
+		{`query($n: Int) { users(first: $n) { totalCount } }`, map[string]any{"n": "5"}},
+	} {
+		r := g.query(t, token, c.query, c.vars)
+		if r.Data["users"] != nil || len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "Int") {
+			t.Errorf("%s %v: %+v", c.query, c.vars, r)
+		}
+	}
+	r := g.query(t, token, `query($n: Int) { users(first: $n) { totalCount } }`, map[string]any{"n": 2147483647})
+	if dig(r.mustData(t), "users", "totalCount") != 1.0 {
+		t.Errorf("the largest Int: %+v", r)
+	}
+}
+
 // aliases repeats a field n times under aliases a0, a1, ….
 func aliases(n int, field string) string {
 	var b strings.Builder
