@@ -26,7 +26,7 @@ func showroomDoc() *apiDoc {
 	crud("/malling/", "malling", "mailing (the path the service's code used)", "MallingList", "MallingListCreateUpdate", mailingFilter...)
 	add("GET", "/messages/", routeDoc{ID: "messages_list", Tag: "messages", Summary: "List messages, a page at a time.", Query: pageQuery, Status: http.StatusOK, Answer: pageNumberOf("Message")})
 	add("GET", "/statistic/", routeDoc{ID: "statistic_list", Tag: "statistic", Summary: "Every mailing with its messages counted by status.", Status: http.StatusOK, Answer: listOf("Statistic")})
-	add("GET", "/statistic/{id}/", routeDoc{ID: "statistic_read", Tag: "statistic", Summary: "One mailing's statistics and its messages.", Status: http.StatusOK, Answer: "StatisticDetail"})
+	add("GET", "/statistic/{id}/", routeDoc{ID: "statistic_read", Tag: "statistic", Summary: "One mailing's statistics and a page of its messages.", Query: pageQuery, Status: http.StatusOK, Answer: "StatisticDetail"})
 	users, user := "/users/", "/users/{username}/"
 	add("GET", users, routeDoc{ID: "users_list", Tag: "users", Summary: "List users, a page at a time.", Query: pageQuery, Status: http.StatusOK, Answer: pageNumberOf("User")})
 	add("POST", users, routeDoc{ID: "users_create", Tag: "users", Summary: "Create a user; the password is hashed, never shown.", Body: "UserWrite", Status: http.StatusCreated, Answer: "User"})
@@ -114,10 +114,7 @@ func showroomDefinitions() map[string]any {
 	for k, v := range mailing {
 		statistic[k] = v
 	}
-	detail := map[string]any{"messages": map[string]any{"type": "array", "items": model([]string{"id", "client", "status"}, map[string]any{
-		"id": integer("ID"), "client": map[string]any{"type": "integer", "x-nullable": true},
-		"status": map[string]any{"type": "string", "enum": []string{"New", "Send", "Error"}}, "send_date": dateTime("Send date", true),
-	})}}
+	detail := map[string]any{"messages": pageNumberOf("StatisticMessage")}
 	for k, v := range statistic {
 		detail[k] = v
 	}
@@ -144,5 +141,9 @@ func showroomDefinitions() map[string]any {
 		"UserWrite":       model([]string{"username", "password"}, userFields(true)),
 		"Statistic":       model([]string{"id", "total", "statuses"}, statistic),
 		"StatisticDetail": model([]string{"id", "total", "statuses", "messages"}, detail),
+		"StatisticMessage": model([]string{"id", "client", "status"}, map[string]any{
+			"id": integer("ID"), "client": map[string]any{"type": "integer", "x-nullable": true},
+			"status": map[string]any{"type": "string", "enum": []string{"New", "Send", "Error"}}, "send_date": dateTime("Send date", true),
+		}),
 	}
 }

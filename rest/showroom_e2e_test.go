@@ -124,8 +124,13 @@ func TestShowroomEndToEnd(t *testing.T) {
 	// while results are being recorded one may run ahead of the other:
 	// wait for both.
 	var stat map[string]any
+	messagesOf := func(stat map[string]any) []any {
+		page, _ := stat["messages"].(map[string]any)
+		results, _ := page["results"].([]any)
+		return results
+	}
 	allSent := func() bool {
-		msgs, _ := stat["messages"].([]any)
+		msgs := messagesOf(stat)
 		for _, m := range msgs {
 			if m.(map[string]any)["status"] != "Send" {
 				return false
@@ -173,7 +178,7 @@ func TestShowroomEndToEnd(t *testing.T) {
 			t.Errorf("message %v", m)
 		}
 	}
-	statMessages, _ := stat["messages"].([]any)
+	statMessages := messagesOf(stat)
 	for _, m := range statMessages {
 		if m := m.(map[string]any); m["status"] != "Send" || !sentIDs[fmt.Sprint(m["id"])] {
 			t.Errorf("statistic's message %v", m)
@@ -181,6 +186,12 @@ func TestShowroomEndToEnd(t *testing.T) {
 	}
 	if len(statMessages) != 3 {
 		t.Errorf("statistic lists %d messages, want 3", len(statMessages))
+	}
+	// Its messages come a page at a time, as every list of the dialect.
+	paged := g.do(http.MethodGet, fmt.Sprintf("/api/v1/statistic/%v/?limit=2", id), "alice", "").object(t)
+	if page, _ := paged["messages"].(map[string]any); len(messagesOf(paged)) != 2 || fmt.Sprint(page["count"]) != "3" ||
+		page["next"] != fmt.Sprintf("http://testserver/api/v1/statistic/%v/?limit=2&page=2", id) {
+		t.Errorf("a page of the statistic's messages: %v", paged["messages"])
 	}
 	if r := g.do(http.MethodGet, "/api/v1/statistic/", "alice", ""); !strings.Contains(string(r.Body), `"statuses":{"New":0,"Send":3,"Error":0}`) {
 		t.Errorf("statistic list: %s", r.Body)

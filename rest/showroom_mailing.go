@@ -2,6 +2,7 @@ package rest
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"time"
 )
@@ -167,36 +168,43 @@ func shapeShowroomStatistics(req *Request, data json.RawMessage) (int, any, erro
 	return http.StatusOK, out, nil
 }
 
-// bindShowroomStatistic reads the mailing's id; its messages are read in
-// chunks.
+// bindShowroomStatistic reads the mailing's id and the page of its
+// messages (page and limit, as every list of the dialect).
 func bindShowroomStatistic(req *Request) (Vars, error) {
 	vars, err := bindID(req)
 	if err != nil {
 		return nil, err
 	}
+	page, err := bindShowroomPage(req)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(vars, page)
 	vars["mailing"] = []string{idString(vars["id"].(int64))}
-	vars["offset"], vars["limit"] = 0, listChunk
 	return vars, nil
 }
 
-// shapeShowroomStatistic is one mailing's statistics and every message of
-// it, in id order.
+// shapeShowroomStatistic is one mailing's statistics and a page of its
+// messages, in id order. A mailing may have a message for every client:
+// the page keeps the answer, and the reads behind it, bounded.
 func shapeShowroomStatistic(req *Request, data json.RawMessage) (int, any, error) {
 	var stats showroomStatsData
 	if err := pickInto(data, &stats, "mailingStats"); err != nil {
 		return 0, nil, err
 	}
-	messages, _, err := readNodes[showroomMessageData](req, data, "messages", 0, -1)
+	_, messages, err := shapeStatisticMessages(req, data)
 	if err != nil {
 		return 0, nil, err
 	}
-	list := make([]object, len(messages))
-	for i := range messages {
-		list[i] = object{}.
-			set("id", idNumber(messages[i].ID)).
-			set("client", optionalRef(messages[i].Client)).
-			set("status", showroomStatus(messages[i].Status)).
-			set("send_date", req.optionalTime(messages[i].SendDate))
-	}
-	return http.StatusOK, showroomStatistic(req, &stats).set("messages", list), nil
+	return http.StatusOK, showroomStatistic(req, &stats).set("messages", messages), nil
 }
+
+// shapeStatisticMessages pages a statistic's messages as the dialect pages
+// its lists.
+var shapeStatisticMessages = shapeShowroomPage("messages", func(req *Request, m *showroomMessageData) object {
+	return object{}.
+		set("id", idNumber(m.ID)).
+		set("client", optionalRef(m.Client)).
+		set("status", showroomStatus(m.Status)).
+		set("send_date", req.optionalTime(m.SendDate))
+})
