@@ -87,7 +87,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("create index %s: %w", ix.name, classify(err))
 		}
 	}
-	if err := s.indexUsernames(ctx); err != nil {
+	if err := s.indexUsernamesOnce(ctx); err != nil {
 		return err
 	}
 	return s.seedPermissions(ctx)

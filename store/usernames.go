@@ -141,11 +141,30 @@ func (s *Store) userIDByUsername(ctx context.Context, username string) (ID, erro
 	return e.User, nil
 }
 
-// indexUsernames gives every user that has no entry one: the directory
-// of a database that users were added to before it existed. It reads the
-// users' names and the directory once each, so Migrate runs it at every
-// start without a marker.
-func (s *Store) indexUsernames(ctx context.Context) error {
+// usernamesIndexed is the counters document that marks a database whose
+// every user has had an entry since: users are entered as they are made,
+// so only a database that had users before the directory needs the pass.
+const usernamesIndexed = "usernames_indexed"
+
+// indexUsernamesOnce runs IndexUsernames unless it has run to its end on
+// this database before. Migrate calls it at every start.
+func (s *Store) indexUsernamesOnce(ctx context.Context) error {
+	err := s.db.Collection(colCounters).FindOne(ctx, bson.D{{Key: "_id", Value: usernamesIndexed}}).Err()
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("find the usernames mark: %w", classify(err))
+	}
+	return s.IndexUsernames(ctx)
+}
+
+// IndexUsernames gives every user that has no entry in the usernames
+// directory one, and marks the database as indexed. It reads the users'
+// names and the directory once each. The migrate command runs it every
+// time: after instances of a version without the directory have created
+// users, it enters them.
+func (s *Store) IndexUsernames(ctx context.Context) error {
 	type named struct {
 		ID       ID     `bson:"_id"`
 		Username string `bson:"username"`
@@ -176,6 +195,11 @@ func (s *Store) indexUsernames(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("index username: %w", classify(err))
 		}
+	}
+	_, err = s.db.Collection(colCounters).UpdateOne(ctx, bson.D{{Key: "_id", Value: usernamesIndexed}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "users", Value: len(users)}}}}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("mark usernames indexed: %w", classify(err))
 	}
 	return nil
 }

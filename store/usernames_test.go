@@ -108,23 +108,41 @@ func TestStaleUsernameEntries(t *testing.T) {
 	}
 }
 
-// Users that came before the directory (or lost their entries) get
-// entries again at the next migration.
-func TestMigrateIndexesUsernames(t *testing.T) {
+// Users that came before the directory (or lost their entries) are
+// entered by IndexUsernames: at the first migration of a database, and
+// whenever the migrate command runs.
+func TestIndexUsernames(t *testing.T) {
 	ctx := context.Background()
 	s := storetest.Open(t, store.Options{})
 	u := mustCreate(t, s, store.NewUser{Username: "veteran", IsActive: true})
 	if _, err := s.CollectionForTest("usernames").DeleteMany(ctx, bson.D{}); err != nil {
 		t.Fatal(err)
 	}
+	// A database migrated before skips the pass at the next start.
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.UserByUsername(ctx, "veteran"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("without its entry: %v", err)
+		t.Fatalf("entered without a pass: %v", err)
+	}
+	if err := s.IndexUsernames(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.UserByUsername(ctx, "veteran"); err != nil || got.ID != u.ID {
+		t.Errorf("after the pass: %+v %v", got, err)
+	}
+	// A database that never had the mark gets the pass at its migration.
+	if _, err := s.CollectionForTest("usernames").DeleteMany(ctx, bson.D{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CollectionForTest("counters").DeleteOne(ctx, bson.D{{Key: "_id", Value: "usernames_indexed"}}); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.UserByUsername(ctx, "veteran"); err != nil || got.ID != u.ID {
-		t.Errorf("after migrating: %+v %v", got, err)
+		t.Errorf("after the first migration: %+v %v", got, err)
 	}
 	ids, err := s.CreateUsers(ctx, []store.NewUser{{Username: "batch1"}, {Username: "batch2"}})
 	if err != nil {

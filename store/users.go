@@ -605,7 +605,7 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) ([]ID, error) 
 			return nil, err
 		}
 		// Stale entries of these names: replace them.
-		if err := s.indexUsernames(ctx); err != nil {
+		if err := s.IndexUsernames(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -111,7 +111,8 @@ func closeStore(s *openedStore, logger *slog.Logger) {
 	}
 }
 
-// migrate creates the collections, indexes and seed data, then exits.
+// migrate creates the collections, indexes and seed data, enters every
+// user in the usernames directory, then exits.
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := &config{}
 	if err := parseFlags("migrate", args, getenv, stderr, func(fs *flag.FlagSet, env envBinder) { cfg.storeFlags(fs, env) }); err != nil {
@@ -122,6 +123,10 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer closeStore(s, logger)
+	// Users an older version made have no usernames entry until a pass.
+	if err := s.IndexUsernames(ctx); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "migrated database %q: collections %v\n", cfg.Database, store.Collections())
 	return nil
 }
