@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
@@ -177,5 +178,38 @@ func TestUserRolesAndPermissions(t *testing.T) {
 	role, _ := s.RoleByID(ctx, readers.ID)
 	if !reflect.DeepEqual(role.PermissionIDs, []store.ID{4}) {
 		t.Errorf("role kept a deleted permission: %v", role.PermissionIDs)
+	}
+}
+
+// A grant or role change that changes nothing writes nothing: the user's
+// modified time tells when their grants last changed.
+func TestNoChangeWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	s := storetest.Open(t, store.Options{Now: func() time.Time { clock = clock.Add(time.Minute); return clock }})
+	u := mustCreate(t, s, store.NewUser{Username: "ivy"})
+	role, _ := s.CreateRole(ctx, store.NewRole{Name: "readers"})
+	assigned, err := s.ChangeUserRoles(ctx, u.ID, store.SetAdd, []store.ID{role.ID})
+	if err != nil || !assigned.Modified.After(u.Modified) {
+		t.Fatalf("assign: %+v %v", assigned, err)
+	}
+	for _, c := range []struct {
+		name   string
+		change func() (*store.User, error)
+	}{
+		{"assign a held role", func() (*store.User, error) { return s.ChangeUserRoles(ctx, u.ID, store.SetAdd, []store.ID{role.ID}) }},
+		{"unassign a role not held", func() (*store.User, error) {
+			return s.ChangeUserRoles(ctx, u.ID, store.SetRemove, []store.ID{role.ID + 1})
+		}},
+		{"set the same roles", func() (*store.User, error) { return s.ChangeUserRoles(ctx, u.ID, store.SetExact, []store.ID{role.ID}) }},
+		{"revoke nothing held", func() (*store.User, error) { return s.ChangeUserPermissions(ctx, u.ID, store.SetRemove, []store.ID{1}) }},
+	} {
+		got, err := c.change()
+		if err != nil || !got.Modified.Equal(assigned.Modified) || !reflect.DeepEqual(got.RoleIDs, []store.ID{role.ID}) {
+			t.Errorf("%s: %+v %v", c.name, got, err)
+		}
+	}
+	if got, _ := s.ChangeUserRoles(ctx, u.ID, store.SetRemove, []store.ID{role.ID}); !got.Modified.After(assigned.Modified) || len(got.RoleIDs) != 0 {
+		t.Errorf("unassign: %+v", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -246,6 +247,19 @@ func (s *Store) changeUserIDs(ctx context.Context, userID ID, field string, ref 
 		}
 	}
 	ids = nonNil(uniqueIDs(ids))
+	// A change that changes nothing writes nothing, so the user's modified
+	// time tells when their grants last changed.
+	before, err := s.UserByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	held := before.RoleIDs
+	if field == "permissions" {
+		held = before.PermissionIDs
+	}
+	if !changesList(held, op, ids) {
+		return before, nil
+	}
 	var update bson.D
 	switch op {
 	case SetAdd:
@@ -269,6 +283,27 @@ func (s *Store) changeUserIDs(ctx context.Context, userID ID, field string, ref 
 		return nil, ErrNotFound
 	}
 	return s.UserByID(ctx, userID)
+}
+
+// changesList tells whether op with ids would change the list held.
+func changesList(held []ID, op SetOperation, ids []ID) bool {
+	has := func(id ID) bool { return slices.Contains(held, id) }
+	switch op {
+	case SetAdd:
+		return !all(ids, has)
+	case SetRemove:
+		return slices.ContainsFunc(ids, has)
+	}
+	return len(held) != len(ids) || !all(ids, has)
+}
+
+func all(ids []ID, ok func(ID) bool) bool {
+	for _, id := range ids {
+		if !ok(id) {
+			return false
+		}
+	}
+	return true
 }
 
 // RoleHolders returns the ids of the users holding a role (for dropping
