@@ -65,9 +65,10 @@ func (d *dispatchMetrics) WorkClaimed(kind store.WorkKind, takenOver bool) {
 }
 
 // storeSummary reports messages and mailings by status and the work due
-// but unclaimed, as the store holds them. Counting reads every message on
-// the embedded store, so a scrape reuses a count younger than maxAge, and
-// concurrent scrapes share one count. Every instance reports the same
+// but unclaimed, as the store holds them. Counting reads every message
+// (a scan on the embedded store, a $group over the collection on
+// MongoDB), so a scrape reuses a count younger than maxAge, and concurrent
+// scrapes share one count. Every instance reports the same
 // figures: alert on max() across instances, not sum().
 type storeSummary struct {
 	store   *store.Store
@@ -86,7 +87,7 @@ type storeSummary struct {
 
 func newStoreSummary(s *store.Store, logger *slog.Logger) *storeSummary {
 	return &storeSummary{
-		store: s, logger: logger, maxAge: 15 * time.Second, timeout: 5 * time.Second,
+		store: s, logger: logger, maxAge: time.Minute, timeout: 10 * time.Second,
 		messages: prometheus.NewDesc("gatehouse_dispatch_messages", "Messages by status, across every dispatcher.", []string{"status"}, nil),
 		mailings: prometheus.NewDesc("gatehouse_mailings", "Mailings by status.", []string{"status"}, nil),
 		workDue:  prometheus.NewDesc("gatehouse_dispatch_work_due", "Work items due that no dispatcher holds: a backlog means too few dispatchers, or none running.", nil, nil),
