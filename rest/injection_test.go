@@ -41,6 +41,16 @@ func TestNoSQLInjection(t *testing.T) {
 		{"an id that is an operator", "GET", "/api/users/%7B%22%24ne%22%3A1%7D", "admin", "", 404, `Not found.`},
 		{"a huge id", "GET", "/api/users/99999999999999999999999", "admin", "", 404, `Not found.`},
 		{"an empty id", "GET", "/v1/users/%20", "admin", "", 404, `Not found.`},
+		{"002 list, operator parameter", "GET", "/users?id[$ne]=1", "alice", "", 400, `"parameter":"id[$ne]"`},
+		{"002 list, operator as the id", "GET", "/users?id=%7B%22%24ne%22%3A1%7D", "alice", "", 400, `"parameter":"id"`},
+		{"002 create with an operator", "POST", "/users", "admin", `{"data": {"type": "users", "attributes": {"username": {"$ne": ""}, "password": "pw-pw-pw-1", "uname": "u"}}}`, 400, `/data/attributes/username`},
+		{"002 role as an operator", "POST", "/users/66/relationships/roles", "admin", `{"data": {"type": "roles", "id": {"$gt": 0}}}`, 400, `/data/id`},
+		{"003 mailings, operator parameters", "GET", "/api/v1/mailing/?tag[$ne]=x&code[$gt]=1", "alice", "", 200, `"count":0`},
+		{"003 clients, operator page size", "GET", "/api/v1/clients/?limit[$gt]=0&page=1", "alice", "", 200, `"count":0`},
+		{"003 tag with an operator", "POST", "/api/v1/tags/", "admin", `{"name": {"$ne": null}}`, 400, `{"name":["Not a valid string."]}`},
+		{"003 client with an operator pk", "POST", "/api/v1/clients/", "admin", `{"phone_number": "79160000000", "timezone": "UTC", "mobile_operator_code": {"$gt": 0}, "tag": 1}`, 400, `Incorrect type. Expected pk value, received dict.`},
+		{"003 mailing with operator tags", "POST", "/api/v1/mailing/", "admin", `{"tags": [{"$ne": null}], "codes": ["916"], "start_notification_date": "2030-01-01T00:00:00Z", "end_notification_date": "2030-01-02T00:00:00Z", "text": "x"}`, 400, `"tags"`},
+		{"003 a username that is an operator", "GET", "/api/v1/users/%7B%22%24ne%22%3A1%7D/", "admin", "", 404, `Not found.`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
