@@ -212,18 +212,7 @@ func (g *gateway) seed() {
 		g.t.Fatal(err)
 	}
 	for _, name := range signedIn {
-		user, err := g.store.UserByUsername(ctx, name)
-		if err != nil {
-			g.t.Fatal(err)
-		}
-		key, digest, err := auth.NewToken()
-		if err != nil {
-			g.t.Fatal(err)
-		}
-		if _, err := g.store.CreateToken(ctx, digest, user.ID); err != nil {
-			g.t.Fatal(err)
-		}
-		g.tokens[name] = key
+		g.tokenFor(name)
 	}
 }
 

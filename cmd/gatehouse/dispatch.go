@@ -106,8 +106,7 @@ func dispatchCommand(ctx context.Context, args []string, getenv func(string) str
 	}
 	defer closeStore(s, logger)
 	if m != nil {
-		m.storeInfo.WithLabelValues(s.backend()).Set(1)
-		m.watchStore(s.Store, logger)
+		m.watchStore(s.Store, s.backend(), logger)
 		stop, err := serveMetrics(cfg.MetricsAddr, m, logger)
 		if err != nil {
 			return err

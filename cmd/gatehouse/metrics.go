@@ -136,9 +136,10 @@ func newMetrics() *metrics {
 	return m
 }
 
-// watchStore reports what the store holds of sending: messages and
-// mailings by status, and work waiting for a dispatcher.
-func (m *metrics) watchStore(s *store.Store, logger *slog.Logger) {
+// watchStore reports which store is in use and what it holds of sending:
+// messages and mailings by status, and work waiting for a dispatcher.
+func (m *metrics) watchStore(s *store.Store, backend string, logger *slog.Logger) {
+	m.storeInfo.WithLabelValues(backend).Set(1)
 	m.registry.MustRegister(newStoreSummary(s, logger))
 }
 

@@ -33,7 +33,11 @@ func newMetricsGateway(t testing.TB, args ...string) (*testGateway, *metrics) {
 	cfg := testConfig(t, args...)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	m.watchStore(s, logger)
+	backend := "mongodb"
+	if storetest.Embedded() != nil {
+		backend = "embedded"
+	}
+	m.watchStore(s, backend, logger)
 	gw, err := newGateway(cfg, s, logger, withMetrics(m))
 	if err != nil {
 		t.Fatal(err)

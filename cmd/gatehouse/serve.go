@@ -41,8 +41,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer closeStore(s, logger)
 	if m != nil {
-		m.storeInfo.WithLabelValues(s.backend()).Set(1)
-		m.watchStore(s.Store, logger)
+		m.watchStore(s.Store, s.backend(), logger)
 	}
 
 	gw, err := newGateway(cfg, s.Store, logger, gwOpts...)
