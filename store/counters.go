@@ -49,13 +49,20 @@ func (s *Store) nextID(ctx context.Context, collection string) (ID, error) {
 // counter value and get the same id. Its unique _id index is atomic, so a
 // caller whose insert collides on _id takes another id and tries again.
 func (s *Store) insertWithNewID(ctx context.Context, collection string, build func(ID) any) (ID, error) {
+	id, err := s.nextID(ctx, collection)
+	if err != nil {
+		return 0, err
+	}
+	return s.insertFrom(ctx, collection, id, build, nil)
+}
+
+// insertFrom is insertWithNewID from an id the caller already reserved;
+// moved, when set, hears of each move to another id before the insert
+// under it (a claim made for the first id follows the document).
+func (s *Store) insertFrom(ctx context.Context, collection string, id ID, build func(ID) any, moved func(to ID) error) (ID, error) {
 	coll := s.db.Collection(collection)
 	for range maxIDAttempts {
-		id, err := s.nextID(ctx, collection)
-		if err != nil {
-			return 0, err
-		}
-		_, err = coll.InsertOne(ctx, build(id))
+		_, err := coll.InsertOne(ctx, build(id))
 		if err == nil || !isDuplicateKey(err) {
 			return id, err
 		}
@@ -66,8 +73,18 @@ func (s *Store) insertWithNewID(ctx context.Context, collection string, build fu
 		if !taken {
 			return id, err // another unique field collided: the caller names it
 		}
+		next, err := s.nextID(ctx, collection)
+		if err != nil {
+			return id, err
+		}
+		if moved != nil {
+			if err := moved(next); err != nil {
+				return id, err
+			}
+		}
+		id = next
 	}
-	return 0, fmt.Errorf("insert into %s: no free id after %d attempts", collection, maxIDAttempts)
+	return id, fmt.Errorf("insert into %s: no free id after %d attempts", collection, maxIDAttempts)
 }
 
 const maxIDAttempts = 20

@@ -43,11 +43,10 @@ func (s *Store) Summarize(ctx context.Context, now time.Time) (*DispatchSummary,
 	if err := countByStatus(ctx, s.mailings(), sum.Mailings); err != nil {
 		return nil, err
 	}
-	due, err := s.work().CountDocuments(ctx, bson.D{{Key: "due", Value: bson.D{{Key: "$lte", Value: now.UTC()}}}})
+	sum.WorkDue, err = count(ctx, s.work(), bson.D{{Key: "due", Value: bson.D{{Key: "$lte", Value: now.UTC()}}}})
 	if err != nil {
-		return nil, fmt.Errorf("count due work: %w", classify(err))
+		return nil, err
 	}
-	sum.WorkDue = int(due)
 	return sum, nil
 }
 

@@ -169,11 +169,11 @@ func (s *Store) IndexUsernames(ctx context.Context) error {
 		ID       ID     `bson:"_id"`
 		Username string `bson:"username"`
 	}
-	users, err := readAll[named](ctx, s.users(), bson.D{{Key: "username", Value: 1}})
+	users, err := findPage[named](ctx, s.users(), bson.D{}, Page{})
 	if err != nil {
 		return err
 	}
-	entries, err := readAll[usernameEntry](ctx, s.usernames(), nil)
+	entries, err := findPage[usernameEntry](ctx, s.usernames(), bson.D{}, Page{})
 	if err != nil {
 		return err
 	}
@@ -202,21 +202,4 @@ func (s *Store) IndexUsernames(ctx context.Context) error {
 		return fmt.Errorf("mark usernames indexed: %w", classify(err))
 	}
 	return nil
-}
-
-// readAll reads a whole collection, with a projection when one is given.
-func readAll[T any](ctx context.Context, coll *mongo.Collection, projection bson.D) ([]T, error) {
-	opts := options.Find()
-	if projection != nil {
-		opts.SetProjection(projection)
-	}
-	cur, err := coll.Find(ctx, bson.D{}, opts)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", coll.Name(), classify(err))
-	}
-	var out []T
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("read %s: %w", coll.Name(), classify(err))
-	}
-	return out, nil
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -264,31 +263,13 @@ func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	for range maxIDAttempts {
-		doc := n.document(id, now)
-		_, err = s.users().InsertOne(ctx, doc)
-		if err == nil {
-			return &doc.User, nil
-		}
-		if !isDuplicateKey(err) {
-			break
-		}
-		// The embedded store's counter can hand one id out twice: on an
-		// _id collision take another and move the claim with it.
-		taken, lookupErr := s.idTaken(ctx, s.users(), id)
-		if lookupErr != nil || !taken {
-			err = cmp.Or(lookupErr, err)
-			break
-		}
-		next, nextErr := s.nextID(ctx, colUsers)
-		if nextErr == nil {
-			nextErr = s.repointUsername(ctx, n.Username, claim, next)
-		}
-		if nextErr != nil {
-			err = nextErr
-			break
-		}
-		id = next
+	var doc userDoc
+	id, err = s.insertFrom(ctx, colUsers, id, func(id ID) any {
+		doc = n.document(id, now)
+		return doc
+	}, func(to ID) error { return s.repointUsername(ctx, n.Username, claim, to) })
+	if err == nil {
+		return &doc.User, nil
 	}
 	s.releaseUsername(context.WithoutCancel(ctx), n.Username, id, claim)
 	return nil, s.userWriteError(ctx, err, id, n.Username, n.Email)
