@@ -275,14 +275,18 @@ func (s *Store) changeUserIDs(ctx context.Context, userID ID, field string, ref 
 	} else {
 		update = append(update, bson.E{Key: "$set", Value: bson.D{{Key: "modified", Value: s.nowUTC()}}})
 	}
-	res, err := s.users().UpdateOne(ctx, bson.D{{Key: "_id", Value: userID}}, update)
+	// No projection: the embedded store's findAndModify does not take one.
+	// The secrets are decoded into doc and go no further.
+	var doc userDoc
+	err = s.users().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: userID}}, update,
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrNotFound
+	}
 	if err != nil {
 		return nil, fmt.Errorf("change %s of user %s: %w", field, userID, classify(err))
 	}
-	if res.MatchedCount == 0 {
-		return nil, ErrNotFound
-	}
-	return s.UserByID(ctx, userID)
+	return &doc.User, nil
 }
 
 // changesList tells whether op with ids would change the list held.
