@@ -27,6 +27,10 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/embedded"
@@ -330,6 +334,41 @@ func TestMigrateCommand(t *testing.T) {
 	stdout.Reset()
 	if err := run(context.Background(), []string{"migrate", "--data", dir, "--log-format", "json"}, noEnv, strings.NewReader(""), &stdout, io.Discard); err != nil {
 		t.Fatalf("second migrate: %v", err)
+	}
+}
+
+// migrate enters in the usernames directory a user an older version made
+// without an entry, so that sign-in finds them.
+func TestMigrateCommandEntersUsernames(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	srv, err := embedded.Start(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(ctx, srv.URI(), "gatehouse", store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.CreateUser(ctx, store.NewUser{Username: "veteran", IsActive: true})
+	if err == nil {
+		client, connErr := mongo.Connect(options.Client().ApplyURI(srv.URI()))
+		if connErr != nil {
+			t.Fatal(connErr)
+		}
+		_, err = client.Database("gatehouse").Collection("usernames").DeleteMany(ctx, bson.D{})
+		_ = client.Disconnect(ctx)
+	}
+	_ = s.Close(ctx)
+	_ = srv.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"migrate", "--data", dir, "--log-format", "json"}, noEnv, strings.NewReader(""), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := openDataDir(t, dir).UserByUsername(ctx, "veteran"); err != nil || got.ID != u.ID {
+		t.Errorf("after migrate: %+v %v", got, err)
 	}
 }
 
