@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -39,19 +38,9 @@ func BenchmarkShowroomClients(b *testing.B) {
 	graphQLBody, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"offset": 0, "limit": 50}})
 	token := "Token " + g.tokens["alice"]
 	run := func(b *testing.B, method, path, body, want string) {
-		b.ReportAllocs()
-		for b.Loop() {
-			req := httptest.NewRequest(method, path, strings.NewReader(body))
-			req.Header.Set("Authorization", token)
-			if body != "" {
-				req.Header.Set("Content-Type", "application/json")
-			}
-			w := httptest.NewRecorder()
-			g.handler.ServeHTTP(w, req)
-			if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {
-				b.Fatalf("%d %s", w.Code, w.Body)
-			}
-		}
+		g.benchRequest(b, token, method, path, body, func(status int, body string) bool {
+			return status == http.StatusOK && strings.Contains(body, want)
+		})
 	}
 	b.Run("rest GET /api/v1/clients/?limit=50", func(b *testing.B) {
 		run(b, http.MethodGet, "/api/v1/clients/?limit=50", "", `"id":50,`)
