@@ -16,14 +16,9 @@ import (
 // send: a pause, a cancel, a new text or end reach the next send this soon.
 const mailingFresh = 250 * time.Millisecond
 
-// Results are recorded every flushBatch sends or flushEvery, whichever
-// comes first: a crash loses (and a takeover sends again, under the same
-// ids) at most that much besides the sends in flight. On the embedded
-// store a bulk write costs about the same per statement in any batch size.
-const (
-	flushBatch = 10
-	flushEvery = 250 * time.Millisecond
-)
+// waveSize is how many messages are marked SENDING in one write, just
+// before their sends start.
+const waveSize = 10
 
 // runChunk works one claimed chunk: it finalises the messages of a mailing
 // that ended or was cancelled, or sends those that are due; then it
@@ -99,10 +94,9 @@ type pass struct {
 	readAt    time.Time
 	clients   map[store.ID]*store.Client // the recipients of the messages sent
 	results   []result                   // not yet recorded
-	firstAt   time.Time
-	remaining int       // messages still open after the pass
-	nextDue   time.Time // the earliest of their due times
-	unflushed bool      // a flush failed: the chunk must not be finished
+	remaining int                        // messages still open after the pass
+	nextDue   time.Time                  // the earliest of their due times
+	unflushed bool                       // a flush failed: the chunk must not be finished
 }
 
 // result is a message's outcome; sent tells that it records a send that
@@ -127,9 +121,6 @@ func (p *pass) keep(due time.Time) {
 func (p *pass) add(r result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.results) == 0 {
-		p.firstAt = p.d.clock.Now()
-	}
 	p.results = append(p.results, r)
 }
 
@@ -178,8 +169,8 @@ func (p *pass) send(open []store.Message) {
 	// delivered: the next holder sends those again, same id).
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
-	for start := 0; start < len(open); start += flushBatch {
-		wave := open[start:min(start+flushBatch, len(open))]
+	for start := 0; start < len(open); start += waveSize {
+		wave := open[start:min(start+waveSize, len(open))]
 		if err := p.markSending(wave); err != nil {
 			d.logStoreError(p.work, "mark messages sending", err, slog.String("mailing", p.m.ID.String()))
 			for range open[start:] {
@@ -197,7 +188,6 @@ func (p *pass) send(open []store.Message) {
 				}
 				return
 			}
-			p.flushIfDue()
 		}
 	}
 }
@@ -285,8 +275,12 @@ func (p *pass) startSend(inflight *sync.WaitGroup, msg store.Message) bool {
 			d.limiter.holdUntil(d.clock.Now().Add(ra))
 		}
 		release()
-		<-d.sends
 		p.outcome(msg, m, err)
+		// The result is in the store before the slot takes another send:
+		// a dispatcher that dies leaves at most its sends in flight
+		// unrecorded, which its successor sends again under the same ids.
+		p.flush()
+		<-d.sends
 	}()
 	return true
 }
@@ -378,17 +372,6 @@ func (p *pass) outcome(msg store.Message, m *store.Mailing, err error) {
 	}
 	d.cfg.Observer.SendAttempted(outcome, retry)
 	p.add(result{MessageResult: r, sent: true})
-}
-
-// flushIfDue records the results gathered so far once there are
-// flushBatch or the oldest has waited flushEvery.
-func (p *pass) flushIfDue() {
-	p.mu.Lock()
-	due := len(p.results) >= flushBatch || (len(p.results) > 0 && p.d.clock.Now().Sub(p.firstAt) >= flushEvery)
-	p.mu.Unlock()
-	if due {
-		p.flush()
-	}
 }
 
 // flush records the gathered results. Decisions are written only while

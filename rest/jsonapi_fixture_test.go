@@ -5,11 +5,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/gatehouse/gatehouse/store"
-	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 // jsonapiFixture makes 002's examples true as written: role 7 is "dummy
@@ -19,15 +16,10 @@ import (
 func jsonapiFixture(g *gateway) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client, err := mongo.Connect(options.Client().ApplyURI(storetest.URI()))
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer func() { _ = client.Disconnect(ctx) }()
-	counters := client.Database(g.store.Database()).Collection("counters")
+	counters := g.store.Collection("counters")
 	for collection, last := range map[string]int64{"roles": 6, "users": 19282} {
 		_, err := counters.UpdateOne(ctx, bson.D{{Key: "_id", Value: collection}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "seq", Value: last}}}}, options.UpdateOne().SetUpsert(true))
+			bson.D{{Key: "$set", Value: bson.D{{Key: "seq", Value: last}}}}, true)
 		if err != nil {
 			g.t.Fatal(err)
 		}

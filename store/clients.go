@@ -8,7 +8,8 @@ import (
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // Client is a mailing recipient.
@@ -78,7 +79,7 @@ func (s *Store) checkClientRefs(ctx context.Context, code, tag *ID) error {
 		if ref.id == nil {
 			continue
 		}
-		taken, err := s.idTaken(ctx, s.db.Collection(ref.coll), *ref.id)
+		taken, err := s.idTaken(ctx, s.Collection(ref.coll), *ref.id)
 		if err != nil {
 			return err
 		}
@@ -107,7 +108,7 @@ func (s *Store) CreateClient(ctx context.Context, in ClientInput) (*Client, erro
 		return c
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create client: %w", classify(err))
+		return nil, fmt.Errorf("create client: %w", err)
 	}
 	return &c, nil
 }
@@ -141,11 +142,11 @@ func (s *Store) UpdateClient(ctx context.Context, id ID, u ClientUpdate) (*Clien
 		set = append(set, bson.E{Key: "timezone", Value: *u.Timezone})
 	}
 	if len(set) > 0 {
-		res, err := s.clients().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}})
+		res, err := s.clients().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}, false)
 		if err != nil {
-			return nil, fmt.Errorf("update client %s: %w", id, classify(err))
+			return nil, fmt.Errorf("update client %s: %w", id, err)
 		}
-		if res.MatchedCount == 0 {
+		if res.Matched == 0 {
 			return nil, ErrNotFound
 		}
 	}
@@ -160,6 +161,10 @@ func (s *Store) DeleteClient(ctx context.Context, id ID) error {
 	return s.deleteClientsWhere(ctx, bson.D{{Key: "_id", Value: id}})
 }
 
+// deleteBatch bounds the ids of one delete, so no one write holds the
+// store for long.
+const deleteBatch = 500
+
 // deleteClientsWhere deletes matching clients and their messages (messages
 // first: a message never outlives its client's deletion).
 func (s *Store) deleteClientsWhere(ctx context.Context, filter bson.D) error {
@@ -167,28 +172,24 @@ func (s *Store) deleteClientsWhere(ctx context.Context, filter bson.D) error {
 	if err != nil {
 		return err
 	}
-	for start := 0; start < len(ids); start += maxInsertBatch {
-		chunk := idKeys(ids[start:min(start+maxInsertBatch, len(ids))])
+	for start := 0; start < len(ids); start += deleteBatch {
+		chunk := idKeys(ids[start:min(start+deleteBatch, len(ids))])
 		if _, err := s.messages().DeleteMany(ctx, bson.D{{Key: "client", Value: bson.D{{Key: "$in", Value: chunk}}}}); err != nil {
-			return fmt.Errorf("delete messages of clients: %w", classify(err))
+			return fmt.Errorf("delete messages of clients: %w", err)
 		}
 		if _, err := s.clients().DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: chunk}}}}); err != nil {
-			return fmt.Errorf("delete clients: %w", classify(err))
+			return fmt.Errorf("delete clients: %w", err)
 		}
 	}
 	return nil
 }
 
 func (s *Store) clientIDs(ctx context.Context, filter bson.D) ([]ID, error) {
-	cur, err := s.clients().Find(ctx, filter)
-	if err != nil {
-		return nil, fmt.Errorf("find clients: %w", classify(err))
-	}
 	var rows []struct {
 		ID ID `bson:"_id"`
 	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("read clients: %w", classify(err))
+	if err := s.clients().Find(ctx, filter, docdb.FindOptions{Projection: idOnly}, &rows); err != nil {
+		return nil, fmt.Errorf("find clients: %w", err)
 	}
 	ids := make([]ID, len(rows))
 	for i, r := range rows {
@@ -265,10 +266,10 @@ func (s *Store) CreateClients(ctx context.Context, in []ClientInput) ([]ID, erro
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := checkIDsExist(ctx, s.db.Collection(colCodes), "mobile_operator_code", uniqueIDs(codes)); err != nil {
+	if err := checkIDsExist(ctx, s.Collection(colCodes), "mobile_operator_code", uniqueIDs(codes)); err != nil {
 		return nil, err
 	}
-	if err := checkIDsExist(ctx, s.db.Collection(colTags), "tag", uniqueIDs(tags)); err != nil {
+	if err := checkIDsExist(ctx, s.Collection(colTags), "tag", uniqueIDs(tags)); err != nil {
 		return nil, err
 	}
 	if len(in) == 0 {
@@ -290,4 +291,4 @@ func (s *Store) CreateClients(ctx context.Context, in []ClientInput) ([]ID, erro
 	return ids, nil
 }
 
-func (s *Store) clients() *mongo.Collection { return s.db.Collection(colClients) }
+func (s *Store) clients() docdb.Collection { return s.Collection(colClients) }

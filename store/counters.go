@@ -6,13 +6,13 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // nextIDs reserves n consecutive ids for a collection and returns the first.
 // One atomic $inc on the collection's counter document serves any number of
-// gateways: no two ever get the same id.
+// gateways, on either engine: no two ever get the same id.
 func (s *Store) nextIDs(ctx context.Context, collection string, n int) (ID, error) {
 	var doc struct {
 		Seq int64 `bson:"seq"`
@@ -21,17 +21,15 @@ func (s *Store) nextIDs(ctx context.Context, collection string, n int) (ID, erro
 	// Two first-ever upserts of a counter can race to insert it; the loser
 	// gets a duplicate-key error and simply increments the winner's document.
 	for range 3 {
-		err = s.db.Collection(colCounters).FindOneAndUpdate(ctx,
-			bson.D{{Key: "_id", Value: collection}},
+		err = s.Collection(colCounters).FindOneAndUpdate(ctx, byID(collection),
 			bson.D{{Key: "$inc", Value: bson.D{{Key: "seq", Value: int64(n)}}}},
-			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
-		).Decode(&doc)
-		if !mongo.IsDuplicateKeyError(err) {
+			docdb.ModifyOptions{Upsert: true}, &doc)
+		if !isDuplicateKey(err) {
 			break
 		}
 	}
 	if err != nil {
-		return 0, fmt.Errorf("next %s id: %w", collection, classify(err))
+		return 0, fmt.Errorf("next %s id: %w", collection, err)
 	}
 	return ID(doc.Seq - int64(n) + 1), nil
 }
@@ -42,27 +40,17 @@ func (s *Store) nextID(ctx context.Context, collection string) (ID, error) {
 }
 
 // insertWithNewID inserts the document build makes for a new id, and
-// returns that id.
-//
-// On MongoDB the counter never hands out an id twice. The embedded store's
-// findAndModify is not atomic, though: concurrent callers can read the same
-// counter value and get the same id. Its unique _id index is atomic, so a
-// caller whose insert collides on _id takes another id and tries again.
+// returns that id. Should the id be taken already (a counter behind its
+// collection, as a restore of an older backup or an import leaves it), it
+// takes the next one: ids are never reused, and nothing is overwritten.
 func (s *Store) insertWithNewID(ctx context.Context, collection string, build func(ID) any) (ID, error) {
-	id, err := s.nextID(ctx, collection)
-	if err != nil {
-		return 0, err
-	}
-	return s.insertFrom(ctx, collection, id, build, nil)
-}
-
-// insertFrom is insertWithNewID from an id the caller already reserved;
-// moved, when set, hears of each move to another id before the insert
-// under it (a claim made for the first id follows the document).
-func (s *Store) insertFrom(ctx context.Context, collection string, id ID, build func(ID) any, moved func(to ID) error) (ID, error) {
-	coll := s.db.Collection(collection)
+	coll := s.Collection(collection)
 	for range maxIDAttempts {
-		_, err := coll.InsertOne(ctx, build(id))
+		id, err := s.nextID(ctx, collection)
+		if err != nil {
+			return 0, err
+		}
+		_, err = coll.Insert(ctx, build(id))
 		if err == nil || !isDuplicateKey(err) {
 			return id, err
 		}
@@ -73,29 +61,24 @@ func (s *Store) insertFrom(ctx context.Context, collection string, id ID, build 
 		if !taken {
 			return id, err // another unique field collided: the caller names it
 		}
-		next, err := s.nextID(ctx, collection)
-		if err != nil {
-			return id, err
-		}
-		if moved != nil {
-			if err := moved(next); err != nil {
-				return id, err
-			}
-		}
-		id = next
 	}
-	return id, fmt.Errorf("insert into %s: no free id after %d attempts", collection, maxIDAttempts)
+	return 0, fmt.Errorf("insert into %s: no free id after %d attempts", collection, maxIDAttempts)
 }
 
 const maxIDAttempts = 20
 
-func (s *Store) idTaken(ctx context.Context, coll *mongo.Collection, id ID) (bool, error) {
-	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
-	if errors.Is(err, mongo.ErrNoDocuments) {
+// idOnly is the projection of reads that need only ids.
+var idOnly = bson.D{{Key: "_id", Value: 1}}
+
+// idTaken tells whether coll holds a document with this id.
+func (s *Store) idTaken(ctx context.Context, coll docdb.Collection, id ID) (bool, error) {
+	var found bson.Raw
+	err := coll.FindOne(ctx, byID(id), docdb.FindOptions{Projection: idOnly}, &found)
+	if errors.Is(err, docdb.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("check id %s in %s: %w", id, coll.Name(), classify(err))
+		return false, fmt.Errorf("check id %s in %s: %w", id, coll.Name(), err)
 	}
 	return true, nil
 }

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // The dispatcher's work lives in two small collections.
@@ -20,12 +20,11 @@ import (
 // lead (starting it, finding new recipients, logging progress, finishing
 // it). A chunk is deleted once its messages are all final, so the
 // collection holds only the work in progress, and listing due work, the one
-// query that is not by _id, stays cheap on the embedded store.
+// query that is not by _id, stays small.
 //
 // dispatch_claims holds the claims. Taking a work item means inserting the
 // claim "<work id>:<generation>" for the next generation: the unique _id
-// makes exactly one of any number of dispatchers win, on the embedded store
-// (whose updates and findAndModify are not atomic) as on MongoDB. A claim is
+// makes exactly one of any number of dispatchers win. A claim is
 // a lease: its owner extends it while it works, and once it has passed (the
 // owner died) anyone may insert the next generation. Claims are only read
 // by _id and are deleted with their work item.
@@ -41,9 +40,9 @@ const (
 	WorkMailing WorkKind = "mailing"
 )
 
-// ChunkSize is the most messages one chunk holds: one bulk write records
-// them all (the store takes at most 50 statements a command).
-const ChunkSize = maxWriteStatements
+// ChunkSize is the most messages one chunk holds: one lease's worth of
+// work, recorded in one bulk write.
+const ChunkSize = 50
 
 // ChunkSettle is how long a chunk stays unlisted while its messages are
 // being created. CreateMessages publishes a chunk as soon as its messages
@@ -142,12 +141,12 @@ func claimID(work string, gen int64) string { return fmt.Sprintf("%s:%d", work, 
 // (ErrUnavailable) only.
 func (s *Store) EnsureMailingWork(ctx context.Context, mailingID ID, now time.Time) (bool, error) {
 	now = now.UTC()
-	_, err := s.serial(s.work()).InsertOne(ctx, Work{ID: mailingWorkID(mailingID), Kind: WorkMailing, MailingID: mailingID, Due: now, Created: now})
+	_, err := s.work().Insert(ctx, Work{ID: mailingWorkID(mailingID), Kind: WorkMailing, MailingID: mailingID, Due: now, Created: now})
 	if isDuplicateKey(err) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("create lead of mailing %s: %w", mailingID, classify(err))
+		return false, fmt.Errorf("create lead of mailing %s: %w", mailingID, err)
 	}
 	return true, nil
 }
@@ -169,10 +168,7 @@ func (s *Store) DueWork(ctx context.Context, f DueWorkFilter) ([]Work, error) {
 	if len(f.SkipMailings) > 0 {
 		filter = append(filter, bson.E{Key: "mailing", Value: bson.D{{Key: "$nin", Value: idKeys(f.SkipMailings)}}})
 	}
-	opts := options.Find().SetSort(bson.D{{Key: "due", Value: 1}, {Key: "_id", Value: 1}})
-	if f.Limit > 0 {
-		opts.SetLimit(int64(f.Limit))
-	}
+	opts := docdb.FindOptions{Sort: bson.D{{Key: "due", Value: 1}, {Key: "_id", Value: 1}}, Limit: int64(f.Limit)}
 	return findWork(ctx, s.work(), filter, opts)
 }
 
@@ -180,30 +176,26 @@ func (s *Store) DueWork(ctx context.Context, f DueWorkFilter) ([]Work, error) {
 // the store's only.
 func (s *Store) MailingChunks(ctx context.Context, mailingID ID) ([]Work, error) {
 	filter := bson.D{{Key: "mailing", Value: mailingID}, {Key: "kind", Value: WorkChunk}}
-	return findWork(ctx, s.work(), filter, options.Find())
+	return findWork(ctx, s.work(), filter, docdb.FindOptions{})
 }
 
 // WorkByID returns one work item. Errors: ErrNotFound.
 func (s *Store) WorkByID(ctx context.Context, id string) (*Work, error) {
 	var w Work
-	err := s.work().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&w)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := s.work().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, &w)
+	if errors.Is(err, docdb.ErrNotFound) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find work %s: %w", id, classify(err))
+		return nil, fmt.Errorf("find work %s: %w", id, err)
 	}
 	return &w, nil
 }
 
-func findWork(ctx context.Context, coll *mongo.Collection, filter bson.D, opts *options.FindOptionsBuilder) ([]Work, error) {
-	cur, err := coll.Find(ctx, filter, opts)
-	if err != nil {
-		return nil, fmt.Errorf("find work: %w", classify(err))
-	}
+func findWork(ctx context.Context, coll docdb.Collection, filter bson.D, opts docdb.FindOptions) ([]Work, error) {
 	var out []Work
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("read work: %w", classify(err))
+	if err := coll.Find(ctx, filter, opts, &out); err != nil {
+		return nil, fmt.Errorf("find work: %w", err)
 	}
 	return out, nil
 }
@@ -225,20 +217,19 @@ func (s *Store) ClaimWork(ctx context.Context, w *Work, owner string, now, until
 	}
 	until = until.UTC().Truncate(time.Millisecond)
 	c := claim{ID: claimID(w.ID, gen+1), Work: w.ID, Gen: gen + 1, Owner: owner, Until: until, Created: now.UTC()}
-	if _, err := s.serial(s.claims()).InsertOne(ctx, c); isDuplicateKey(err) {
+	if _, err := s.claims().Insert(ctx, c); isDuplicateKey(err) {
 		return nil, &ClaimedError{Owner: "another dispatcher", Until: until}
 	} else if err != nil {
-		return nil, fmt.Errorf("claim %s: %w", c.ID, classify(err))
+		return nil, fmt.Errorf("claim %s: %w", c.ID, err)
 	}
-	res, err := s.serial(s.work()).UpdateOne(ctx, bson.D{{Key: "_id", Value: w.ID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "gen", Value: c.Gen}, {Key: "due", Value: until}}}})
-	if err == nil && res.MatchedCount == 0 {
+	res, err := s.work().UpdateOne(ctx, bson.D{{Key: "_id", Value: w.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "gen", Value: c.Gen}, {Key: "due", Value: until}}}}, false)
+	if err == nil && res.Matched == 0 {
 		// The work was finished and deleted after it was listed.
-		_, _ = s.serial(s.claims()).DeleteOne(ctx, bson.D{{Key: "_id", Value: c.ID}})
+		_, _ = s.claims().DeleteOne(ctx, bson.D{{Key: "_id", Value: c.ID}})
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("mark work %s claimed: %w", w.ID, classify(err))
+		return nil, fmt.Errorf("mark work %s claimed: %w", w.ID, err)
 	}
 	return &Lease{WorkID: w.ID, Gen: c.Gen, Owner: owner, Until: until, TakenOver: latest != nil && !latest.Released}, nil
 }
@@ -271,12 +262,12 @@ func (s *Store) latestClaim(ctx context.Context, work string, hint int64) (int64
 
 func (s *Store) claimByID(ctx context.Context, id string) (*claim, error) {
 	var c claim
-	err := s.claims().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&c)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := s.claims().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, &c)
+	if errors.Is(err, docdb.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find claim %s: %w", id, classify(err))
+		return nil, fmt.Errorf("find claim %s: %w", id, err)
 	}
 	return &c, nil
 }
@@ -298,16 +289,14 @@ func (s *Store) superseded(ctx context.Context, l *Lease) error {
 // ErrNotFound (the work is gone).
 func (s *Store) ExtendLease(ctx context.Context, l *Lease, until time.Time) error {
 	until = until.UTC().Truncate(time.Millisecond)
-	if _, err := s.serial(s.claims()).UpdateOne(ctx, bson.D{{Key: "_id", Value: claimID(l.WorkID, l.Gen)}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "until", Value: until}}}}); err != nil {
-		return fmt.Errorf("extend lease on %s: %w", l.WorkID, classify(err))
+	if _, err := s.claims().UpdateOne(ctx, bson.D{{Key: "_id", Value: claimID(l.WorkID, l.Gen)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "until", Value: until}}}}, false); err != nil {
+		return fmt.Errorf("extend lease on %s: %w", l.WorkID, err)
 	}
-	res, err := s.serial(s.work()).UpdateOne(ctx, bson.D{{Key: "_id", Value: l.WorkID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: until}}}})
+	res, err := s.work().UpdateOne(ctx, bson.D{{Key: "_id", Value: l.WorkID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: until}}}}, false)
 	if err != nil {
-		return fmt.Errorf("extend lease on %s: %w", l.WorkID, classify(err))
+		return fmt.Errorf("extend lease on %s: %w", l.WorkID, err)
 	}
-	if res.MatchedCount == 0 {
+	if res.Matched == 0 {
 		return ErrNotFound
 	}
 	if err := s.superseded(ctx, l); err != nil {
@@ -332,17 +321,15 @@ func (s *Store) ReleaseWork(ctx context.Context, l *Lease, r WorkRelease) error 
 	if err := s.superseded(ctx, l); err != nil {
 		return err
 	}
-	res, err := s.serial(s.work()).UpdateOne(ctx, bson.D{{Key: "_id", Value: l.WorkID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: r.Due.UTC()}, {Key: "open", Value: r.Open}, {Key: "gen", Value: l.Gen}}}})
+	res, err := s.work().UpdateOne(ctx, bson.D{{Key: "_id", Value: l.WorkID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: r.Due.UTC()}, {Key: "open", Value: r.Open}, {Key: "gen", Value: l.Gen}}}}, false)
 	if err != nil {
-		return fmt.Errorf("release %s: %w", l.WorkID, classify(err))
+		return fmt.Errorf("release %s: %w", l.WorkID, err)
 	}
-	if res.MatchedCount == 0 {
+	if res.Matched == 0 {
 		return ErrNotFound
 	}
-	if _, err := s.serial(s.claims()).UpdateOne(ctx, bson.D{{Key: "_id", Value: claimID(l.WorkID, l.Gen)}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "released", Value: true}}}}); err != nil {
-		return fmt.Errorf("release %s: %w", l.WorkID, classify(err))
+	if _, err := s.claims().UpdateOne(ctx, bson.D{{Key: "_id", Value: claimID(l.WorkID, l.Gen)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "released", Value: true}}}}, false); err != nil {
+		return fmt.Errorf("release %s: %w", l.WorkID, err)
 	}
 	return nil
 }
@@ -355,12 +342,12 @@ func (s *Store) FinishWork(ctx context.Context, l *Lease) error {
 	if err := s.superseded(ctx, l); err != nil {
 		return err
 	}
-	if _, err := s.serial(s.work()).DeleteOne(ctx, bson.D{{Key: "_id", Value: l.WorkID}}); err != nil {
-		return fmt.Errorf("finish %s: %w", l.WorkID, classify(err))
+	if _, err := s.work().DeleteOne(ctx, bson.D{{Key: "_id", Value: l.WorkID}}); err != nil {
+		return fmt.Errorf("finish %s: %w", l.WorkID, err)
 	}
-	models := make([]mongo.WriteModel, 0, l.Gen)
+	models := make([]docdb.Write, 0, l.Gen)
 	for g := int64(1); g <= l.Gen; g++ {
-		models = append(models, mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "_id", Value: claimID(l.WorkID, g)}}))
+		models = append(models, docdb.Write{Filter: byID(claimID(l.WorkID, g)), Delete: true})
 	}
 	if _, err := s.bulkWrite(ctx, s.claims(), models); err != nil {
 		return fmt.Errorf("delete claims of %s: %w", l.WorkID, err)
@@ -375,10 +362,9 @@ func (s *Store) MakeDue(ctx context.Context, ids []string, now time.Time) error 
 	if len(ids) == 0 {
 		return nil
 	}
-	models := make([]mongo.WriteModel, len(ids))
+	models := make([]docdb.Write, len(ids))
 	for i, id := range ids {
-		models[i] = mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).
-			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: now.UTC()}}}})
+		models[i] = docdb.Write{Filter: byID(id), Update: bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: now.UTC()}}}}}
 	}
 	if _, err := s.bulkWrite(ctx, s.work(), models); err != nil {
 		return fmt.Errorf("make chunks due: %w", err)
@@ -400,15 +386,15 @@ func (s *Store) SetMailingProgress(ctx context.Context, l *Lease, p MailingProgr
 		return err
 	}
 	set := bson.D{{Key: "total", Value: p.Total}, {Key: "logged", Value: p.Logged}, {Key: "rescanned", Value: p.Rescanned}}
-	res, err := s.serial(s.work()).UpdateOne(ctx, bson.D{{Key: "_id", Value: l.WorkID}}, bson.D{{Key: "$set", Value: set}})
+	res, err := s.work().UpdateOne(ctx, bson.D{{Key: "_id", Value: l.WorkID}}, bson.D{{Key: "$set", Value: set}}, false)
 	if err != nil {
-		return fmt.Errorf("record progress of %s: %w", l.WorkID, classify(err))
+		return fmt.Errorf("record progress of %s: %w", l.WorkID, err)
 	}
-	if res.MatchedCount == 0 {
+	if res.Matched == 0 {
 		return ErrNotFound
 	}
 	return nil
 }
 
-func (s *Store) work() *mongo.Collection   { return s.db.Collection(colWork) }
-func (s *Store) claims() *mongo.Collection { return s.db.Collection(colClaims) }
+func (s *Store) work() docdb.Collection   { return s.Collection(colWork) }
+func (s *Store) claims() docdb.Collection { return s.Collection(colClaims) }

@@ -2,23 +2,17 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // The messages side of dispatching: creating a mailing's messages in
 // chunks, reading them and their clients by _id, and recording what
-// happened to them. Every write here is by _id and goes through bulkWrite.
-
-// pointReads bounds the lookups by _id run at once by MessagesByIDs and
-// ClientsByIDs.
-const pointReads = 4
+// happened to them. Every write here is by _id.
 
 // MailingTargets returns the ids of the tags and operator codes a mailing
 // names that still exist; a client matches when both its tag and its code
@@ -42,20 +36,16 @@ func (s *Store) RecipientIDs(ctx context.Context, m *Mailing) ([]ID, error) {
 }
 
 // ClientsWithMessages returns the clients that already have a message of
-// the mailing. It reads every message of the mailing (on the embedded
-// store, every message): the lead calls it once a rescan. Errors: the
-// store's only.
+// the mailing, reading the client of each of its messages: the lead calls
+// it once a rescan. Errors: the store's only.
 func (s *Store) ClientsWithMessages(ctx context.Context, mailingID ID) (map[ID]bool, error) {
-	cur, err := s.messages().Find(ctx, bson.D{{Key: "mailing", Value: mailingID}},
-		options.Find().SetProjection(bson.D{{Key: "client", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("find messages of mailing %s: %w", mailingID, classify(err))
-	}
 	var rows []struct {
 		Client ID `bson:"client"`
 	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("read messages of mailing %s: %w", mailingID, classify(err))
+	err := s.messages().Find(ctx, bson.D{{Key: "mailing", Value: mailingID}},
+		docdb.FindOptions{Projection: bson.D{{Key: "client", Value: 1}}}, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("find messages of mailing %s: %w", mailingID, err)
 	}
 	have := make(map[ID]bool, len(rows))
 	for _, r := range rows {
@@ -82,11 +72,8 @@ type NewMessages struct {
 //
 // Each chunk is inserted before its messages, not yet due, and published
 // once they are in: a message therefore never exists without the chunk
-// that sends it, whatever the moment a crash strikes. A message whose id
-// collided with another (the embedded store's id counter is not atomic
-// between concurrent callers) is not created; its client is found again by
-// the next search for recipients. Errors: the store's; messages created
-// before the error are counted.
+// that sends it, whatever the moment a crash strikes. Errors: the
+// store's; messages created before the error are counted.
 func (s *Store) CreateMessages(ctx context.Context, mailingID ID, clients []ID, nm NewMessages) (int, error) {
 	if len(clients) == 0 {
 		return 0, nil
@@ -120,8 +107,8 @@ func (s *Store) createMessageBatch(ctx context.Context, mailingID, firstID ID, c
 			return 0, err
 		}
 		w := Work{ID: chunk, Kind: WorkChunk, MailingID: mailingID, Due: now.Add(ChunkSettle), Created: now, Messages: ids, Open: len(ids)}
-		if _, err := s.serial(s.work()).InsertOne(ctx, w); err != nil {
-			return 0, fmt.Errorf("create chunk of mailing %s: %w", mailingID, classify(err))
+		if _, err := s.work().Insert(ctx, w); err != nil {
+			return 0, fmt.Errorf("create chunk of mailing %s: %w", mailingID, err)
 		}
 	}
 	docs := make([]any, len(clients))
@@ -129,90 +116,71 @@ func (s *Store) createMessageBatch(ctx context.Context, mailingID, firstID ID, c
 		docs[i] = Message{ID: ids[i], MailingID: mailingID, ClientID: c, Status: status, LastError: reason,
 			NextAttempt: now, Created: now, Chunk: chunk}
 	}
-	inserted := len(docs)
-	_, err := s.serial(s.messages()).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	if err != nil {
-		dups, ok := duplicatesOnly(err)
-		if !ok {
-			return 0, fmt.Errorf("create messages of mailing %s: %w", mailingID, classify(err))
-		}
-		inserted -= dups
+	// A client that has a message of the mailing already is refused by the
+	// unique index; the others go in.
+	inserted, err := s.messages().Insert(ctx, docs...)
+	if err != nil && !isDuplicateKey(err) {
+		return 0, fmt.Errorf("create messages of mailing %s: %w", mailingID, err)
 	}
 	if chunk == "" {
 		return inserted, nil
 	}
 	if inserted == 0 {
-		_, err = s.serial(s.work()).DeleteOne(ctx, bson.D{{Key: "_id", Value: chunk}})
+		_, err = s.work().DeleteOne(ctx, bson.D{{Key: "_id", Value: chunk}})
 	} else {
-		_, err = s.serial(s.work()).UpdateOne(ctx, bson.D{{Key: "_id", Value: chunk}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: now}, {Key: "open", Value: inserted}, {Key: "ready", Value: true}}}})
+		_, err = s.work().UpdateOne(ctx, bson.D{{Key: "_id", Value: chunk}}, bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: now}, {Key: "open", Value: inserted}, {Key: "ready", Value: true}}}}, false)
 	}
 	if err != nil {
-		return inserted, fmt.Errorf("publish chunk %s: %w", chunk, classify(err))
+		return inserted, fmt.Errorf("publish chunk %s: %w", chunk, err)
 	}
 	return inserted, nil
 }
 
-// duplicatesOnly counts the documents an unordered insert refused as
-// duplicates, and tells whether nothing else went wrong.
-func duplicatesOnly(err error) (int, bool) {
-	var bwe mongo.BulkWriteException
-	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
-		return 0, false
-	}
-	for _, we := range bwe.WriteErrors {
-		if we.Code != 11000 {
-			return 0, false
-		}
-	}
-	return len(bwe.WriteErrors), true
-}
-
 // MessagesByIDs returns the messages with these ids that exist, in the
-// order of ids, reading each by _id (the one lookup the embedded store does
-// not answer by scanning). Errors: the store's only; missing ids are left
+// order of ids, in one read. Errors: the store's only; missing ids are left
 // out, not errors.
 func (s *Store) MessagesByIDs(ctx context.Context, ids []ID) ([]Message, error) {
-	return pointLookups[Message](ctx, s.messages(), ids)
+	found, err := findByIDs[Message](ctx, s.messages(), ids)
+	if err != nil {
+		return nil, err
+	}
+	return inOrder(ids, found, func(m Message) ID { return m.ID }), nil
 }
 
 // ClientsByIDs returns the clients with these ids that exist, in the order
-// of ids, reading each by _id. Errors: as MessagesByIDs.
+// of ids, in one read. Errors: as MessagesByIDs.
 func (s *Store) ClientsByIDs(ctx context.Context, ids []ID) ([]Client, error) {
-	return pointLookups[Client](ctx, s.clients(), ids)
-}
-
-func pointLookups[T any](ctx context.Context, coll *mongo.Collection, ids []ID) ([]T, error) {
-	found := make([]*T, len(ids))
-	errs := make([]error, len(ids))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, pointReads)
-	for i, id := range ids {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			var v T
-			err := findByID(ctx, coll, id, &v)
-			switch {
-			case err == nil:
-				found[i] = &v
-			case !errors.Is(err, ErrNotFound):
-				errs[i] = err
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	found, err := findByIDs[Client](ctx, s.clients(), ids)
+	if err != nil {
 		return nil, err
 	}
-	out := make([]T, 0, len(ids))
-	for _, v := range found {
-		if v != nil {
-			out = append(out, *v)
-		}
+	return inOrder(ids, found, func(c Client) ID { return c.ID }), nil
+}
+
+func findByIDs[T any](ctx context.Context, coll docdb.Collection, ids []ID) ([]T, error) {
+	var out []T
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: idKeys(ids)}}}}, docdb.FindOptions{}, &out); err != nil {
+		return nil, fmt.Errorf("find by ids in %s: %w", coll.Name(), err)
 	}
 	return out, nil
+}
+
+// inOrder arranges found in the order of ids, leaving out missing ones.
+func inOrder[T any](ids []ID, found []T, idOf func(T) ID) []T {
+	byID := make(map[ID]T, len(found))
+	for _, v := range found {
+		byID[idOf(v)] = v
+	}
+	out := make([]T, 0, len(found))
+	for _, id := range ids {
+		if v, ok := byID[id]; ok {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // MarkSending moves messages to SENDING: a dispatcher is about to send
@@ -220,10 +188,9 @@ func pointLookups[T any](ctx context.Context, coll *mongo.Collection, ids []ID) 
 // (the receiver's idempotency key), should the first never record a result.
 // Errors: the store's only.
 func (s *Store) MarkSending(ctx context.Context, ids []ID) error {
-	models := make([]mongo.WriteModel, len(ids))
+	models := make([]docdb.Write, len(ids))
 	for i, id := range ids {
-		models[i] = mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).
-			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: MessageSending}}}})
+		models[i] = docdb.Write{Filter: byID(id), Update: bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: MessageSending}}}}}
 	}
 	if _, err := s.bulkWrite(ctx, s.messages(), models); err != nil {
 		return fmt.Errorf("mark messages sending: %w", err)
@@ -244,13 +211,13 @@ type MessageResult struct {
 }
 
 // RecordResults writes the outcomes of messages, by _id, in bulk writes of
-// at most 50 statements. A message deleted meanwhile is skipped. Errors:
+// one bulk write. A message deleted meanwhile is skipped. Errors:
 // the store's only.
 func (s *Store) RecordResults(ctx context.Context, results []MessageResult) error {
 	if len(results) == 0 {
 		return nil
 	}
-	models := make([]mongo.WriteModel, len(results))
+	models := make([]docdb.Write, len(results))
 	for i, r := range results {
 		set := bson.D{
 			{Key: "status", Value: r.Status},
@@ -261,8 +228,7 @@ func (s *Store) RecordResults(ctx context.Context, results []MessageResult) erro
 		if r.SendDate != nil {
 			set = append(set, bson.E{Key: "send_date", Value: r.SendDate.UTC().Truncate(time.Millisecond)})
 		}
-		models[i] = mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: r.ID}}).
-			SetUpdate(bson.D{{Key: "$set", Value: set}})
+		models[i] = docdb.Write{Filter: byID(r.ID), Update: bson.D{{Key: "$set", Value: set}}}
 	}
 	if _, err := s.bulkWrite(ctx, s.messages(), models); err != nil {
 		return fmt.Errorf("record message results: %w", err)

@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // DispatchSummary is the state of sending across every dispatcher, as the
@@ -51,22 +52,14 @@ func (s *Store) Summarize(ctx context.Context, now time.Time) (*DispatchSummary,
 }
 
 // countByStatus adds up a collection's documents by their status field.
-func countByStatus[S ~string](ctx context.Context, coll *mongo.Collection, into map[S]int) error {
-	cur, err := coll.Aggregate(ctx, mongo.Pipeline{
-		{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$status"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
-	})
+func countByStatus[S ~string](ctx context.Context, coll docdb.Collection, into map[S]int) error {
+	groups, err := coll.CountBy(ctx, nil, "status")
 	if err != nil {
-		return fmt.Errorf("count %s by status: %w", coll.Name(), classify(err))
+		return fmt.Errorf("count %s by status: %w", coll.Name(), err)
 	}
-	var rows []struct {
-		Status S   `bson:"_id"`
-		N      int `bson:"n"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return fmt.Errorf("read %s counts: %w", coll.Name(), classify(err))
-	}
-	for _, r := range rows {
-		into[r.Status] += r.N
+	for _, g := range groups {
+		status, _ := g.Keys[0].StringValueOK()
+		into[S(status)] += int(g.N)
 	}
 	return nil
 }

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 var (
@@ -14,9 +14,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrInvalidID is returned by ParseID for anything but a positive integer.
 	ErrInvalidID = errors.New("invalid id")
-	// ErrUnavailable wraps failures to reach the store (network, timeouts),
-	// which clients see as "service unavailable" and may retry.
-	ErrUnavailable = errors.New("store unavailable")
+	// ErrUnavailable wraps failures to reach the store (network, timeouts,
+	// another process holding the database file too long), which clients
+	// see as "service unavailable" and may retry.
+	ErrUnavailable = docdb.ErrUnavailable
 )
 
 // ValidationError holds input errors keyed by field, each with the messages
@@ -63,9 +64,15 @@ func FieldError(field, message string) *ValidationError {
 	return &ValidationError{Fields: map[string][]string{field: {message}}}
 }
 
-// isDuplicateKey tells a unique-index violation. MongoDB and the embedded
-// store's inserts say E11000; the embedded store's updates report SQLite's
-// own words instead.
-func isDuplicateKey(err error) bool {
-	return err != nil && (mongo.IsDuplicateKeyError(err) || strings.Contains(err.Error(), "UNIQUE constraint failed"))
+// isDuplicateKey tells a unique-index violation, on either engine.
+func isDuplicateKey(err error) bool { return errors.Is(err, docdb.ErrDuplicate) }
+
+// duplicateIndex names the unique index a write collided with, where the
+// engine tells.
+func duplicateIndex(err error) string {
+	var dup *docdb.DuplicateKeyError
+	if errors.As(err, &dup) {
+		return dup.Index
+	}
+	return ""
 }

@@ -9,7 +9,8 @@ import (
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // MailingStatus is where a mailing is in its life.
@@ -172,7 +173,7 @@ func (s *Store) CreateMailing(ctx context.Context, in MailingInput) (*Mailing, e
 		return m
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create mailing: %w", classify(err))
+		return nil, fmt.Errorf("create mailing: %w", err)
 	}
 	return &m, nil
 }
@@ -223,8 +224,8 @@ func (s *Store) UpdateMailing(ctx context.Context, id ID, u MailingUpdate) (*Mai
 		{Key: "tags", Value: in.Tags}, {Key: "codes", Value: in.Codes},
 		{Key: "window", Value: in.Window}, {Key: "modified", Value: s.nowUTC()},
 	}
-	if _, err := s.mailings().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}); err != nil {
-		return nil, fmt.Errorf("update mailing %s: %w", id, classify(err))
+	if _, err := s.mailings().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}, false); err != nil {
+		return nil, fmt.Errorf("update mailing %s: %w", id, err)
 	}
 	return s.MailingByID(ctx, id)
 }
@@ -253,11 +254,11 @@ func (s *Store) SetMailingStatus(ctx context.Context, id ID, status MailingStatu
 	}
 	// The status is in the filter, so a change made meanwhile by someone
 	// else (on MongoDB, atomically) is not overwritten.
-	res, err := s.mailings().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: m.Status}}, bson.D{{Key: "$set", Value: set}})
+	res, err := s.mailings().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: m.Status}}, bson.D{{Key: "$set", Value: set}}, false)
 	if err != nil {
-		return nil, fmt.Errorf("set status of mailing %s: %w", id, classify(err))
+		return nil, fmt.Errorf("set status of mailing %s: %w", id, err)
 	}
-	if res.MatchedCount == 0 {
+	if res.Matched == 0 {
 		return nil, &ConflictError{Message: "The mailing changed meanwhile; try again."}
 	}
 	return s.MailingByID(ctx, id)
@@ -269,10 +270,10 @@ func (s *Store) DeleteMailing(ctx context.Context, id ID) error {
 		return err
 	}
 	if _, err := s.messages().DeleteMany(ctx, bson.D{{Key: "mailing", Value: id}}); err != nil {
-		return fmt.Errorf("delete messages of mailing %s: %w", id, classify(err))
+		return fmt.Errorf("delete messages of mailing %s: %w", id, err)
 	}
 	if _, err := s.mailings().DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
-		return fmt.Errorf("delete mailing %s: %w", id, classify(err))
+		return fmt.Errorf("delete mailing %s: %w", id, err)
 	}
 	return nil
 }
@@ -380,4 +381,4 @@ func uniqueStrings(in []string) []string {
 	return out
 }
 
-func (s *Store) mailings() *mongo.Collection { return s.db.Collection(colMailings) }
+func (s *Store) mailings() docdb.Collection { return s.Collection(colMailings) }

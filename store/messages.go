@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // MessageStatus is where one message of a mailing is.
@@ -111,26 +111,9 @@ func (s *Store) Stats(ctx context.Context, ids []ID) (map[ID]*MailingStats, erro
 	if ids != nil {
 		match = bson.D{{Key: "mailing", Value: bson.D{{Key: "$in", Value: idKeys(ids)}}}}
 	}
-	pipeline := mongo.Pipeline{
-		{{Key: "$match", Value: match}},
-		{{Key: "$group", Value: bson.D{
-			{Key: "_id", Value: bson.D{{Key: "mailing", Value: "$mailing"}, {Key: "status", Value: "$status"}}},
-			{Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}},
-		}}},
-	}
-	cur, err := s.messages().Aggregate(ctx, pipeline)
+	groups, err := s.messages().CountBy(ctx, match, "mailing", "status")
 	if err != nil {
-		return nil, fmt.Errorf("message statistics: %w", classify(err))
-	}
-	var rows []struct {
-		Key struct {
-			Mailing ID            `bson:"mailing"`
-			Status  MessageStatus `bson:"status"`
-		} `bson:"_id"`
-		N int `bson:"n"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("read message statistics: %w", classify(err))
+		return nil, fmt.Errorf("message statistics: %w", err)
 	}
 	stats := map[ID]*MailingStats{}
 	get := func(id ID) *MailingStats {
@@ -144,17 +127,22 @@ func (s *Store) Stats(ctx context.Context, ids []ID) (map[ID]*MailingStats, erro
 	for _, id := range ids {
 		get(id)
 	}
-	for _, r := range rows {
-		st := get(r.Key.Mailing)
-		st.ByStatus[r.Key.Status] += r.N
-		st.Total += r.N
+	for _, g := range groups {
+		var mailing ID
+		if err := mailing.UnmarshalBSONValue(byte(g.Keys[0].Type), g.Keys[0].Value); err != nil {
+			return nil, fmt.Errorf("message statistics: %w", err)
+		}
+		status, _ := g.Keys[1].StringValueOK()
+		st := get(mailing)
+		st.ByStatus[MessageStatus(status)] += int(g.N)
+		st.Total += int(g.N)
 	}
 	return stats, nil
 }
 
 // SendSpan returns the first and last send dates of a mailing's sent
-// messages (nil when none was sent). The embedded store has no $min or $max
-// accumulator, so it asks for the two ends of the sorted list instead.
+// messages (nil when none was sent): the two ends of the list sorted by
+// send date, each one indexed read.
 func (s *Store) SendSpan(ctx context.Context, mailingID ID) (first, last *time.Time, err error) {
 	filter := bson.D{{Key: "mailing", Value: mailingID}, {Key: "status", Value: MessageSent}}
 	for _, end := range []struct {
@@ -162,16 +150,16 @@ func (s *Store) SendSpan(ctx context.Context, mailingID ID) (first, last *time.T
 		out **time.Time
 	}{{1, &first}, {-1, &last}} {
 		var m Message
-		err := s.messages().FindOne(ctx, filter, options.FindOne().SetSort(bson.D{{Key: "send_date", Value: end.dir}})).Decode(&m)
-		if errors.Is(err, mongo.ErrNoDocuments) {
+		err := s.messages().FindOne(ctx, filter, docdb.FindOptions{Sort: bson.D{{Key: "send_date", Value: end.dir}}}, &m)
+		if errors.Is(err, docdb.ErrNotFound) {
 			return nil, nil, nil
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("send span of mailing %s: %w", mailingID, classify(err))
+			return nil, nil, fmt.Errorf("send span of mailing %s: %w", mailingID, err)
 		}
 		*end.out = m.SendDate
 	}
 	return first, last, nil
 }
 
-func (s *Store) messages() *mongo.Collection { return s.db.Collection(colMessages) }
+func (s *Store) messages() docdb.Collection { return s.Collection(colMessages) }

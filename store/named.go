@@ -8,7 +8,8 @@ import (
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // Tags and operator codes are both a unique short string with an id; this
@@ -58,7 +59,7 @@ func (l label) create(ctx context.Context, s *Store, value string, build func(ID
 		return FieldError(l.field, l.taken)
 	}
 	if err != nil {
-		return fmt.Errorf("create %s: %w", l.coll, classify(err))
+		return fmt.Errorf("create %s: %w", l.coll, err)
 	}
 	return nil
 }
@@ -67,14 +68,14 @@ func (l label) rename(ctx context.Context, s *Store, id ID, value string) error 
 	if err := l.validate(value); err != nil {
 		return err
 	}
-	res, err := s.db.Collection(l.coll).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: l.field, Value: value}}}})
+	res, err := s.Collection(l.coll).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: l.field, Value: value}}}}, false)
 	if isDuplicateKey(err) {
 		return FieldError(l.field, l.taken)
 	}
 	if err != nil {
-		return fmt.Errorf("update %s %s: %w", l.coll, id, classify(err))
+		return fmt.Errorf("update %s %s: %w", l.coll, id, err)
 	}
-	if res.MatchedCount == 0 {
+	if res.Matched == 0 {
 		return ErrNotFound
 	}
 	return nil
@@ -83,7 +84,7 @@ func (l label) rename(ctx context.Context, s *Store, id ID, value string) error 
 // remove deletes a label. Clients that use it are deleted with it (and
 // their messages) only when cascade is set; otherwise the delete is refused.
 func (l label) remove(ctx context.Context, s *Store, id ID, cascade bool) error {
-	if err := findByID(ctx, s.db.Collection(l.coll), id, &bson.D{}); err != nil {
+	if err := findByID(ctx, s.Collection(l.coll), id, &bson.D{}); err != nil {
 		return err
 	}
 	users := bson.D{{Key: l.clientKey, Value: id}}
@@ -99,20 +100,20 @@ func (l label) remove(ctx context.Context, s *Store, id ID, cascade bool) error 
 			return err
 		}
 	}
-	if _, err := s.db.Collection(l.coll).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
-		return fmt.Errorf("delete %s %s: %w", l.coll, id, classify(err))
+	if _, err := s.Collection(l.coll).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+		return fmt.Errorf("delete %s %s: %w", l.coll, id, err)
 	}
 	return nil
 }
 
 // findByID decodes one document by id. Errors: ErrNotFound, ErrUnavailable.
-func findByID(ctx context.Context, coll *mongo.Collection, id ID, out any) error {
-	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(out)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+func findByID(ctx context.Context, coll docdb.Collection, id ID, out any) error {
+	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, out)
+	if errors.Is(err, docdb.ErrNotFound) {
 		return ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("find %s %s: %w", coll.Name(), id, classify(err))
+		return fmt.Errorf("find %s %s: %w", coll.Name(), id, err)
 	}
 	return nil
 }
@@ -156,7 +157,7 @@ func (s *Store) DeleteTag(ctx context.Context, id ID, cascade bool) error {
 // TagByID returns one tag. Errors: ErrNotFound.
 func (s *Store) TagByID(ctx context.Context, id ID) (*Tag, error) {
 	var t Tag
-	if err := findByID(ctx, s.db.Collection(colTags), id, &t); err != nil {
+	if err := findByID(ctx, s.Collection(colTags), id, &t); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -182,12 +183,12 @@ func (f *LabelFilter) document(field string) bson.D {
 
 // FindTags returns matching tags in id order.
 func (s *Store) FindTags(ctx context.Context, f *LabelFilter, page Page) ([]Tag, error) {
-	return findPage[Tag](ctx, s.db.Collection(colTags), f.document("name"), page)
+	return findPage[Tag](ctx, s.Collection(colTags), f.document("name"), page)
 }
 
 // CountTags counts matching tags.
 func (s *Store) CountTags(ctx context.Context, f *LabelFilter) (int, error) {
-	return count(ctx, s.db.Collection(colTags), f.document("name"))
+	return count(ctx, s.Collection(colTags), f.document("name"))
 }
 
 // CreateOperatorCode stores an operator code. Errors: *ValidationError.
@@ -216,7 +217,7 @@ func (s *Store) DeleteOperatorCode(ctx context.Context, id ID, cascade bool) err
 // OperatorCodeByID returns one code. Errors: ErrNotFound.
 func (s *Store) OperatorCodeByID(ctx context.Context, id ID) (*OperatorCode, error) {
 	var c OperatorCode
-	if err := findByID(ctx, s.db.Collection(colCodes), id, &c); err != nil {
+	if err := findByID(ctx, s.Collection(colCodes), id, &c); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -224,12 +225,12 @@ func (s *Store) OperatorCodeByID(ctx context.Context, id ID) (*OperatorCode, err
 
 // FindOperatorCodes returns matching codes in id order.
 func (s *Store) FindOperatorCodes(ctx context.Context, f *LabelFilter, page Page) ([]OperatorCode, error) {
-	return findPage[OperatorCode](ctx, s.db.Collection(colCodes), f.document("code"), page)
+	return findPage[OperatorCode](ctx, s.Collection(colCodes), f.document("code"), page)
 }
 
 // CountOperatorCodes counts matching codes.
 func (s *Store) CountOperatorCodes(ctx context.Context, f *LabelFilter) (int, error) {
-	return count(ctx, s.db.Collection(colCodes), f.document("code"))
+	return count(ctx, s.Collection(colCodes), f.document("code"))
 }
 
 // labelIDs maps tag names or codes to their ids, naming those that do not
@@ -238,17 +239,13 @@ func (s *Store) labelIDs(ctx context.Context, l label, field string, values []st
 	if len(values) == 0 {
 		return nil, nil
 	}
-	cur, err := s.db.Collection(l.coll).Find(ctx, bson.D{{Key: l.field, Value: bson.D{{Key: "$in", Value: values}}}})
-	if err != nil {
-		return nil, fmt.Errorf("find %s: %w", l.coll, classify(err))
-	}
 	var rows []struct {
 		ID   ID     `bson:"_id"`
 		Name string `bson:"name"`
 		Code string `bson:"code"`
 	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("read %s: %w", l.coll, classify(err))
+	if err := s.Collection(l.coll).Find(ctx, bson.D{{Key: l.field, Value: bson.D{{Key: "$in", Value: values}}}}, docdb.FindOptions{}, &rows); err != nil {
+		return nil, fmt.Errorf("find %s: %w", l.coll, err)
 	}
 	found := map[string]ID{}
 	for _, r := range rows {

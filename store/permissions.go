@@ -10,8 +10,8 @@ import (
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // Permission allows one action on one kind of resource: codename
@@ -58,21 +58,16 @@ func builtinPermissions() []Permission {
 // moves the permission counter past them, so custom ones never take their ids.
 func (s *Store) seedPermissions(ctx context.Context) error {
 	perms := builtinPermissions()
-	models := make([]mongo.WriteModel, len(perms))
+	models := make([]docdb.Write, len(perms))
 	for i, p := range perms {
-		models[i] = mongo.NewUpdateOneModel().
-			SetFilter(bson.D{{Key: "_id", Value: p.ID}}).
-			SetUpdate(bson.D{{Key: "$setOnInsert", Value: p}}).
-			SetUpsert(true)
+		models[i] = docdb.Write{Filter: byID(p.ID), Update: bson.D{{Key: "$setOnInsert", Value: p}}, Upsert: true}
 	}
 	if _, err := s.bulkWrite(ctx, s.permissions(), models); err != nil {
 		return fmt.Errorf("seed permissions: %w", err)
 	}
-	_, err := s.db.Collection(colCounters).UpdateOne(ctx, bson.D{{Key: "_id", Value: colPermissions}},
-		bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(len(perms))}}}},
-		options.UpdateOne().SetUpsert(true))
+	_, err := s.Collection(colCounters).UpdateOne(ctx, bson.D{{Key: "_id", Value: colPermissions}}, bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(len(perms))}}}}, true)
 	if err != nil && !isDuplicateKey(err) {
-		return fmt.Errorf("seed permission counter: %w", classify(err))
+		return fmt.Errorf("seed permission counter: %w", err)
 	}
 	return nil
 }
@@ -128,7 +123,7 @@ func (s *Store) CreatePermission(ctx context.Context, n NewPermission) (*Permiss
 		return nil, FieldError("codename", "permission with this codename already exists.")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create permission: %w", classify(err))
+		return nil, fmt.Errorf("create permission: %w", err)
 	}
 	return &p, nil
 }
@@ -146,13 +141,13 @@ func (s *Store) DeletePermission(ctx context.Context, id ID) error {
 	// Take the permission from its holders first: if the delete below
 	// fails, nobody holds a permission that no longer exists.
 	pull := bson.D{{Key: "$pull", Value: bson.D{{Key: "permissions", Value: id}}}}
-	for _, coll := range []*mongo.Collection{s.roles(), s.users()} {
+	for _, coll := range []docdb.Collection{s.roles(), s.users()} {
 		if _, err := coll.UpdateMany(ctx, bson.D{{Key: "permissions", Value: id}}, pull); err != nil {
-			return fmt.Errorf("revoke permission %s from %s: %w", id, coll.Name(), classify(err))
+			return fmt.Errorf("revoke permission %s from %s: %w", id, coll.Name(), err)
 		}
 	}
 	if _, err := s.permissions().DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
-		return fmt.Errorf("delete permission %s: %w", id, classify(err))
+		return fmt.Errorf("delete permission %s: %w", id, err)
 	}
 	return nil
 }
@@ -160,12 +155,12 @@ func (s *Store) DeletePermission(ctx context.Context, id ID) error {
 // PermissionByID returns one permission. Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) PermissionByID(ctx context.Context, id ID) (*Permission, error) {
 	var p Permission
-	err := s.permissions().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&p)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := s.permissions().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, &p)
+	if errors.Is(err, docdb.ErrNotFound) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find permission %s: %w", id, classify(err))
+		return nil, fmt.Errorf("find permission %s: %w", id, err)
 	}
 	return &p, nil
 }
@@ -216,20 +211,16 @@ func (s *Store) PermissionsByIDs(ctx context.Context, ids []ID) ([]Permission, e
 // checkIDsExist refuses ids that name no document, naming them:
 // {"permissions": ["Invalid pk \"99\" - object does not exist."]}, as DRF
 // words it.
-func checkIDsExist(ctx context.Context, coll *mongo.Collection, field string, ids []ID) error {
+func checkIDsExist(ctx context.Context, coll docdb.Collection, field string, ids []ID) error {
 	if len(ids) == 0 {
 		return nil
-	}
-	cur, err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: idKeys(ids)}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return fmt.Errorf("check %s: %w", field, classify(err))
 	}
 	var found []struct {
 		ID ID `bson:"_id"`
 	}
-	if err := cur.All(ctx, &found); err != nil {
-		return fmt.Errorf("check %s: %w", field, classify(err))
+	err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: idKeys(ids)}}}}, docdb.FindOptions{Projection: idOnly}, &found)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", field, err)
 	}
 	have := make(map[ID]bool, len(found))
 	for _, f := range found {
@@ -251,31 +242,21 @@ func uniqueIDs(ids []ID) []ID {
 }
 
 // findPage reads one page of documents in id order.
-func findPage[T any](ctx context.Context, coll *mongo.Collection, filter bson.D, page Page) ([]T, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})
-	if page.Offset > 0 {
-		opts.SetSkip(int64(page.Offset))
-	}
-	if page.Limit > 0 {
-		opts.SetLimit(int64(page.Limit))
-	}
-	cur, err := coll.Find(ctx, filter, opts)
-	if err != nil {
-		return nil, fmt.Errorf("find in %s: %w", coll.Name(), classify(err))
-	}
+func findPage[T any](ctx context.Context, coll docdb.Collection, filter bson.D, page Page) ([]T, error) {
+	opts := docdb.FindOptions{Sort: bson.D{{Key: "_id", Value: 1}}, Skip: int64(page.Offset), Limit: int64(page.Limit)}
 	out := []T{}
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("read %s: %w", coll.Name(), classify(err))
+	if err := coll.Find(ctx, filter, opts, &out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-func count(ctx context.Context, coll *mongo.Collection, filter bson.D) (int, error) {
-	n, err := coll.CountDocuments(ctx, filter)
+func count(ctx context.Context, coll docdb.Collection, filter bson.D) (int, error) {
+	n, err := coll.Count(ctx, filter)
 	if err != nil {
-		return 0, fmt.Errorf("count %s: %w", coll.Name(), classify(err))
+		return 0, err
 	}
 	return int(n), nil
 }
 
-func (s *Store) permissions() *mongo.Collection { return s.db.Collection(colPermissions) }
+func (s *Store) permissions() docdb.Collection { return s.Collection(colPermissions) }

@@ -10,8 +10,8 @@ import (
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // Role is a named set of permissions given to users (a "group" in the
@@ -89,7 +89,7 @@ func (s *Store) CreateRole(ctx context.Context, n NewRole) (*Role, error) {
 		return nil, FieldError("name", msgRoleNameTaken)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create role: %w", classify(err))
+		return nil, fmt.Errorf("create role: %w", err)
 	}
 	return &r, nil
 }
@@ -126,15 +126,14 @@ func (s *Store) UpdateRole(ctx context.Context, id ID, u RoleUpdate) (*Role, err
 	}
 	// The unchangeable flag is in the filter too, so a role made
 	// unchangeable meanwhile is not changed.
-	res, err := s.roles().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "unchangeable", Value: false}},
-		bson.D{{Key: "$set", Value: set}})
+	res, err := s.roles().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "unchangeable", Value: false}}, bson.D{{Key: "$set", Value: set}}, false)
 	if isDuplicateKey(err) {
 		return nil, FieldError("name", msgRoleNameTaken)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("update role %s: %w", id, classify(err))
+		return nil, fmt.Errorf("update role %s: %w", id, err)
 	}
-	if res.MatchedCount == 0 {
+	if res.Matched == 0 {
 		return nil, FieldError(NonFieldErrors, msgUnchangeable)
 	}
 	return s.RoleByID(ctx, id)
@@ -148,10 +147,10 @@ func (s *Store) DeleteRole(ctx context.Context, id ID) error {
 	}
 	if _, err := s.users().UpdateMany(ctx, bson.D{{Key: "roles", Value: id}},
 		bson.D{{Key: "$pull", Value: bson.D{{Key: "roles", Value: id}}}}); err != nil {
-		return fmt.Errorf("take role %s from its users: %w", id, classify(err))
+		return fmt.Errorf("take role %s from its users: %w", id, err)
 	}
 	if _, err := s.roles().DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "unchangeable", Value: false}}); err != nil {
-		return fmt.Errorf("delete role %s: %w", id, classify(err))
+		return fmt.Errorf("delete role %s: %w", id, err)
 	}
 	return nil
 }
@@ -170,12 +169,12 @@ func (s *Store) changeableRole(ctx context.Context, id ID) error {
 // RoleByID returns one role. Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) RoleByID(ctx context.Context, id ID) (*Role, error) {
 	var r Role
-	err := s.roles().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&r)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := s.roles().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, &r)
+	if errors.Is(err, docdb.ErrNotFound) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find role %s: %w", id, classify(err))
+		return nil, fmt.Errorf("find role %s: %w", id, err)
 	}
 	return &r, nil
 }
@@ -240,7 +239,7 @@ func (s *Store) ChangeUserRoles(ctx context.Context, userID ID, op SetOperation,
 	return s.changeUserIDs(ctx, userID, "roles", s.roles(), op, ids)
 }
 
-func (s *Store) changeUserIDs(ctx context.Context, userID ID, field string, ref *mongo.Collection, op SetOperation, ids []ID) (*User, error) {
+func (s *Store) changeUserIDs(ctx context.Context, userID ID, field string, ref docdb.Collection, op SetOperation, ids []ID) (*User, error) {
 	if op != SetRemove {
 		if err := checkIDsExist(ctx, ref, field, ids); err != nil {
 			return nil, err
@@ -265,7 +264,6 @@ func (s *Store) changeUserIDs(ctx context.Context, userID ID, field string, ref 
 	case SetAdd:
 		update = bson.D{{Key: "$addToSet", Value: bson.D{{Key: field, Value: bson.D{{Key: "$each", Value: ids}}}}}}
 	case SetRemove:
-		// $pullAll, not $pull with $in: the embedded store ignores the latter.
 		update = bson.D{{Key: "$pullAll", Value: bson.D{{Key: field, Value: ids}}}}
 	default:
 		update = bson.D{{Key: "$set", Value: bson.D{{Key: field, Value: ids}}}}
@@ -275,16 +273,14 @@ func (s *Store) changeUserIDs(ctx context.Context, userID ID, field string, ref 
 	} else {
 		update = append(update, bson.E{Key: "$set", Value: bson.D{{Key: "modified", Value: s.nowUTC()}}})
 	}
-	// No projection: the embedded store's findAndModify does not take one.
 	// The secrets are decoded into doc and go no further.
 	var doc userDoc
-	err = s.users().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: userID}}, update,
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err = s.users().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: userID}}, update, docdb.ModifyOptions{}, &doc)
+	if errors.Is(err, docdb.ErrNotFound) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("change %s of user %s: %w", field, userID, classify(err))
+		return nil, fmt.Errorf("change %s of user %s: %w", field, userID, err)
 	}
 	return &doc.User, nil
 }
@@ -313,15 +309,11 @@ func all(ids []ID, ok func(ID) bool) bool {
 // RoleHolders returns the ids of the users holding a role (for dropping
 // their cached permissions when the role changes).
 func (s *Store) RoleHolders(ctx context.Context, roleID ID) ([]ID, error) {
-	cur, err := s.users().Find(ctx, bson.D{{Key: "roles", Value: roleID}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("find holders of role %s: %w", roleID, classify(err))
-	}
 	var rows []struct {
 		ID ID `bson:"_id"`
 	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("read holders of role %s: %w", roleID, classify(err))
+	if err := s.users().Find(ctx, bson.D{{Key: "roles", Value: roleID}}, docdb.FindOptions{Projection: idOnly}, &rows); err != nil {
+		return nil, fmt.Errorf("find holders of role %s: %w", roleID, err)
 	}
 	ids := make([]ID, len(rows))
 	for i, r := range rows {
@@ -361,4 +353,4 @@ func nonNil(ids []ID) []ID {
 	return ids
 }
 
-func (s *Store) roles() *mongo.Collection { return s.db.Collection(colRoles) }
+func (s *Store) roles() docdb.Collection { return s.Collection(colRoles) }

@@ -1,23 +1,24 @@
-// Package store keeps Gatehouse's data in MongoDB (or the embedded,
-// MongoDB-compatible store): one file per collection, integer ids from a
-// counters collection, indexes created by Migrate, and errors callers can
-// act on (ErrNotFound, *ValidationError, ErrUnavailable).
+// Package store keeps Gatehouse's data: users, roles, permissions and
+// tokens; clients, tags, operator codes, mailings and messages; and the
+// dispatcher's work queue, counters and throttles. One file per
+// collection, integer ids from a counters collection, indexes declared
+// once in migrate.go, and errors callers can act on (ErrNotFound,
+// *ValidationError, ErrUnavailable).
 //
-// Everything here works the same on MongoDB and on the embedded store, so it
-// uses no transactions, $lookup, $facet, TTL or partial indexes.
+// The domain is written once, over the storage port in package docdb,
+// which has two engines: MongoDB (production) and SQLite (the embedded
+// default). Queries keep to the subset both run natively, so the store
+// uses no transactions, $lookup or aggregation beyond grouped counts.
 package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
-	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+	"github.com/gatehouse/gatehouse/store/docdb"
+	"github.com/gatehouse/gatehouse/store/docdb/mongodb"
+	"github.com/gatehouse/gatehouse/store/docdb/sqlite"
 )
 
 // Collection names.
@@ -35,117 +36,97 @@ const (
 	colMessages    = "messages"
 	colWork        = "dispatch_work"
 	colClaims      = "dispatch_claims"
-	colUsernames   = "usernames"
 )
+
+// Config chooses the engine: MongoDB when MongoURI is set, otherwise the
+// SQLite file <DataDir>/<Database>.db.
+type Config struct {
+	MongoURI string
+	DataDir  string
+	Database string
+	// Timeout bounds waits for a reachable MongoDB server, or for another
+	// process's SQLite write. Default 5s.
+	Timeout time.Duration
+	// Synchronous is the SQLite durability setting (NORMAL or FULL).
+	Synchronous sqlite.Synchronous
+}
 
 // Options tune a Store. The zero value is usable.
 type Options struct {
 	// Now is the clock; tests move it. Default time.Now.
 	Now func() time.Time
-	// Monitor observes every command sent (round-trip counting, metrics).
-	Monitor *event.CommandMonitor
-	// ServerSelectionTimeout bounds how long an operation waits for a
-	// reachable server. Default 5s.
-	ServerSelectionTimeout time.Duration
+	// Observer hears every operation sent (round-trip counting, metrics).
+	Observer *docdb.Observer
 }
 
 // Store is the gateway's handle on its database. It is safe for concurrent
-// use and holds no state beyond the driver's connection pool, so any number
-// of gateways can share one database.
+// use and holds no state beyond its engine's connections, so any number of
+// gateways can share one database.
 type Store struct {
-	client *mongo.Client
-	db     *mongo.Database
-	now    func() time.Time
-	owned  bool
-	// bulkSlot lets one multi-statement write run at a time (see bulkWrite).
-	bulkSlot chan struct{}
+	db  docdb.DB
+	now func() time.Time
 }
 
-// Open connects to the MongoDB server at uri and checks that it answers.
-func Open(ctx context.Context, uri, database string, opts Options) (*Store, error) {
-	if opts.ServerSelectionTimeout <= 0 {
-		opts.ServerSelectionTimeout = 5 * time.Second
-	}
-	co := options.Client().ApplyURI(uri).
-		SetServerSelectionTimeout(opts.ServerSelectionTimeout).
-		SetConnectTimeout(opts.ServerSelectionTimeout).
-		SetAppName("gatehouse")
-	if opts.Monitor != nil {
-		co.SetMonitor(opts.Monitor)
-	}
-	client, err := mongo.Connect(co)
+// Open opens the engine cfg names; it does not migrate.
+func Open(ctx context.Context, cfg Config, opts Options) (*Store, error) {
+	db, err := OpenEngine(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to store: %w", err)
-	}
-	s := New(client, database, opts)
-	s.owned = true
-	pingCtx, cancel := context.WithTimeout(ctx, opts.ServerSelectionTimeout)
-	defer cancel()
-	if err := s.Ping(pingCtx); err != nil {
-		_ = client.Disconnect(context.Background())
 		return nil, err
 	}
-	return s, nil
+	return New(db, opts), nil
 }
 
-// New wraps a connected client; the caller keeps ownership of it.
-func New(client *mongo.Client, database string, opts Options) *Store {
+// OpenEngine opens the database cfg names, without a Store around it.
+func OpenEngine(ctx context.Context, cfg Config) (docdb.DB, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.MongoURI != "" {
+		return mongodb.Open(ctx, cfg.MongoURI, cfg.Database, cfg.Timeout)
+	}
+	if cfg.DataDir == "" {
+		return nil, fmt.Errorf("open store: neither a MongoDB URI nor a data directory given")
+	}
+	return sqlite.Open(ctx, sqlite.Config{Dir: cfg.DataDir, Database: cfg.Database, Synchronous: cfg.Synchronous, BusyTimeout: 2 * cfg.Timeout})
+}
+
+// New wraps an open database; Close closes it.
+func New(db docdb.DB, opts Options) *Store {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{client: client, db: client.Database(database), now: now, bulkSlot: make(chan struct{}, 1)}
+	return &Store{db: docdb.Observe(db, opts.Observer), now: now}
 }
+
+// Engine names the engine beneath: "sqlite" or "mongodb".
+func (s *Store) Engine() string { return s.db.Engine() }
 
 // Database is the name of the database this store uses.
 func (s *Store) Database() string { return s.db.Name() }
 
 // Ping checks that the store answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.client.Ping(ctx, readpref.Primary()); err != nil {
-		return fmt.Errorf("ping store: %w", classify(err))
-	}
-	return nil
+	return s.db.Ping(ctx)
 }
 
-// Close disconnects, if this Store opened the connection.
+// Close lets go of the database.
 func (s *Store) Close(ctx context.Context) error {
-	if !s.owned {
-		return nil
-	}
-	return s.client.Disconnect(ctx)
+	return s.db.Close(ctx)
 }
 
-// Drop removes the whole database (tests use one database each).
+// Drop removes every collection (tests use one database each).
 func (s *Store) Drop(ctx context.Context) error {
 	return s.db.Drop(ctx)
 }
 
-// nowUTC is the store's clock, truncated to what BSON dates keep
+// nowUTC is the store's clock, truncated to what stored dates keep
 // (milliseconds), so a value written and read back compares equal.
 func (s *Store) nowUTC() time.Time {
 	return s.now().UTC().Truncate(time.Millisecond)
 }
 
-// classify marks errors that mean "the store could not be reached in time"
-// with ErrUnavailable, keeping the cause for logs.
-func classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnavailable) {
-		return err
-	}
-	if mongo.IsTimeout(err) || mongo.IsNetworkError(err) ||
-		errors.Is(err, mongo.ErrClientDisconnected) ||
-		errors.Is(err, context.DeadlineExceeded) ||
-		isServerSelection(err) {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	return err
-}
-
-func isServerSelection(err error) bool {
-	var sse topology.ServerSelectionError
-	return errors.As(err, &sse)
-}
+// Collection is one collection as the engine holds it: for the store's own
+// files, for tools that move whole documents (gatehouse copy), and for
+// tests that plant documents the gateway itself would never write.
+func (s *Store) Collection(name string) docdb.Collection { return s.db.Collection(name) }

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // Sign-in throttling counts failures in the store, not in memory, so that
@@ -24,12 +24,12 @@ type throttleDoc struct {
 // ThrottleBlockedUntil returns until when a key is blocked (zero if not).
 func (s *Store) ThrottleBlockedUntil(ctx context.Context, key string) (time.Time, error) {
 	var doc throttleDoc
-	err := s.throttle().FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := s.throttle().FindOne(ctx, bson.D{{Key: "_id", Value: key}}, docdb.FindOptions{}, &doc)
+	if errors.Is(err, docdb.ErrNotFound) {
 		return time.Time{}, nil
 	}
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read throttle: %w", classify(err))
+		return time.Time{}, fmt.Errorf("read throttle: %w", err)
 	}
 	return doc.BlockedUntil, nil
 }
@@ -40,15 +40,12 @@ func (s *Store) ThrottleBlockedUntil(ctx context.Context, key string) (time.Time
 func (s *Store) ThrottleFailure(ctx context.Context, key string, window time.Duration, blockFor func(int) time.Duration) (int, error) {
 	now := s.nowUTC()
 	var doc throttleDoc
-	err := s.throttle().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: key}},
-		bson.D{
-			{Key: "$inc", Value: bson.D{{Key: "failures", Value: 1}}},
-			{Key: "$setOnInsert", Value: bson.D{{Key: "window_start", Value: now}, {Key: "blocked_until", Value: time.Time{}}}},
-		},
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
-	).Decode(&doc)
+	err := s.throttle().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: key}}, bson.D{
+		{Key: "$inc", Value: bson.D{{Key: "failures", Value: 1}}},
+		{Key: "$setOnInsert", Value: bson.D{{Key: "window_start", Value: now}, {Key: "blocked_until", Value: time.Time{}}}},
+	}, docdb.ModifyOptions{Upsert: true}, &doc)
 	if err != nil {
-		return 0, fmt.Errorf("count sign-in failure: %w", classify(err))
+		return 0, fmt.Errorf("count sign-in failure: %w", err)
 	}
 	set := bson.D{}
 	if now.Sub(doc.WindowStart) > window {
@@ -60,8 +57,8 @@ func (s *Store) ThrottleFailure(ctx context.Context, key string, window time.Dur
 		set = append(set, bson.E{Key: "blocked_until", Value: now.Add(d)})
 	}
 	if len(set) > 0 {
-		if _, err := s.throttle().UpdateOne(ctx, bson.D{{Key: "_id", Value: key}}, bson.D{{Key: "$set", Value: set}}); err != nil {
-			return 0, fmt.Errorf("update sign-in throttle: %w", classify(err))
+		if _, err := s.throttle().UpdateOne(ctx, bson.D{{Key: "_id", Value: key}}, bson.D{{Key: "$set", Value: set}}, false); err != nil {
+			return 0, fmt.Errorf("update sign-in throttle: %w", err)
 		}
 	}
 	return doc.Failures, nil
@@ -70,7 +67,7 @@ func (s *Store) ThrottleFailure(ctx context.Context, key string, window time.Dur
 // ThrottleReset forgets a key's failures (after a successful sign-in).
 func (s *Store) ThrottleReset(ctx context.Context, key string) error {
 	if _, err := s.throttle().DeleteOne(ctx, bson.D{{Key: "_id", Value: key}}); err != nil {
-		return fmt.Errorf("reset sign-in throttle: %w", classify(err))
+		return fmt.Errorf("reset sign-in throttle: %w", err)
 	}
 	return nil
 }
@@ -84,9 +81,9 @@ func (s *Store) PruneThrottle(ctx context.Context, window time.Duration) (int64,
 		{Key: "blocked_until", Value: bson.D{{Key: "$lt", Value: now}}},
 	})
 	if err != nil {
-		return 0, fmt.Errorf("prune sign-in throttle: %w", classify(err))
+		return 0, fmt.Errorf("prune sign-in throttle: %w", err)
 	}
-	return res.DeletedCount, nil
+	return res, nil
 }
 
-func (s *Store) throttle() *mongo.Collection { return s.db.Collection(colThrottle) }
+func (s *Store) throttle() docdb.Collection { return s.Collection(colThrottle) }

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // Token is a sign-in token as stored: only the SHA-256 digest of the key
@@ -22,8 +23,8 @@ type Token struct {
 // CreateToken stores a new token for a user.
 func (s *Store) CreateToken(ctx context.Context, digest string, userID ID) (*Token, error) {
 	t := Token{Digest: digest, UserID: userID, Created: s.nowUTC()}
-	if _, err := s.tokens().InsertOne(ctx, t); err != nil {
-		return nil, fmt.Errorf("create token for user %s: %w", userID, classify(err))
+	if _, err := s.tokens().Insert(ctx, t); err != nil {
+		return nil, fmt.Errorf("create token for user %s: %w", userID, err)
 	}
 	return &t, nil
 }
@@ -31,12 +32,12 @@ func (s *Store) CreateToken(ctx context.Context, digest string, userID ID) (*Tok
 // TokenByDigest returns a token. Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) TokenByDigest(ctx context.Context, digest string) (*Token, error) {
 	var t Token
-	err := s.tokens().FindOne(ctx, bson.D{{Key: "_id", Value: digest}}).Decode(&t)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := s.tokens().FindOne(ctx, bson.D{{Key: "_id", Value: digest}}, docdb.FindOptions{}, &t)
+	if errors.Is(err, docdb.ErrNotFound) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find token: %w", classify(err))
+		return nil, fmt.Errorf("find token: %w", err)
 	}
 	return &t, nil
 }
@@ -45,7 +46,7 @@ func (s *Store) TokenByDigest(ctx context.Context, digest string) (*Token, error
 // signing out twice leaves the same state.
 func (s *Store) DeleteToken(ctx context.Context, digest string) error {
 	if _, err := s.tokens().DeleteOne(ctx, bson.D{{Key: "_id", Value: digest}}); err != nil {
-		return fmt.Errorf("delete token: %w", classify(err))
+		return fmt.Errorf("delete token: %w", err)
 	}
 	return nil
 }
@@ -58,9 +59,9 @@ func (s *Store) DeleteUserTokens(ctx context.Context, userID ID, keep ...string)
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$nin", Value: keep}}})
 	}
 	if _, err := s.tokens().DeleteMany(ctx, filter); err != nil {
-		return fmt.Errorf("delete tokens of user %s: %w", userID, classify(err))
+		return fmt.Errorf("delete tokens of user %s: %w", userID, err)
 	}
 	return nil
 }
 
-func (s *Store) tokens() *mongo.Collection { return s.db.Collection(colTokens) }
+func (s *Store) tokens() docdb.Collection { return s.Collection(colTokens) }

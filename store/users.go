@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // User is a person who signs in. It deliberately has no password field: the
@@ -243,10 +242,10 @@ func sortDocument(sorts []UserSort) bson.D {
 	return append(doc, bson.E{Key: "_id", Value: int(idDir)})
 }
 
-// CreateUser validates and stores a new user. The username is claimed in
-// the directory first (see usernames.go), then the user is inserted under
-// the id it was claimed for. Errors: *ValidationError (invalid or
-// duplicate username or email), ErrUnavailable.
+// CreateUser validates and stores a new user. The unique indexes on
+// username and email key refuse a name or email another user holds.
+// Errors: *ValidationError (invalid or duplicate username or email),
+// ErrUnavailable.
 func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 	if err := n.validate(); err != nil {
 		return nil, err
@@ -254,25 +253,16 @@ func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 	if err := checkIDsExist(ctx, s.roles(), "roles", n.RoleIDs); err != nil {
 		return nil, err
 	}
-	id, err := s.nextID(ctx, colUsers)
-	if err != nil {
-		return nil, err
-	}
 	now := s.nowUTC()
-	claim, err := s.claimUsername(ctx, n.Username, id, now)
-	if err != nil {
-		return nil, err
-	}
 	var doc userDoc
-	id, err = s.insertFrom(ctx, colUsers, id, func(id ID) any {
+	id, err := s.insertWithNewID(ctx, colUsers, func(id ID) any {
 		doc = n.document(id, now)
 		return doc
-	}, func(to ID) error { return s.repointUsername(ctx, n.Username, claim, to) })
-	if err == nil {
-		return &doc.User, nil
+	})
+	if err != nil {
+		return nil, s.userWriteError(ctx, err, id, n.Username, n.Email)
 	}
-	s.releaseUsername(context.WithoutCancel(ctx), n.Username, id, claim)
-	return nil, s.userWriteError(ctx, err, id, n.Username, n.Email)
+	return &doc.User, nil
 }
 
 // UserByID returns one user. Errors: ErrNotFound, ErrUnavailable.
@@ -283,25 +273,17 @@ func (s *Store) UserByID(ctx context.Context, id ID) (*User, error) {
 // UserByUsername returns one user by exact username. Errors: ErrNotFound,
 // ErrUnavailable.
 func (s *Store) UserByUsername(ctx context.Context, username string) (*User, error) {
-	id, err := s.userIDByUsername(ctx, username)
-	if err != nil {
-		return nil, err
-	}
-	u, err := s.UserByID(ctx, id)
-	if err == nil && u.Username != username {
-		return nil, ErrNotFound // the entry outlived a rename
-	}
-	return u, err
+	return s.findUser(ctx, bson.D{{Key: "username", Value: username}}, "username")
 }
 
 func (s *Store) findUser(ctx context.Context, filter bson.D, what string) (*User, error) {
 	var u User
-	err := s.users().FindOne(ctx, filter, options.FindOne().SetProjection(withoutSecrets)).Decode(&u)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := s.users().FindOne(ctx, filter, docdb.FindOptions{Projection: withoutSecrets}, &u)
+	if errors.Is(err, docdb.ErrNotFound) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find user by %s: %w", what, classify(err))
+		return nil, fmt.Errorf("find user by %s: %w", what, err)
 	}
 	return &u, nil
 }
@@ -318,17 +300,13 @@ func (s *Store) UsersByIDs(ctx context.Context, ids []ID) ([]User, error) {
 // UserCredentials returns the user and their password hash, for signing in.
 // Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) UserCredentials(ctx context.Context, username string) (*User, string, error) {
-	id, err := s.userIDByUsername(ctx, username)
-	if err != nil {
-		return nil, "", err
-	}
 	var doc userDoc
-	err = s.users().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) || err == nil && doc.Username != username {
+	err := s.users().FindOne(ctx, bson.D{{Key: "username", Value: username}}, docdb.FindOptions{}, &doc)
+	if errors.Is(err, docdb.ErrNotFound) {
 		return nil, "", ErrNotFound
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("find credentials: %w", classify(err))
+		return nil, "", fmt.Errorf("find credentials: %w", err)
 	}
 	return &doc.User, doc.Password, nil
 }
@@ -338,42 +316,31 @@ func (s *Store) PasswordHash(ctx context.Context, id ID) (string, error) {
 	var doc struct {
 		Password string `bson:"password"`
 	}
-	err := s.users().FindOne(ctx, bson.D{{Key: "_id", Value: id}},
-		options.FindOne().SetProjection(bson.D{{Key: "password", Value: 1}})).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := s.users().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{Projection: bson.D{{Key: "password", Value: 1}}}, &doc)
+	if errors.Is(err, docdb.ErrNotFound) {
 		return "", ErrNotFound
 	}
 	if err != nil {
-		return "", fmt.Errorf("find password of user %s: %w", id, classify(err))
+		return "", fmt.Errorf("find password of user %s: %w", id, err)
 	}
 	return doc.Password, nil
 }
 
 // FindUsers returns the users that match, sorted, one page of them.
 func (s *Store) FindUsers(ctx context.Context, f *UserFilter, sorts []UserSort, page Page) ([]User, error) {
-	opts := options.Find().SetProjection(withoutSecrets).SetSort(sortDocument(sorts))
-	if page.Offset > 0 {
-		opts.SetSkip(int64(page.Offset))
-	}
-	if page.Limit > 0 {
-		opts.SetLimit(int64(page.Limit))
-	}
-	cur, err := s.users().Find(ctx, f.document(), opts)
-	if err != nil {
-		return nil, fmt.Errorf("find users: %w", classify(err))
-	}
+	opts := docdb.FindOptions{Projection: withoutSecrets, Sort: sortDocument(sorts), Skip: int64(page.Offset), Limit: int64(page.Limit)}
 	users := []User{}
-	if err := cur.All(ctx, &users); err != nil {
-		return nil, fmt.Errorf("read users: %w", classify(err))
+	if err := s.users().Find(ctx, f.document(), opts, &users); err != nil {
+		return nil, fmt.Errorf("find users: %w", err)
 	}
 	return users, nil
 }
 
 // CountUsers counts the users that match.
 func (s *Store) CountUsers(ctx context.Context, f *UserFilter) (int, error) {
-	n, err := s.users().CountDocuments(ctx, f.document())
+	n, err := s.users().Count(ctx, f.document())
 	if err != nil {
-		return 0, fmt.Errorf("count users: %w", classify(err))
+		return 0, fmt.Errorf("count users: %w", err)
 	}
 	return int(n), nil
 }
@@ -404,40 +371,15 @@ func (s *Store) UpdateUser(ctx context.Context, id ID, u UserUpdate) (*User, err
 	setIf("is_superuser", derefBool(u.IsSuperuser), u.IsSuperuser != nil)
 	setIf("modified_by", u.ModifiedBy, u.ModifiedBy != nil)
 
-	// A new name is claimed before the user bears it, and the old one
-	// released after (see usernames.go).
-	var oldName, claim string
-	if u.Username != nil {
-		current, err := s.UserByID(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if oldName = current.Username; oldName != *u.Username {
-			if claim, err = s.claimUsername(ctx, *u.Username, id, now); err != nil {
-				return nil, err
-			}
-		}
-	}
-	renamed := claim != ""
-
-	// No projection: the embedded store's findAndModify does not take one.
 	// The secrets are decoded into doc and go no further.
 	var doc userDoc
 	err := s.users().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: set}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After),
-	).Decode(&doc)
+		bson.D{{Key: "$set", Value: set}}, docdb.ModifyOptions{}, &doc)
 	if err != nil {
-		if renamed {
-			s.releaseUsername(context.WithoutCancel(ctx), *u.Username, id, claim)
-		}
-		if errors.Is(err, mongo.ErrNoDocuments) {
+		if errors.Is(err, docdb.ErrNotFound) {
 			return nil, ErrNotFound
 		}
 		return nil, s.userWriteError(ctx, err, id, deref(u.Username), deref(u.Email))
-	}
-	if renamed {
-		s.releaseUsername(ctx, oldName, id, "")
 	}
 	return &doc.User, nil
 }
@@ -459,11 +401,11 @@ func (s *Store) RecordSignIn(ctx context.Context, id ID, at time.Time, newHash s
 }
 
 func (s *Store) setUserFields(ctx context.Context, id ID, set bson.D) error {
-	res, err := s.users().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}})
+	res, err := s.users().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}, false)
 	if err != nil {
-		return fmt.Errorf("update user %s: %w", id, classify(err))
+		return fmt.Errorf("update user %s: %w", id, err)
 	}
-	if res.MatchedCount == 0 {
+	if res.Matched == 0 {
 		return ErrNotFound
 	}
 	return nil
@@ -472,17 +414,13 @@ func (s *Store) setUserFields(ctx context.Context, id ID, set bson.D) error {
 // DeleteUser removes a user and their tokens. Errors: ErrNotFound,
 // ErrUnavailable.
 func (s *Store) DeleteUser(ctx context.Context, id ID) error {
-	var gone struct {
-		Username string `bson:"username"`
+	n, err := s.users().DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	if err != nil {
+		return fmt.Errorf("delete user %s: %w", id, err)
 	}
-	err := s.users().FindOneAndDelete(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&gone)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if n == 0 {
 		return ErrNotFound
 	}
-	if err != nil {
-		return fmt.Errorf("delete user %s: %w", id, classify(err))
-	}
-	s.releaseUsername(ctx, gone.Username, id, "")
 	// Tokens of a missing user no longer authenticate anyone (CallerByToken
 	// finds no user), so a failure here leaves nothing usable behind.
 	return s.DeleteUserTokens(ctx, id)
@@ -492,16 +430,14 @@ func (s *Store) DeleteUser(ctx context.Context, id ID) error {
 // would give, and anything else into a wrapped store error.
 func (s *Store) userWriteError(ctx context.Context, err error, id ID, username, email string) error {
 	if !isDuplicateKey(err) {
-		return fmt.Errorf("write user %s: %w", id, classify(err))
+		return fmt.Errorf("write user %s: %w", id, err)
 	}
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, idxUsername):
+	// A write can collide on both names at once, and an engine names only
+	// one index (or none): the username is asked first, as Django checks it
+	// first.
+	if duplicateIndex(err) == idxUsername {
 		return FieldError("username", msgUsernameTaken)
-	case strings.Contains(msg, idxEmail):
-		return FieldError("email", msgEmailTaken)
 	}
-	// The server did not name the index: ask which value is taken.
 	if username != "" {
 		if other, err := s.UserByUsername(ctx, username); err == nil && other.ID != id {
 			return FieldError("username", msgUsernameTaken)
@@ -513,7 +449,7 @@ func (s *Store) userWriteError(ctx context.Context, err error, id ID, username, 
 	return FieldError(NonFieldErrors, "This user conflicts with an existing one.")
 }
 
-func (s *Store) users() *mongo.Collection { return s.db.Collection(colUsers) }
+func (s *Store) users() docdb.Collection { return s.Collection(colUsers) }
 
 func optional(s string) *string {
 	if s == "" {
@@ -531,12 +467,8 @@ func deref(s *string) string {
 
 func derefBool(b *bool) bool { return b != nil && *b }
 
-// CreateUsers stores many new users in batches, for seeding and imports
-// (their usernames are entered in the directory after them):
-// one counter update reserves every id, then the users are inserted in
-// batches. It is meant for a quiet store (an import, a benchmark's seed):
-// on the embedded store, an id reserved here can collide with one handed out
-// concurrently, which fails the batch rather than overwriting anyone.
+// CreateUsers stores many new users at once, for seeding and imports: one
+// counter update reserves every id, then one insert writes them all.
 func (s *Store) CreateUsers(ctx context.Context, users []NewUser) ([]ID, error) {
 	v := &ValidationError{}
 	for i := range users {
@@ -573,22 +505,6 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) ([]ID, error) 
 			return nil, FieldError(NonFieldErrors, "Some of these users conflict with existing ones (username or email).")
 		}
 		return nil, err
-	}
-	// The unique username index accepted every name, so the directory's
-	// entries are these users'. A batch cannot claim first as CreateUser
-	// does; on a quiet store nothing reads the names in between.
-	entries := make([]usernameEntry, len(users))
-	for i := range users {
-		entries[i] = newUsernameEntry(users[i].Username, ids[i], now)
-	}
-	if err := insertMany(ctx, s.usernames(), entries); err != nil {
-		if !isDuplicateKey(err) {
-			return nil, err
-		}
-		// Stale entries of these names: replace them.
-		if err := s.IndexUsernames(ctx); err != nil {
-			return nil, err
-		}
 	}
 	return ids, nil
 }

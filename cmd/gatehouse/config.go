@@ -15,15 +15,17 @@ import (
 // variable (the flag wins). Each field has one flag and one variable, listed
 // in the README's configuration table.
 type config struct {
-	Addr       string
-	MongoURI   string
-	Database   string
-	DataDir    string
-	LogFormat  string
-	LogLevel   string
-	CORS       []string
-	Proxies    []string
-	Introspect bool
+	Addr     string
+	MongoURI string
+	Database string
+	DataDir  string
+	// SQLiteSynchronous is the embedded store's durability setting.
+	SQLiteSynchronous string
+	LogFormat         string
+	LogLevel          string
+	CORS              []string
+	Proxies           []string
+	Introspect        bool
 
 	BodyLimit        int64
 	ComplexityLimit  int
@@ -54,7 +56,8 @@ type config struct {
 func (c *config) storeFlags(fs *flag.FlagSet, env envBinder) {
 	env.string(fs, &c.MongoURI, "mongodb-uri", "MONGODB_URI", "", "MongoDB connection URI; empty runs the embedded store")
 	env.string(fs, &c.Database, "database", "GATEHOUSE_DATABASE", "gatehouse", "database name")
-	env.string(fs, &c.DataDir, "data", "GATEHOUSE_DATA", "./data", "directory of the embedded store's files")
+	env.string(fs, &c.DataDir, "data", "GATEHOUSE_DATA", "./data", "directory of the embedded store's file (<data>/<database>.db)")
+	env.string(fs, &c.SQLiteSynchronous, "sqlite-synchronous", "GATEHOUSE_SQLITE_SYNCHRONOUS", "NORMAL", "embedded store durability: NORMAL loses nothing on a crash of the process, FULL also survives power loss (an fsync per write)")
 	env.duration(fs, &c.StoreTimeout, "store-timeout", "GATEHOUSE_STORE_TIMEOUT", 5*time.Second, "how long to wait for the store to answer at start and for a server to be selected")
 	env.string(fs, &c.LogFormat, "log-format", "GATEHOUSE_LOG_FORMAT", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
 	env.string(fs, &c.LogLevel, "log-level", "GATEHOUSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")

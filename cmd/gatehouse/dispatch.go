@@ -98,7 +98,7 @@ func dispatchCommand(ctx context.Context, args []string, getenv func(string) str
 	)
 	if cfg.MetricsAddr != "" {
 		m = newMetrics()
-		storeOpts.Monitor = m.storeMonitor()
+		storeOpts.Observer = m.storeObserver()
 	}
 	logger, s, err := openForCommand(ctx, cfg, stdout, storeOpts)
 	if err != nil {
@@ -106,14 +106,14 @@ func dispatchCommand(ctx context.Context, args []string, getenv func(string) str
 	}
 	defer closeStore(s, logger)
 	if m != nil {
-		m.watchStore(s.Store, s.backend(), logger)
+		m.watchStore(s, s.Engine(), logger)
 		stop, err := serveMetrics(cfg.MetricsAddr, m, logger)
 		if err != nil {
 			return err
 		}
 		defer stop()
 	}
-	wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s.Store, logger, cfg.ShutdownTimeout, m.dispatchObserver())
+	wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s, logger, cfg.ShutdownTimeout, m.dispatchObserver())
 	if err != nil {
 		return err
 	}

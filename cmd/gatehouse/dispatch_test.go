@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,11 +61,11 @@ func TestDispatchCommandSendsThroughWebhook(t *testing.T) {
 		}
 	}))
 	defer hook.Close()
-	env := map[string]string{
-		"MONGODB_URI": storetest.URI(), "GATEHOUSE_DATABASE": name,
+	env := storetest.Env(name)
+	maps.Copy(env, map[string]string{
 		"GATEHOUSE_SENDER": "webhook", "GATEHOUSE_WEBHOOK_URL": hook.URL + "/sms/{id}", "GATEHOUSE_WEBHOOK_TOKEN": "t0ken",
 		"GATEHOUSE_SEND_RATE": "100", "GATEHOUSE_SEND_CONCURRENCY": "4", "GATEHOUSE_METRICS_ADDR": "127.0.0.1:0",
-	}
+	})
 	logs := newLogWatch()
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -92,7 +93,7 @@ func TestDispatchCommandSendsThroughWebhook(t *testing.T) {
 		{"gatehouse_dispatch_messages", map[string]string{"status": "PENDING"}, 0},
 		{"gatehouse_mailings", map[string]string{"status": "FINISHED"}, 1},
 		{"gatehouse_dispatch_work_due", nil, 0},
-		{"gatehouse_store_info", map[string]string{"backend": "mongodb"}, 1}, // by URI, whatever serves it
+		{"gatehouse_store_info", map[string]string{"backend": storetest.Engine()}, 1},
 	} {
 		if got := value(families, c.name, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)

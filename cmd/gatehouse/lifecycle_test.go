@@ -17,7 +17,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -27,13 +26,9 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/store"
-	"github.com/gatehouse/gatehouse/store/embedded"
+	"github.com/gatehouse/gatehouse/store/storetest/wire"
 )
 
 // logWatch is a writer for JSON logs that lets a test wait for a line.
@@ -225,7 +220,7 @@ func TestGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	srv := startServe(t, dir, "--log-level=debug")
 	srv.graphql(t, "", `mutation { signUp(input: {username: "henry", password: "pw-henry"}) { token } }`, nil).mustData(t)
-	storeURI, _ := srv.logs.wait(t, "embedded store started", time.Second)["uri"].(string)
+	storeFile, _ := srv.logs.wait(t, "using the embedded store (SQLite); set MONGODB_URI for MongoDB", time.Second)["file"].(string)
 
 	conn, err := net.Dial("tcp", srv.addr)
 	if err != nil {
@@ -286,14 +281,12 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	srv.logs.wait(t, "stopped", time.Second)
 
-	// The embedded store has stopped with the process…
-	if u, err := url.Parse(storeURI); err != nil || u.Host == "" {
-		t.Errorf("store URI %q in the log", storeURI)
-	} else if c, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
-		c.Close()
-		t.Error("the embedded store still listens after run returned")
+	// The embedded store was closed with the process: its write-ahead log
+	// is checkpointed into the file, and the next run on the directory has
+	// the user.
+	if _, err := os.Stat(storeFile + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the write-ahead log of %s is still there after run returned: %v", storeFile, err)
 	}
-	// …and let go of its files: the next run on the directory has the user.
 	again := startServe(t, dir)
 	again.graphql(t, "", signInQuery, map[string]any{"u": "henry", "p": "pw-henry"}).mustData(t)
 }
@@ -337,38 +330,53 @@ func TestMigrateCommand(t *testing.T) {
 	}
 }
 
-// migrate enters in the usernames directory a user an older version made
-// without an entry, so that sign-in finds them.
-func TestMigrateCommandEntersUsernames(t *testing.T) {
+// A data directory the FerretDB-era gateway wrote is imported at the first
+// start of this version (here, by migrate): its users keep their ids and
+// password hashes, and sign in as before.
+func TestFerretDBDataDirectoryIsImported(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	srv, err := embedded.Start(ctx, dir, nil)
+	srv, err := wire.Start(ctx, dir) // writes <dir>/gatehouse.sqlite, as that version did
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := store.Open(ctx, srv.URI(), "gatehouse", store.Options{})
+	old, err := store.Open(ctx, store.Config{MongoURI: srv.URI(), Database: "gatehouse"}, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := s.CreateUser(ctx, store.NewUser{Username: "veteran", IsActive: true})
-	if err == nil {
-		client, connErr := mongo.Connect(options.Client().ApplyURI(srv.URI()))
-		if connErr != nil {
-			t.Fatal(connErr)
-		}
-		_, err = client.Database("gatehouse").Collection("usernames").DeleteMany(ctx, bson.D{})
-		_ = client.Disconnect(ctx)
+	if err := old.Migrate(ctx); err != nil {
+		t.Fatal(err)
 	}
-	_ = s.Close(ctx)
+	hasher := auth.NewHasher(1)
+	hash, err := hasher.Hash(ctx, "veteran-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := old.CreateUser(ctx, store.NewUser{Username: "veteran", PasswordHash: hash, Email: "v@example.com", IsActive: true})
+	_ = old.Close(ctx)
 	_ = srv.Close(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := run(ctx, []string{"migrate", "--data", dir, "--log-format", "json"}, noEnv, strings.NewReader(""), io.Discard, io.Discard); err != nil {
+	var logs bytes.Buffer
+	if err := run(ctx, []string{"migrate", "--data", dir, "--log-format", "json"}, noEnv, strings.NewReader(""), io.Discard, &logs); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := openDataDir(t, dir).UserByUsername(ctx, "veteran"); err != nil || got.ID != u.ID {
-		t.Errorf("after migrate: %+v %v", got, err)
+	if !strings.Contains(logs.String(), "imported the data of the FerretDB-era embedded store") {
+		t.Errorf("no import logged: %s", logs.String())
+	}
+	s := openDataDir(t, dir)
+	got, gotHash, err := s.UserCredentials(ctx, "veteran")
+	if err != nil || got.ID != u.ID || got.Email != "v@example.com" || !got.DateJoined.Equal(u.DateJoined) {
+		t.Fatalf("after the import: %+v %v", got, err)
+	}
+	if ok, _, err := hasher.Verify(ctx, gotHash, "veteran-pw"); err != nil || !ok {
+		t.Errorf("the imported hash does not check: %v %v", ok, err)
+	}
+	// The next user continues the imported counter.
+	next, err := s.CreateUser(ctx, store.NewUser{Username: "newcomer", IsActive: true})
+	if err != nil || next.ID != u.ID+1 {
+		t.Errorf("next user: %+v %v", next, err)
 	}
 }
 
@@ -376,19 +384,11 @@ func TestMigrateCommandEntersUsernames(t *testing.T) {
 func openDataDir(t *testing.T, dir string) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := embedded.Start(ctx, dir, nil)
+	s, err := store.Open(ctx, store.Config{DataDir: dir, Database: "gatehouse"}, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := store.Open(ctx, srv.URI(), "gatehouse", store.Options{})
-	if err != nil {
-		_ = srv.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = s.Close(ctx)
-		_ = srv.Close(ctx)
-	})
+	t.Cleanup(func() { _ = s.Close(ctx) })
 	return s
 }
 

@@ -4,6 +4,7 @@
 //	gatehouse migrate [flags]        create collections, indexes and seed data
 //	gatehouse createsuperuser --username U --email E [flags]
 //	gatehouse dispatch [flags]       send mailings, without serving the API
+//	gatehouse copy --from A --to B   copy every collection between stores
 //
 // Every flag has an environment variable twin; see the README.
 package main
@@ -48,11 +49,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return createSuperuser(ctx, args, getenv, stdin, stdout, stderr)
 	case "dispatch":
 		return dispatchCommand(ctx, args, getenv, stdout, stderr)
+	case "copy":
+		return copyCommand(ctx, args, getenv, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: gatehouse [serve|migrate|createsuperuser|dispatch] [flags]; gatehouse COMMAND -h lists the flags")
+		fmt.Fprintln(stdout, "usage: gatehouse [serve|migrate|createsuperuser|dispatch|copy] [flags]; gatehouse COMMAND -h lists the flags")
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (serve, migrate, createsuperuser, dispatch)", cmd)
+		return fmt.Errorf("unknown command %q (serve, migrate, createsuperuser, dispatch, copy)", cmd)
 	}
 }
 

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,12 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.mongodb.org/mongo-driver/v2/event"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/graph"
 	"github.com/gatehouse/gatehouse/rest"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // metrics are what operators watch: requests, GraphQL operations, sign-ins,
@@ -48,7 +48,6 @@ type metrics struct {
 	storeDuration *prometheus.HistogramVec
 	storeErrors   *prometheus.CounterVec
 	storeInfo     *prometheus.GaugeVec
-	pending       sync.Map // request id → started command, for durations
 
 	dispatch *dispatchMetrics
 }
@@ -109,7 +108,7 @@ func newMetrics() *metrics {
 			Name: "gatehouse_store_errors_total", Help: "Failed store commands by kind (duplicate_key, timeout, network, other).",
 		}, []string{"kind"}),
 		storeInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "gatehouse_store_info", Help: "1 for the store in use: backend is embedded or mongodb.",
+			Name: "gatehouse_store_info", Help: "1 for the store in use: backend is sqlite (embedded) or mongodb.",
 		}, []string{"backend"}),
 	}
 	m.registry.MustRegister(
@@ -251,53 +250,29 @@ func (m *metrics) watchTokenCache(cache *auth.CallerCache) {
 	)
 }
 
-// storeMonitor counts the store's round trips from the driver's own events.
-func (m *metrics) storeMonitor() *event.CommandMonitor {
-	type started struct {
-		command string
-		at      time.Time
-	}
-	finish := func(id int64) (started, bool) {
-		v, ok := m.pending.LoadAndDelete(id)
-		if !ok {
-			return started{}, false
-		}
-		return v.(started), true
-	}
-	return &event.CommandMonitor{
-		Started: func(_ context.Context, e *event.CommandStartedEvent) {
-			coll, _ := e.Command.Lookup(e.CommandName).StringValueOK()
-			if coll == "" || strings.ContainsAny(coll, "$") {
-				coll = "-"
-			}
-			m.storeCommands.WithLabelValues(coll, e.CommandName).Inc()
-			m.pending.Store(e.RequestID, started{command: e.CommandName, at: time.Now()})
+// storeObserver counts the store's round trips: every operation the
+// store sends to its engine.
+func (m *metrics) storeObserver() *docdb.Observer {
+	return &docdb.Observer{
+		Started: func(_ context.Context, op docdb.Op) {
+			m.storeCommands.WithLabelValues(op.Collection, op.Name).Inc()
 		},
-		Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
-			if s, ok := finish(e.RequestID); ok {
-				m.storeDuration.WithLabelValues(s.command).Observe(time.Since(s.at).Seconds())
+		Finished: func(_ context.Context, op docdb.Op, took time.Duration, err error) {
+			m.storeDuration.WithLabelValues(op.Name).Observe(took.Seconds())
+			if err != nil && !errors.Is(err, docdb.ErrNotFound) {
+				m.storeErrors.WithLabelValues(storeErrorKind(err)).Inc()
 			}
-		},
-		Failed: func(_ context.Context, e *event.CommandFailedEvent) {
-			if s, ok := finish(e.RequestID); ok {
-				m.storeDuration.WithLabelValues(s.command).Observe(time.Since(s.at).Seconds())
-			}
-			m.storeErrors.WithLabelValues(storeErrorKind(e.Failure)).Inc()
 		},
 	}
 }
 
 func storeErrorKind(err error) string {
-	msg := ""
-	if err != nil {
-		msg = err.Error()
-	}
 	switch {
-	case strings.Contains(msg, "E11000") || strings.Contains(msg, "UNIQUE constraint"):
+	case errors.Is(err, docdb.ErrDuplicate):
 		return "duplicate_key"
-	case strings.Contains(msg, "timeout") || strings.Contains(msg, "deadline"):
+	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
-	case strings.Contains(msg, "connection"):
+	case errors.Is(err, docdb.ErrUnavailable):
 		return "network"
 	}
 	return "other"

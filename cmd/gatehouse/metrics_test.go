@@ -18,8 +18,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
@@ -29,15 +27,11 @@ import (
 func newMetricsGateway(t testing.TB, args ...string) (*testGateway, *metrics) {
 	t.Helper()
 	m := newMetrics()
-	s := storetest.Open(t, store.Options{Monitor: m.storeMonitor()})
+	s := storetest.Open(t, store.Options{Observer: m.storeObserver()})
 	cfg := testConfig(t, args...)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	backend := "mongodb"
-	if storetest.Embedded() != nil {
-		backend = "embedded"
-	}
-	m.watchStore(s, backend, logger)
+	m.watchStore(s, s.Engine(), logger)
 	gw, err := newGateway(cfg, s, logger, withMetrics(m))
 	if err != nil {
 		t.Fatal(err)
@@ -200,13 +194,8 @@ func TestMetricsCountTheWorkload(t *testing.T) {
 func corruptUser(t *testing.T, g *testGateway, id string) {
 	t.Helper()
 	ctx := context.Background()
-	client, err := mongo.Connect(options.Client().ApplyURI(storetest.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Disconnect(ctx)
 	key := fmt.Sprintf("%020s", id)
-	if _, err := client.Database(g.store.Database()).Collection("users").InsertOne(ctx, bson.D{
+	if _, err := g.store.Collection("users").Insert(ctx, bson.D{
 		{Key: "_id", Value: key}, {Key: "username", Value: bson.A{"not", "a", "name"}},
 	}); err != nil {
 		t.Fatal(err)

@@ -6,10 +6,9 @@ import (
 	"sync"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/v2/event"
-
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/docdb"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
@@ -19,15 +18,14 @@ type roundTrips struct {
 	counts map[string]int
 }
 
-func (rt *roundTrips) monitor() *event.CommandMonitor {
-	return &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
-		coll, _ := e.Command.Lookup(e.CommandName).StringValueOK()
+func (rt *roundTrips) observer() *docdb.Observer {
+	return &docdb.Observer{Started: func(_ context.Context, op docdb.Op) {
 		rt.mu.Lock()
 		defer rt.mu.Unlock()
 		if rt.counts == nil {
 			rt.counts = map[string]int{}
 		}
-		rt.counts[coll]++
+		rt.counts[op.Collection]++
 	}}
 }
 
@@ -91,7 +89,7 @@ const rolesPageQuery = `query($n: Int!) { users(first: $n) { nodes { id roles { 
 // the loader's wait can take a second read, never one per user.
 func TestRolesOfAPageCostConstantRoundTrips(t *testing.T) {
 	rt := &roundTrips{}
-	s := storetest.Open(t, store.Options{Monitor: rt.monitor()})
+	s := storetest.Open(t, store.Options{Observer: rt.observer()})
 	token := seedRoles(t, s, 60, 20)
 	g := newTestGatewayOn(t, s)
 	g.query(t, token, `{ me { id } }`, nil).mustData(t) // the token is cached from here on
@@ -118,7 +116,7 @@ func TestRolesOfAPageCostConstantRoundTrips(t *testing.T) {
 
 func BenchmarkUsersWithRoles(b *testing.B) {
 	rt := &roundTrips{}
-	s := storetest.Open(b, store.Options{Monitor: rt.monitor()})
+	s := storetest.Open(b, store.Options{Observer: rt.observer()})
 	token := seedRoles(b, s, 10_000, 20)
 	g := newTestGatewayOn(b, s)
 	g.query(b, token, `{ me { id } }`, nil).mustData(b)

@@ -32,7 +32,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	)
 	if cfg.Metrics {
 		m = newMetrics()
-		storeOpts.Monitor = m.storeMonitor()
+		storeOpts.Observer = m.storeObserver()
 		gwOpts = append(gwOpts, withMetrics(m))
 	}
 	logger, s, err := openForCommand(ctx, cfg, stdout, storeOpts)
@@ -41,10 +41,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer closeStore(s, logger)
 	if m != nil {
-		m.watchStore(s.Store, s.backend(), logger)
+		m.watchStore(s, s.Engine(), logger)
 	}
 
-	gw, err := newGateway(cfg, s.Store, logger, gwOpts...)
+	gw, err := newGateway(cfg, s, logger, gwOpts...)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.Dispatch {
 		// It stops with ctx, alongside the HTTP server; the store closes
 		// after it (deferred earlier).
-		wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s.Store, logger, cfg.ShutdownTimeout, m.dispatchObserver())
+		wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s, logger, cfg.ShutdownTimeout, m.dispatchObserver())
 		if err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-func closeStore(s *openedStore, logger *slog.Logger) {
+func closeStore(s *store.Store, logger *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.Close(ctx); err != nil {
@@ -110,8 +110,8 @@ func closeStore(s *openedStore, logger *slog.Logger) {
 	}
 }
 
-// migrate creates the collections, indexes and seed data, enters every
-// user in the usernames directory, then exits.
+// migrate creates the collections, indexes and seed data (and, on the
+// embedded store, imports a FerretDB-era data directory), then exits.
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := &config{}
 	if err := parseFlags("migrate", args, getenv, stderr, func(fs *flag.FlagSet, env envBinder) { cfg.storeFlags(fs, env) }); err != nil {
@@ -122,10 +122,6 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer closeStore(s, logger)
-	// Users an older version made have no usernames entry until a pass.
-	if err := s.IndexUsernames(ctx); err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "migrated database %q: collections %v\n", cfg.Database, store.Collections())
 	return nil
 }

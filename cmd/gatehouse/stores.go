@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,82 +10,47 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gatehouse/gatehouse/store"
-	"github.com/gatehouse/gatehouse/store/embedded"
+	"github.com/gatehouse/gatehouse/store/docdb/sqlite"
 )
 
-// openedStore is the store a command works on, and how to let go of it.
-type openedStore struct {
-	*store.Store
-	embedded *embedded.Server
+// storeConfig is where cfg says the store is.
+func (c *config) storeConfig() store.Config {
+	return store.Config{
+		MongoURI:    c.MongoURI,
+		DataDir:     c.DataDir,
+		Database:    c.Database,
+		Timeout:     c.StoreTimeout,
+		Synchronous: sqlite.Synchronous(c.SQLiteSynchronous),
+	}
 }
 
 // openStore connects to MongoDB when a URI is configured, and otherwise
-// starts the embedded store in the data directory. It migrates either way,
-// so every command sees the collections and indexes it expects.
-func openStore(ctx context.Context, cfg *config, logger *slog.Logger, opts store.Options) (*openedStore, error) {
-	opts.ServerSelectionTimeout = cfg.StoreTimeout
-	o := &openedStore{}
-	uri := cfg.MongoURI
-	if uri == "" {
-		srv, err := embedded.Start(ctx, cfg.DataDir, logger)
-		if err != nil {
-			return nil, err
+// opens the embedded SQLite store in the data directory. It migrates
+// either way, so every command sees the collections and indexes it expects.
+func openStore(ctx context.Context, cfg *config, logger *slog.Logger, opts store.Options) (*store.Store, error) {
+	db, err := store.OpenEngine(ctx, cfg.storeConfig())
+	if err != nil {
+		return nil, err
+	}
+	if file, ok := db.(*sqlite.DB); ok {
+		logger.Info("using the embedded store (SQLite); set MONGODB_URI for MongoDB",
+			"file", file.Path(), "synchronous", cfg.SQLiteSynchronous)
+		if file.Imported != nil {
+			logger.Info("imported the data of the FerretDB-era embedded store", "collections", file.Imported)
 		}
-		o.embedded = srv
-		uri = srv.URI()
-		logger.Info("using the embedded store (FerretDB v1, SQLite): for development, tests, demos and small installs; set MONGODB_URI to use MongoDB",
-			"data", cfg.DataDir, "database", cfg.Database)
 	} else {
 		logger.Info("using MongoDB", "database", cfg.Database)
 	}
-	s, err := store.Open(ctx, uri, cfg.Database, opts)
-	if err != nil {
-		o.closeEmbedded(ctx)
-		return nil, err
+	s := store.New(db, opts)
+	if err := s.Migrate(ctx); err != nil {
+		_ = s.Close(ctx)
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	o.Store = s
-	if err := o.migrate(ctx); err != nil {
-		_ = o.Close(ctx)
-		return nil, err
-	}
-	return o, nil
-}
-
-func (o *openedStore) migrate(ctx context.Context) error {
-	if err := o.Store.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if o.embedded != nil {
-		if err := o.embedded.Accelerate(ctx, o.Database()); err != nil {
-			return fmt.Errorf("index the embedded store: %w", err)
-		}
-	}
-	return nil
-}
-
-// backend names the kind of store, for the store info metric.
-func (o *openedStore) backend() string {
-	if o.embedded != nil {
-		return "embedded"
-	}
-	return "mongodb"
-}
-
-// Close disconnects and, for the embedded store, stops it.
-func (o *openedStore) Close(ctx context.Context) error {
-	err := o.Store.Close(ctx)
-	return errors.Join(err, o.closeEmbedded(ctx))
-}
-
-func (o *openedStore) closeEmbedded(ctx context.Context) error {
-	if o.embedded == nil {
-		return nil
-	}
-	return o.embedded.Close(ctx)
+	return s, nil
 }
 
 // openForCommand makes a command's logger and opens its store.
-func openForCommand(ctx context.Context, cfg *config, logOut io.Writer, opts store.Options) (*slog.Logger, *openedStore, error) {
+func openForCommand(ctx context.Context, cfg *config, logOut io.Writer, opts store.Options) (*slog.Logger, *store.Store, error) {
 	logger, err := newLogger(logOut, cfg.LogFormat, cfg.LogLevel)
 	if err != nil {
 		return nil, nil, err

@@ -5,28 +5,22 @@ import (
 	"strings"
 	"sync"
 
-	"go.mongodb.org/mongo-driver/v2/event"
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
-// CommandLog records the commands a store sends, for tests that check what
-// reached the database: pass Monitor in store.Options.
+// CommandLog records the operations a store sends, for tests that check
+// what reached the database: pass Observer in store.Options.
 type CommandLog struct {
 	mu       sync.Mutex
-	commands []Command
+	commands []docdb.Op
 }
 
-// Command is one command as the driver sent it.
-type Command struct {
-	Name string // find, insert, update, …
-	Text string // the whole command as extended JSON
-}
-
-// Monitor is the driver hook that fills the log.
-func (l *CommandLog) Monitor() *event.CommandMonitor {
-	return &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+// Observer is the store hook that fills the log.
+func (l *CommandLog) Observer() *docdb.Observer {
+	return &docdb.Observer{WithText: true, Started: func(_ context.Context, op docdb.Op) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		l.commands = append(l.commands, Command{Name: e.CommandName, Text: e.Command.String()})
+		l.commands = append(l.commands, op)
 	}}
 }
 
@@ -37,24 +31,24 @@ func (l *CommandLog) Reset() {
 	l.commands = nil
 }
 
-// Named returns the recorded commands of one name.
-func (l *CommandLog) Named(name string) []Command {
-	return l.where(func(c Command) bool { return c.Name == name })
+// Named returns the recorded operations of one name (find, update, …).
+func (l *CommandLog) Named(name string) []docdb.Op {
+	return l.where(func(c docdb.Op) bool { return c.Name == name })
 }
 
-// Holding returns the recorded commands whose text contains s.
+// Holding returns the recorded operations whose text contains s.
 func (l *CommandLog) Holding(s string) []string {
 	var out []string
-	for _, c := range l.where(func(c Command) bool { return strings.Contains(c.Text, s) }) {
+	for _, c := range l.where(func(c docdb.Op) bool { return strings.Contains(c.Text, s) }) {
 		out = append(out, c.Text)
 	}
 	return out
 }
 
-func (l *CommandLog) where(keep func(Command) bool) []Command {
+func (l *CommandLog) where(keep func(docdb.Op) bool) []docdb.Op {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []Command
+	var out []docdb.Op
 	for _, c := range l.commands {
 		if keep(c) {
 			out = append(out, c)

@@ -1,74 +1,131 @@
-// Package storetest gives tests the real store: the MongoDB server at
-// MONGODB_URI when that is set, otherwise one embedded store per test binary,
-// started by Main. Each test gets a database of its own, migrated as serve
-// would, and dropped when the test ends.
+// Package storetest gives tests the real store, on each engine in turn:
+// Main runs a package's tests once on SQLite (a file per test under a
+// temporary directory) and once on MongoDB (the server at MONGODB_URI when
+// set, otherwise an in-process MongoDB-wire server, see package wire). Each
+// test gets a database of its own, migrated as serve would.
+//
+// GATEHOUSE_TEST_ENGINES narrows the engines ("sqlite", "mongodb" or
+// both, comma-separated; default both).
 package storetest
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/store"
-	"github.com/gatehouse/gatehouse/store/embedded"
+	"github.com/gatehouse/gatehouse/store/storetest/wire"
 )
 
-// server is the store every test of this binary uses, set by Main.
-var server struct {
-	uri      string
-	embedded *embedded.Server
-	next     atomic.Int64
+// Engine names.
+const (
+	SQLite  = "sqlite"
+	MongoDB = "mongodb"
+)
+
+// current is the engine this pass of the tests runs on, set by Main.
+var current struct {
+	engine string
+	uri    string // MongoDB
+	dir    string // SQLite: databases live here
+	next   atomic.Int64
 }
 
-// Main runs a package's tests against one store; call it from TestMain.
+// Main runs a package's tests on each engine; call it from TestMain.
 func Main(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
-	server.uri = os.Getenv("MONGODB_URI")
-	if server.uri == "" {
-		dir, err := os.MkdirTemp("", "gatehouse-test-*")
+	engines := strings.Split(os.Getenv("GATEHOUSE_TEST_ENGINES"), ",")
+	if engines[0] == "" {
+		engines = []string{SQLite, MongoDB}
+	}
+	code := 0
+	for _, e := range engines {
+		c, err := runOn(m, strings.TrimSpace(e))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "storetest:", err)
 			return 1
 		}
-		defer os.RemoveAll(dir)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		srv, err := embedded.Start(ctx, dir, nil)
-		cancel()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "storetest: start embedded store:", err)
-			return 1
+		if c != 0 {
+			fmt.Fprintf(os.Stderr, "storetest: tests failed on the %s engine\n", e)
+			code = c
 		}
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_ = srv.Close(ctx)
-		}()
-		server.uri, server.embedded = srv.URI(), srv
 	}
-	return m.Run()
+	return code
 }
 
-// URI is the store's connection URI.
-func URI() string { return server.uri }
+func runOn(m *testing.M, engine string) (int, error) {
+	dir, err := os.MkdirTemp("", "gatehouse-test-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	current.engine, current.dir, current.uri = engine, dir, ""
+	switch engine {
+	case SQLite:
+	case MongoDB:
+		current.uri = os.Getenv("MONGODB_URI")
+		if current.uri == "" {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			srv, err := wire.Start(ctx, filepath.Join(dir, "wire"))
+			cancel()
+			if err != nil {
+				return 0, err
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_ = srv.Close(ctx)
+			}()
+			current.uri = srv.URI()
+		}
+	default:
+		return 0, fmt.Errorf("unknown engine %q in GATEHOUSE_TEST_ENGINES", engine)
+	}
+	return m.Run(), nil
+}
 
-// Embedded is the embedded store, or nil when the tests run on MongoDB.
-func Embedded() *embedded.Server { return server.embedded }
+// Engine is the engine the tests run on now.
+func Engine() string { return current.engine }
+
+// Config is the store configuration of the named database on the current
+// engine, as serve would be given it.
+func Config(database string) store.Config {
+	if current.engine == MongoDB {
+		return store.Config{MongoURI: current.uri, Database: database}
+	}
+	return store.Config{DataDir: current.dir, Database: database}
+}
+
+// Env is Config as the environment of a gatehouse process.
+func Env(database string) map[string]string {
+	cfg := Config(database)
+	if cfg.MongoURI != "" {
+		return map[string]string{"MONGODB_URI": cfg.MongoURI, "GATEHOUSE_DATABASE": database}
+	}
+	return map[string]string{"MONGODB_URI": "", "GATEHOUSE_DATA": cfg.DataDir, "GATEHOUSE_DATABASE": database}
+}
+
+// NewDatabase names a database no other test uses.
+func NewDatabase() string {
+	return fmt.Sprintf("gh_test_%d_%d", os.Getpid(), current.next.Add(1))
+}
 
 // Open returns a store on a new, migrated database that is dropped when
 // the test ends.
 func Open(tb testing.TB, opts store.Options) *store.Store {
 	tb.Helper()
-	if server.uri == "" {
+	if current.engine == "" {
 		tb.Fatal("storetest: call storetest.Main from TestMain")
 	}
-	name := fmt.Sprintf("gh_test_%d_%d", os.Getpid(), server.next.Add(1))
-	s, err := OpenDatabase(context.Background(), name, opts)
+	s, err := OpenDatabase(context.Background(), NewDatabase(), opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -81,22 +138,18 @@ func Open(tb testing.TB, opts store.Options) *store.Store {
 	return s
 }
 
-// OpenDatabase opens and migrates a named database on the test store, for
-// tests that need two stores on one database (two gateways).
+// OpenDatabase opens and migrates a named database on the current engine,
+// for tests that need two stores on one database (two gateways).
 func OpenDatabase(ctx context.Context, name string, opts store.Options) (*store.Store, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	s, err := store.Open(ctx, server.uri, name, opts)
+	s, err := store.Open(ctx, Config(name), opts)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.Migrate(ctx); err != nil {
+		_ = s.Close(ctx)
 		return nil, err
-	}
-	if server.embedded != nil {
-		if err := server.embedded.Accelerate(ctx, name); err != nil {
-			return nil, err
-		}
 	}
 	return s, nil
 }
@@ -105,7 +158,7 @@ func OpenDatabase(ctx context.Context, name string, opts store.Options) (*store.
 // on one database would have; the database is dropped when the test ends.
 func OpenShared(tb testing.TB, n int) []*store.Store {
 	tb.Helper()
-	name := fmt.Sprintf("gh_shared_%d_%d", os.Getpid(), server.next.Add(1))
+	name := NewDatabase()
 	stores := make([]*store.Store, n)
 	for i := range stores {
 		s, err := OpenDatabase(context.Background(), name, store.Options{})

@@ -1,0 +1,524 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
+)
+
+type collection struct {
+	db   *DB
+	name string
+}
+
+// runner is what a read needs: the read pool, or a write transaction.
+type runner interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (c *collection) Name() string { return c.name }
+
+func (c *collection) fail(op string, err error) error {
+	return fmt.Errorf("%s %s: %w", op, c.name, classify(err))
+}
+
+// selectDocs reads the matching documents as BSON.
+func (c *collection) selectDocs(ctx context.Context, r runner, t *table, filter bson.D, o docdb.FindOptions, withID bool) ([]bson.Raw, []any, error) {
+	q := &query{t: t}
+	where, err := q.where(filter)
+	if err != nil {
+		return nil, nil, err
+	}
+	order, err := orderBy(o.Sort)
+	if err != nil {
+		return nil, nil, err
+	}
+	proj, err := newProjection(o.Projection)
+	if err != nil {
+		return nil, nil, err
+	}
+	text := "SELECT id, json(doc) FROM " + quote(t.name) + " WHERE " + where + order
+	if o.Limit > 0 || o.Skip > 0 {
+		limit := o.Limit
+		if limit <= 0 {
+			limit = -1
+		}
+		text += fmt.Sprintf(" LIMIT %d OFFSET %d", limit, max(o.Skip, 0))
+	}
+	rows, err := r.QueryContext(ctx, text, q.args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var docs []bson.Raw
+	var ids []any
+	for rows.Next() {
+		var id any
+		var doc sql.RawBytes
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, nil, err
+		}
+		raw, err := fromJSON(doc, proj)
+		if err != nil {
+			return nil, nil, err
+		}
+		docs = append(docs, raw)
+		if withID {
+			ids = append(ids, id)
+		}
+	}
+	return docs, ids, rows.Err()
+}
+
+func (c *collection) Find(ctx context.Context, filter bson.D, o docdb.FindOptions, out any) error {
+	t, err := c.db.table(ctx, c.name)
+	if err != nil {
+		return err
+	}
+	docs, _, err := c.selectDocs(ctx, c.db.read, t, filter, o, false)
+	if err != nil {
+		return c.fail("find in", err)
+	}
+	if docs == nil {
+		docs = []bson.Raw{}
+	}
+	return decodeAll(docs, out)
+}
+
+func (c *collection) FindOne(ctx context.Context, filter bson.D, o docdb.FindOptions, out any) error {
+	t, err := c.db.table(ctx, c.name)
+	if err != nil {
+		return err
+	}
+	o.Limit = 1
+	docs, _, err := c.selectDocs(ctx, c.db.read, t, filter, o, false)
+	if err != nil {
+		return c.fail("find in", err)
+	}
+	if len(docs) == 0 {
+		return docdb.ErrNotFound
+	}
+	return bson.Unmarshal(docs[0], out)
+}
+
+func (c *collection) Count(ctx context.Context, filter bson.D) (int64, error) {
+	t, err := c.db.table(ctx, c.name)
+	if err != nil {
+		return 0, err
+	}
+	q := &query{t: t}
+	where, err := q.where(filter)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := c.db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quote(t.name)+" WHERE "+where, q.args...).Scan(&n); err != nil {
+		return 0, c.fail("count", err)
+	}
+	return n, nil
+}
+
+func (c *collection) CountBy(ctx context.Context, filter bson.D, fields ...string) ([]docdb.Group, error) {
+	t, err := c.db.table(ctx, c.name)
+	if err != nil {
+		return nil, err
+	}
+	q := &query{t: t}
+	where, err := q.where(filter)
+	if err != nil {
+		return nil, err
+	}
+	exprs := make([]string, len(fields))
+	for i, f := range fields {
+		if err := checkPath(f); err != nil {
+			return nil, err
+		}
+		exprs[i] = fieldExpr(f)
+	}
+	keys := strings.Join(exprs, ", ")
+	rows, err := c.db.read.QueryContext(ctx, "SELECT "+keys+", COUNT(*) FROM "+quote(t.name)+" WHERE "+where+" GROUP BY "+keys, q.args...)
+	if err != nil {
+		return nil, c.fail("count by field in", err)
+	}
+	defer rows.Close()
+	var out []docdb.Group
+	for rows.Next() {
+		vals := make([]any, len(fields)+1)
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, c.fail("count by field in", err)
+		}
+		g := docdb.Group{Keys: make([]bson.RawValue, len(fields))}
+		for i := range fields {
+			v := vals[i]
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			if v == nil {
+				g.Keys[i] = bson.RawValue{Type: bson.TypeNull}
+				continue
+			}
+			typ, data, err := bson.MarshalValue(v)
+			if err != nil {
+				return nil, err
+			}
+			g.Keys[i] = bson.RawValue{Type: typ, Value: data}
+		}
+		g.N, _ = vals[len(fields)].(int64)
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, c.fail("count by field in", err)
+	}
+	return out, nil
+}
+
+// stored is a document ready to write: its id and its JSON.
+type stored struct {
+	id   any
+	json []byte
+}
+
+func storedForm(doc any) (stored, error) {
+	raw, err := bson.Marshal(doc)
+	if err != nil {
+		return stored{}, fmt.Errorf("encode document: %w", err)
+	}
+	idVal, err := bson.Raw(raw).LookupErr("_id")
+	if err != nil {
+		return stored{}, docdb.Unsupported("a document without _id")
+	}
+	id, err := idValue(idVal)
+	if err != nil {
+		return stored{}, err
+	}
+	text, err := toJSON(raw)
+	if err != nil {
+		return stored{}, err
+	}
+	return stored{id: id, json: text}, nil
+}
+
+func idValue(v bson.RawValue) (any, error) {
+	switch v.Type {
+	case bson.TypeString:
+		return v.StringValue(), nil
+	case bson.TypeInt32:
+		return int64(v.Int32()), nil
+	case bson.TypeInt64:
+		return v.Int64(), nil
+	}
+	return nil, docdb.Unsupported("an _id of type %s", v.Type)
+}
+
+func (c *collection) insertOne(ctx context.Context, tx runner, t *table, s stored) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO "+quote(t.name)+" (id, doc) VALUES (?, jsonb(?))", s.id, s.json)
+	if err != nil {
+		if dup := duplicate(t, err); dup != nil {
+			return dup
+		}
+		return err
+	}
+	return nil
+}
+
+func (c *collection) Insert(ctx context.Context, docs ...any) (int, error) {
+	if len(docs) == 0 {
+		return 0, nil
+	}
+	t, err := c.db.table(ctx, c.name)
+	if err != nil {
+		return 0, err
+	}
+	rows := make([]stored, len(docs))
+	for i, doc := range docs {
+		if rows[i], err = storedForm(doc); err != nil {
+			return 0, err
+		}
+	}
+	inserted := 0
+	var dup *docdb.DuplicateKeyError
+	err = c.db.writeTx(ctx, func(tx *sql.Tx) error {
+		inserted, dup = 0, nil
+		for _, r := range rows {
+			err := c.insertOne(ctx, tx, t, r)
+			var d *docdb.DuplicateKeyError
+			switch {
+			case err == nil:
+				inserted++
+			case errors.As(err, &d):
+				if dup == nil {
+					dup = d
+				} else {
+					dup.Count++
+				}
+			default:
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, c.fail("insert into", err)
+	}
+	if dup != nil {
+		return inserted, dup
+	}
+	return inserted, nil
+}
+
+// modify runs an update on up to limit matches (0: all) inside tx, and
+// returns the documents before and after, and how many it changed.
+func (c *collection) modify(ctx context.Context, tx runner, t *table, filter bson.D, u *update, sort bson.D, limit int64, upsert bool) (before, after []bson.Raw, res docdb.UpdateResult, err error) {
+	docs, ids, err := c.selectDocs(ctx, tx, t, filter, docdb.FindOptions{Sort: sort, Limit: limit}, true)
+	if err != nil {
+		return nil, nil, res, err
+	}
+	for i, raw := range docs {
+		var doc bson.D
+		oldJSON, err := toJSON(raw)
+		if err != nil {
+			return nil, nil, res, err
+		}
+		if doc, err = decodeJSON(oldJSON); err != nil {
+			return nil, nil, res, err
+		}
+		if doc, err = u.apply(doc, false); err != nil {
+			return nil, nil, res, err
+		}
+		newJSON, err := encodeJSON(doc)
+		if err != nil {
+			return nil, nil, res, err
+		}
+		res.Matched++
+		if !bytes.Equal(oldJSON, newJSON) {
+			res.Modified++
+			if _, err := tx.ExecContext(ctx, "UPDATE "+quote(t.name)+" SET doc = jsonb(?) WHERE id = ?", newJSON, ids[i]); err != nil {
+				if dup := duplicate(t, err); dup != nil {
+					return nil, nil, res, dup
+				}
+				return nil, nil, res, err
+			}
+		}
+		newRaw, err := fromJSON(newJSON, nil)
+		if err != nil {
+			return nil, nil, res, err
+		}
+		before, after = append(before, raw), append(after, newRaw)
+	}
+	if len(docs) > 0 || !upsert {
+		return before, after, res, nil
+	}
+	doc, err := upsertDocument(filter)
+	if err != nil {
+		return nil, nil, res, err
+	}
+	if doc, err = u.apply(doc, true); err != nil {
+		return nil, nil, res, err
+	}
+	if _, ok := getPath(doc, "_id"); !ok {
+		doc = append(bson.D{{Key: "_id", Value: bson.NewObjectID().Hex()}}, doc...)
+	}
+	s, err := storedForm(doc)
+	if err != nil {
+		return nil, nil, res, err
+	}
+	if err := c.insertOne(ctx, tx, t, s); err != nil {
+		return nil, nil, res, err
+	}
+	newRaw, err := fromJSON(s.json, nil)
+	if err != nil {
+		return nil, nil, res, err
+	}
+	res.Upserted++
+	return nil, []bson.Raw{newRaw}, res, nil
+}
+
+func (c *collection) update(ctx context.Context, filter, upd bson.D, limit int64, upsert bool) (docdb.UpdateResult, error) {
+	t, err := c.db.table(ctx, c.name)
+	if err != nil {
+		return docdb.UpdateResult{}, err
+	}
+	u, err := parseUpdate(upd)
+	if err != nil {
+		return docdb.UpdateResult{}, err
+	}
+	var res docdb.UpdateResult
+	err = c.db.writeTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		_, _, res, err = c.modify(ctx, tx, t, filter, u, nil, limit, upsert)
+		return err
+	})
+	if err != nil {
+		return docdb.UpdateResult{}, c.fail("update", err)
+	}
+	return res, nil
+}
+
+func (c *collection) UpdateOne(ctx context.Context, filter, update bson.D, upsert bool) (docdb.UpdateResult, error) {
+	return c.update(ctx, filter, update, 1, upsert)
+}
+
+func (c *collection) UpdateMany(ctx context.Context, filter, update bson.D) (docdb.UpdateResult, error) {
+	return c.update(ctx, filter, update, 0, false)
+}
+
+func (c *collection) FindOneAndUpdate(ctx context.Context, filter, upd bson.D, o docdb.ModifyOptions, out any) error {
+	t, err := c.db.table(ctx, c.name)
+	if err != nil {
+		return err
+	}
+	u, err := parseUpdate(upd)
+	if err != nil {
+		return err
+	}
+	var before, after []bson.Raw
+	err = c.db.writeTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		before, after, _, err = c.modify(ctx, tx, t, filter, u, o.Sort, 1, o.Upsert)
+		return err
+	})
+	if err != nil {
+		return c.fail("update", err)
+	}
+	docs := after
+	if o.Before {
+		docs = before
+	}
+	if len(docs) == 0 {
+		return docdb.ErrNotFound
+	}
+	return bson.Unmarshal(docs[0], out)
+}
+
+func (c *collection) FindOneAndDelete(ctx context.Context, filter bson.D, out any) error {
+	t, err := c.db.table(ctx, c.name)
+	if err != nil {
+		return err
+	}
+	var doc bson.Raw
+	err = c.db.writeTx(ctx, func(tx *sql.Tx) error {
+		docs, ids, err := c.selectDocs(ctx, tx, t, filter, docdb.FindOptions{Limit: 1}, true)
+		if err != nil || len(docs) == 0 {
+			return err
+		}
+		doc = docs[0]
+		_, err = tx.ExecContext(ctx, "DELETE FROM "+quote(t.name)+" WHERE id = ?", ids[0])
+		return err
+	})
+	if err != nil {
+		return c.fail("delete from", err)
+	}
+	if doc == nil {
+		return docdb.ErrNotFound
+	}
+	return bson.Unmarshal(doc, out)
+}
+
+func (c *collection) delete(ctx context.Context, tx runner, t *table, filter bson.D, one bool) (int64, error) {
+	q := &query{t: t}
+	where, err := q.where(filter)
+	if err != nil {
+		return 0, err
+	}
+	text := "DELETE FROM " + quote(t.name) + " WHERE " + where
+	if one {
+		text = "DELETE FROM " + quote(t.name) + " WHERE id IN (SELECT id FROM " + quote(t.name) + " WHERE " + where + " LIMIT 1)"
+	}
+	res, err := tx.ExecContext(ctx, text, q.args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (c *collection) deleteTx(ctx context.Context, filter bson.D, one bool) (int64, error) {
+	t, err := c.db.table(ctx, c.name)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = c.db.writeTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = c.delete(ctx, tx, t, filter, one)
+		return err
+	})
+	if err != nil {
+		return 0, c.fail("delete from", err)
+	}
+	return n, nil
+}
+
+func (c *collection) DeleteOne(ctx context.Context, filter bson.D) (int64, error) {
+	return c.deleteTx(ctx, filter, true)
+}
+
+func (c *collection) DeleteMany(ctx context.Context, filter bson.D) (int64, error) {
+	return c.deleteTx(ctx, filter, false)
+}
+
+// Bulk runs every write in one transaction: they commit together, and a
+// write that fails (other than on a duplicate key) rolls them all back.
+func (c *collection) Bulk(ctx context.Context, writes []docdb.Write) (docdb.BulkResult, error) {
+	var total docdb.BulkResult
+	if len(writes) == 0 {
+		return total, nil
+	}
+	t, err := c.db.table(ctx, c.name)
+	if err != nil {
+		return total, err
+	}
+	updates := make([]*update, len(writes))
+	for i, w := range writes {
+		if w.Delete {
+			continue
+		}
+		if updates[i], err = parseUpdate(w.Update); err != nil {
+			return total, err
+		}
+	}
+	var dup error
+	err = c.db.writeTx(ctx, func(tx *sql.Tx) error {
+		total, dup = docdb.BulkResult{}, nil
+		for i, w := range writes {
+			if w.Delete {
+				n, err := c.delete(ctx, tx, t, w.Filter, true)
+				if err != nil {
+					return err
+				}
+				total.Deleted += n
+				continue
+			}
+			_, _, res, err := c.modify(ctx, tx, t, w.Filter, updates[i], nil, 1, w.Upsert)
+			if errors.Is(err, docdb.ErrDuplicate) {
+				dup = err
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			total.Matched += res.Matched
+			total.Modified += res.Modified
+			total.Upserted += res.Upserted
+		}
+		return nil
+	})
+	if err != nil {
+		return docdb.BulkResult{}, c.fail("bulk write", err)
+	}
+	if dup != nil {
+		return total, dup
+	}
+	return total, nil
+}
