@@ -20,6 +20,7 @@ var collections = []docdb.CollectionSpec{
 	{Name: colUsers, Arrays: []string{"roles", "permissions"}, Indexes: []docdb.Index{
 		{Name: idxUsername, Fields: []string{"username"}, Unique: true},
 		{Name: idxEmail, Fields: []string{"email_key"}, Unique: true},
+		{Name: "users_email", Fields: []string{"email"}},
 		{Name: "users_date_joined", Fields: []string{"date_joined"}},
 		{Name: "users_roles", Fields: []string{"roles"}},
 		{Name: "users_permissions", Fields: []string{"permissions"}},

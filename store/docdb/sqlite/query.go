@@ -126,7 +126,11 @@ func (q *query) logical(op string, v bsoncore.Value) (string, error) {
 		if len(parts) == 0 {
 			return "0", nil
 		}
-		return "(" + strings.Join(parts, " OR ") + ")", nil
+		or := "(" + strings.Join(parts, " OR ") + ")"
+		if pre := q.searchPrefilter(vals); pre != "" {
+			return "(" + pre + " AND " + or + ")", nil
+		}
+		return or, nil
 	}
 	if len(parts) == 0 {
 		return "1", nil
@@ -216,6 +220,53 @@ func (q *query) elements(path, cond string) string {
 		return "id IN (SELECT id FROM " + quote(side) + " WHERE " + cond + ")"
 	}
 	return "EXISTS (SELECT 1 FROM json_each(doc, '$." + path + "') WHERE " + cond + ")"
+}
+
+// searchPrefilter speeds up a search: an $or of the same case-insensitive
+// "contains" on several fields (Django's SearchFilter). Reading the fields
+// as one JSON array and matching the word against it first costs one
+// lookup and one LIKE per row instead of one per field; only rows it lets
+// through are checked field by field. It is a necessary condition only
+// when the word reads the same in JSON (no quote, backslash or control
+// character), so other words get no prefilter.
+func (q *query) searchPrefilter(alts []bsoncore.Value) string {
+	if len(alts) < 2 {
+		return ""
+	}
+	var word string
+	paths := make([]string, 0, len(alts))
+	for i, alt := range alts {
+		d, _ := alt.DocumentOK()
+		elems, err := d.Elements()
+		if err != nil || len(elems) != 1 || checkPath(elems[0].Key()) != nil || q.t.isArray(elems[0].Key()) {
+			return ""
+		}
+		cond, ok := elems[0].Value().DocumentOK()
+		if !ok {
+			return ""
+		}
+		pattern, _ := cond.Lookup("$regex").StringValueOK()
+		options, _ := cond.Lookup("$options").StringValueOK()
+		lit, start, end, literal := literalPattern(pattern)
+		if !literal || start || end || options != "i" || !isASCII(lit) || strings.ContainsAny(lit, "\\\"") || hasControl(lit) {
+			return ""
+		}
+		if i > 0 && lit != word {
+			return ""
+		}
+		word = lit
+		paths = append(paths, "'$."+elems[0].Key()+"'")
+	}
+	return "json_extract(doc, " + strings.Join(paths, ", ") + ") LIKE " + q.arg("%"+escapeLike(word)+"%") + " ESCAPE '\\'"
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 var comparisons = map[string]string{"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
@@ -380,7 +431,7 @@ func (q *query) regex(path, pattern, options string) (string, error) {
 		if !end {
 			like += "%"
 		}
-		return "(" + text + " AND " + expr + " LIKE " + q.arg(like) + " ESCAPE '\\')", nil
+		return "(" + expr + " LIKE " + q.arg(like) + " ESCAPE '\\')", nil
 	}
 	subject := expr
 	if insensitive {
