@@ -18,12 +18,6 @@ type collection struct {
 	name string
 }
 
-// runner is what a read needs: the read pool, or a write transaction.
-type runner interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 func (c *collection) Name() string { return c.name }
 
 func (c *collection) fail(op string, err error) error {
@@ -83,7 +77,7 @@ func (c *collection) Find(ctx context.Context, filter bson.D, o docdb.FindOption
 	if err != nil {
 		return err
 	}
-	docs, _, err := c.selectDocs(ctx, c.db.read, t, filter, o, false)
+	docs, _, err := c.selectDocs(ctx, reader{c.db}, t, filter, o, false)
 	if err != nil {
 		return c.fail("find in", err)
 	}
@@ -99,7 +93,7 @@ func (c *collection) FindOne(ctx context.Context, filter bson.D, o docdb.FindOpt
 		return err
 	}
 	o.Limit = 1
-	docs, _, err := c.selectDocs(ctx, c.db.read, t, filter, o, false)
+	docs, _, err := c.selectDocs(ctx, reader{c.db}, t, filter, o, false)
 	if err != nil {
 		return c.fail("find in", err)
 	}
@@ -120,7 +114,18 @@ func (c *collection) Count(ctx context.Context, filter bson.D) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	if err := c.db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quote(t.name)+" WHERE "+where, q.args...).Scan(&n); err != nil {
+	rows, err := reader{c.db}.QueryContext(ctx, "SELECT COUNT(*) FROM "+quote(t.name)+" WHERE "+where, q.args...)
+	if err != nil {
+		return 0, c.fail("count", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return 0, c.fail("count", err)
+		}
+		return 0, fmt.Errorf("count %s: no answer", c.name)
+	}
+	if err := rows.Scan(&n); err != nil {
 		return 0, c.fail("count", err)
 	}
 	return n, nil
@@ -144,7 +149,7 @@ func (c *collection) CountBy(ctx context.Context, filter bson.D, fields ...strin
 		exprs[i] = fieldExpr(f)
 	}
 	keys := strings.Join(exprs, ", ")
-	rows, err := c.db.read.QueryContext(ctx, "SELECT "+keys+", COUNT(*) FROM "+quote(t.name)+" WHERE "+where+" GROUP BY "+keys, q.args...)
+	rows, err := reader{c.db}.QueryContext(ctx, "SELECT "+keys+", COUNT(*) FROM "+quote(t.name)+" WHERE "+where+" GROUP BY "+keys, q.args...)
 	if err != nil {
 		return nil, c.fail("count by field in", err)
 	}
@@ -249,7 +254,7 @@ func (c *collection) Insert(ctx context.Context, docs ...any) (int, error) {
 	}
 	inserted := 0
 	var dup *docdb.DuplicateKeyError
-	err = c.db.writeTx(ctx, func(tx *sql.Tx) error {
+	err = c.db.writeTx(ctx, func(tx runner) error {
 		inserted, dup = 0, nil
 		for _, r := range rows {
 			err := c.insertOne(ctx, tx, t, r)
@@ -355,7 +360,7 @@ func (c *collection) update(ctx context.Context, filter, upd bson.D, limit int64
 		return docdb.UpdateResult{}, err
 	}
 	var res docdb.UpdateResult
-	err = c.db.writeTx(ctx, func(tx *sql.Tx) error {
+	err = c.db.writeTx(ctx, func(tx runner) error {
 		var err error
 		_, _, res, err = c.modify(ctx, tx, t, filter, u, nil, limit, upsert)
 		return err
@@ -384,7 +389,7 @@ func (c *collection) FindOneAndUpdate(ctx context.Context, filter, upd bson.D, o
 		return err
 	}
 	var before, after []bson.Raw
-	err = c.db.writeTx(ctx, func(tx *sql.Tx) error {
+	err = c.db.writeTx(ctx, func(tx runner) error {
 		var err error
 		before, after, _, err = c.modify(ctx, tx, t, filter, u, o.Sort, 1, o.Upsert)
 		return err
@@ -408,7 +413,7 @@ func (c *collection) FindOneAndDelete(ctx context.Context, filter bson.D, out an
 		return err
 	}
 	var doc bson.Raw
-	err = c.db.writeTx(ctx, func(tx *sql.Tx) error {
+	err = c.db.writeTx(ctx, func(tx runner) error {
 		docs, ids, err := c.selectDocs(ctx, tx, t, filter, docdb.FindOptions{Limit: 1}, true)
 		if err != nil || len(docs) == 0 {
 			return err
@@ -449,7 +454,7 @@ func (c *collection) deleteTx(ctx context.Context, filter bson.D, one bool) (int
 		return 0, err
 	}
 	var n int64
-	err = c.db.writeTx(ctx, func(tx *sql.Tx) error {
+	err = c.db.writeTx(ctx, func(tx runner) error {
 		var err error
 		n, err = c.delete(ctx, tx, t, filter, one)
 		return err
@@ -489,7 +494,7 @@ func (c *collection) Bulk(ctx context.Context, writes []docdb.Write) (docdb.Bulk
 		}
 	}
 	var dup error
-	err = c.db.writeTx(ctx, func(tx *sql.Tx) error {
+	err = c.db.writeTx(ctx, func(tx runner) error {
 		total, dup = docdb.BulkResult{}, nil
 		for i, w := range writes {
 			if w.Delete {

@@ -44,15 +44,23 @@ func (d *DB) importFerretDB(ctx context.Context, dir, database string) (map[stri
 		return nil, fmt.Errorf("read FerretDB store %s: %w", old, err)
 	}
 	copied := map[string]int{}
-	err = d.writeTx(ctx, func(tx *sql.Tx) error {
+	err = d.writeTx(ctx, func(tx runner) error {
 		var mark string
-		err := tx.QueryRowContext(ctx, "SELECT value FROM _gatehouse WHERE key = ?", importMark).Scan(&mark)
-		if err == nil {
+		rows, err := tx.QueryContext(ctx, "SELECT value FROM _gatehouse WHERE key = ?", importMark)
+		if err != nil {
+			return err
+		}
+		marked := rows.Next()
+		if marked {
+			err = rows.Scan(&mark)
+		}
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		if marked {
 			copied = nil
 			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
 		}
 		for name, table := range colls {
 			if err := checkPath(name); err != nil {
@@ -90,7 +98,7 @@ func ferretCollections(ctx context.Context, src *sql.DB) (map[string]string, err
 	return out, rows.Err()
 }
 
-func copyFerretTable(ctx context.Context, src *sql.DB, tx *sql.Tx, name, table string) (int, error) {
+func copyFerretTable(ctx context.Context, src *sql.DB, tx runner, name, table string) (int, error) {
 	if strings.ContainsRune(table, '"') {
 		return 0, fmt.Errorf("odd table name %q", table)
 	}

@@ -61,10 +61,12 @@ type Config struct {
 
 // DB is one SQLite database file.
 type DB struct {
-	name  string
-	path  string
-	write *sql.DB // one connection: in-process writers queue here
-	read  *sql.DB
+	name      string
+	path      string
+	pool      *sql.DB // the write connection's pool of one
+	w         *writer // in-process writers queue here
+	read      *sql.DB
+	readStmts stmtCache
 
 	mu     sync.RWMutex
 	tables map[string]*table
@@ -146,7 +148,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		}
 		return (&url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}).String()
 	}
-	write, err := sql.Open("sqlite", dsn("_txlock=immediate"))
+	write, err := sql.Open("sqlite", dsn())
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite store %s: %w", path, err)
 	}
@@ -161,15 +163,24 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	conns := 2 * runtime.GOMAXPROCS(0)
 	read.SetMaxOpenConns(conns)
 	read.SetMaxIdleConns(conns)
-	d := &DB{name: cfg.Database, path: path, write: write, read: read, tables: map[string]*table{}}
-	// The first connection sets WAL mode in the file, which needs a write.
-	if _, err := d.write.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS _gatehouse (key TEXT PRIMARY KEY, value TEXT)"); err != nil {
-		_ = d.Close(ctx)
+	w, err := newWriter(ctx, write)
+	if err != nil {
+		_ = write.Close()
+		_ = read.Close()
 		return nil, fmt.Errorf("open SQLite store %s: %w", path, classify(err))
 	}
-	if _, err := d.write.ExecContext(ctx, "INSERT OR IGNORE INTO _gatehouse (key, value) VALUES ('format', 'gatehouse-docdb-1')"); err != nil {
+	d := &DB{name: cfg.Database, path: path, pool: write, w: w, read: read, tables: map[string]*table{}}
+	// The first connection sets WAL mode in the file, which needs a write.
+	err = d.writeTx(ctx, func(tx runner) error {
+		if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS _gatehouse (key TEXT PRIMARY KEY, value TEXT)"); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO _gatehouse (key, value) VALUES ('format', 'gatehouse-docdb-1')")
+		return err
+	})
+	if err != nil {
 		_ = d.Close(ctx)
-		return nil, fmt.Errorf("open SQLite store %s: %w", path, classify(err))
+		return nil, fmt.Errorf("open SQLite store %s: %w", path, err)
 	}
 	imported, err := d.importFerretDB(ctx, dir, cfg.Database)
 	if err != nil {
@@ -200,7 +211,8 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close closes the file's connections.
 func (d *DB) Close(context.Context) error {
-	return errors.Join(d.read.Close(), d.write.Close())
+	d.readStmts.close()
+	return errors.Join(d.read.Close(), d.w.close(), d.pool.Close())
 }
 
 // Drop removes every collection.
@@ -209,10 +221,16 @@ func (d *DB) Drop(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range names {
-		if _, err := d.write.ExecContext(ctx, "DROP TABLE IF EXISTS "+quote(n)); err != nil {
-			return fmt.Errorf("drop %s: %w", n, classify(err))
+	err = d.writeTx(ctx, func(tx runner) error {
+		for _, n := range names {
+			if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+quote(n)); err != nil {
+				return fmt.Errorf("drop %s: %w", n, err)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	d.mu.Lock()
 	d.tables = map[string]*table{}
@@ -257,7 +275,7 @@ func (d *DB) Prepare(ctx context.Context, specs []docdb.CollectionSpec) error {
 			}
 			stmts = append(stmts, s...)
 		}
-		err := d.writeTx(ctx, func(tx *sql.Tx) error {
+		err := d.writeTx(ctx, func(tx runner) error {
 			for _, s := range stmts {
 				if _, err := tx.ExecContext(ctx, s); err != nil {
 					return fmt.Errorf("prepare %s: %s: %w", spec.Name, s, err)
@@ -345,8 +363,12 @@ func (d *DB) table(ctx context.Context, name string) (*table, error) {
 	if err := checkPath(name); err != nil {
 		return nil, err
 	}
-	if _, err := d.write.ExecContext(ctx, createTable(name)); err != nil {
-		return nil, fmt.Errorf("create %s: %w", name, classify(err))
+	err := d.writeTx(ctx, func(tx runner) error {
+		_, err := tx.ExecContext(ctx, createTable(name))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -358,16 +380,8 @@ func (d *DB) table(ctx context.Context, name string) (*table, error) {
 }
 
 // writeTx runs fn in an immediate transaction on the write connection.
-func (d *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := d.write.BeginTx(ctx, nil)
-	if err != nil {
-		return classify(err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return classify(tx.Commit())
+func (d *DB) writeTx(ctx context.Context, fn func(tx runner) error) error {
+	return classify(d.w.tx(ctx, fn))
 }
 
 // classify maps SQLite's errors onto the port's.
