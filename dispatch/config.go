@@ -101,9 +101,14 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// validate refuses settings that would break the lease guarantee: a send
-// starts only while the lease has SendTimeout+ClockSkew left, and the lease
-// is extended every third of its length.
+// Validate refuses settings, defaults filled in, that would break the
+// lease guarantee: a send starts only while the lease has
+// SendTimeout+ClockSkew left, and the lease is extended every third of its
+// length.
+func (c Config) Validate() error {
+	return c.withDefaults().validate()
+}
+
 func (c Config) validate() error {
 	var errs []error
 	if c.Rate < 0 {

@@ -12,8 +12,8 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// Progress serves mailingProgress. The embedded store has no change
-// streams, so it polls: one poll per watched mailing per interval, however
+// Progress serves mailingProgress. Neither engine's change feed is used
+// (the embedded store has none), so it polls: one poll per watched mailing per interval, however
 // many clients watch it, and a push to each only when the numbers change.
 // A subscriber that does not keep up gets the latest numbers when it next
 // reads, never a backlog.

@@ -22,8 +22,8 @@ type DispatchSummary struct {
 }
 
 // Summarize counts messages and mailings by status and the work due at
-// now. It reads every message on the embedded store, so callers bound
-// how often they ask. Errors: the store's only.
+// now. Grouping every message by status reads the whole collection (on
+// either engine), so callers bound how often they ask. Errors: the store's only.
 func (s *Store) Summarize(ctx context.Context, now time.Time) (*DispatchSummary, error) {
 	sum := &DispatchSummary{Messages: map[MessageStatus]int{}, Mailings: map[MailingStatus]int{}}
 	for _, st := range MessageStatuses {

@@ -12,11 +12,10 @@ import (
 // API and the GraphQL schema show it.
 //
 // In the store it is written as a fixed-width decimal string
-// ("00000000000000000066") rather than as a BSON integer, for two reasons:
-// the embedded store answers a lookup quickly only when the filter is exactly
-// {_id: <string>} (an integer _id is read by scanning every document; see
-// store/embedded), and a fixed width keeps string order equal to numeric
-// order, so sorting and ranging on _id work unchanged on MongoDB.
+// ("00000000000000000066"), whose string order is its numeric order, so
+// sorting and ranging on _id work alike on both engines. (The form dates
+// from an earlier embedded store that looked up string ids only; existing
+// MongoDB databases hold it, so it stays.)
 type ID int64
 
 // idWidth covers every positive int64.

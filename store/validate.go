@@ -99,9 +99,10 @@ func ValidatePassword(field, password string) error {
 	return v.Err()
 }
 
-// emailKey is what makes emails unique "when set" without a partial index
-// (the embedded store has none): the lower-cased address, or, for a user with
-// no email, a value no address can take, unique to that user.
+// emailKey is what makes emails unique "when set", and unique whatever
+// their case, with one plain unique index on both engines: the lower-cased
+// address, or, for a user with no email, a value no address can take,
+// unique to that user.
 func emailKey(id ID, email string) string {
 	if email == "" {
 		return "\x00" + id.key()

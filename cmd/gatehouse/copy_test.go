@@ -146,3 +146,53 @@ func openRaw(t *testing.T, dir, database string) docdb.DB {
 	t.Cleanup(func() { _ = db.Close(context.Background()) })
 	return db
 }
+
+// gatehouse backup copies the embedded store while a gateway holds it open
+// and writes to it; the copy is a store of its own.
+func TestBackupWhileServing(t *testing.T) {
+	if storetest.Engine() != storetest.SQLite {
+		t.Skip("backs up the embedded store")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openDataDir(t, dir)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, store.NewUser{Username: "kept", IsActive: true}); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	writing := make(chan error, 1)
+	go func() { // the gateway goes on writing during the backup
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				writing <- nil
+				return
+			default:
+			}
+			if _, err := s.CreateTag(ctx, fmt.Sprintf("tag%d", i)); err != nil {
+				writing <- err
+				return
+			}
+		}
+	}()
+	backupDir := t.TempDir()
+	var out bytes.Buffer
+	err := run(ctx, []string{"backup", "--data", dir, "--to", backupDir + "/gatehouse.db"}, noEnv, strings.NewReader(""), &out, io.Discard)
+	close(stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-writing; err != nil {
+		t.Fatalf("a write during the backup: %v", err)
+	}
+	if u, err := openDataDir(t, backupDir).UserByUsername(ctx, "kept"); err != nil || u.Username != "kept" {
+		t.Errorf("the backup's user: %+v %v", u, err)
+	}
+	// A second backup does not overwrite the first.
+	if err := run(ctx, []string{"backup", "--data", dir, "--to", backupDir + "/gatehouse.db"}, noEnv, strings.NewReader(""), io.Discard, io.Discard); err == nil {
+		t.Error("a backup over an existing file was written")
+	}
+}

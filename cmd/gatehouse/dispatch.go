@@ -22,6 +22,8 @@ type dispatchConfig struct {
 	WebhookToken    string
 	SendConcurrency int
 	SendRate        int
+	SendTimeout     time.Duration
+	Lease           time.Duration
 }
 
 // dispatchFlags are the sender's flags.
@@ -31,6 +33,13 @@ func (c *dispatchConfig) dispatchFlags(fs *flag.FlagSet, env envBinder) {
 	env.string(fs, &c.WebhookToken, "webhook-token", "GATEHOUSE_WEBHOOK_TOKEN", "", "sent to the webhook as Authorization: Bearer <token>")
 	env.int(fs, &c.SendConcurrency, "send-concurrency", "GATEHOUSE_SEND_CONCURRENCY", 8, "messages in flight at once, per dispatcher")
 	env.int(fs, &c.SendRate, "send-rate", "GATEHOUSE_SEND_RATE", 0, "most messages sent in any second, per dispatcher (0: no limit)")
+	env.duration(fs, &c.SendTimeout, "send-timeout", "GATEHOUSE_SEND_TIMEOUT", 10*time.Second, "longest wait for the sender (the webhook) to take one message")
+	env.duration(fs, &c.Lease, "dispatch-lease", "GATEHOUSE_DISPATCH_LEASE", time.Minute, "how long a dispatcher's claim on work lasts unless renewed: the work of a dispatcher that dies is taken over this long (plus 2s) after")
+}
+
+// config is the dispatcher's configuration from the flags.
+func (c *dispatchConfig) config() dispatch.Config {
+	return dispatch.Config{Concurrency: c.SendConcurrency, Rate: c.SendRate, SendTimeout: c.SendTimeout, Lease: c.Lease}
 }
 
 // validate checks the sender's configuration without building it.
@@ -40,6 +49,9 @@ func (c *dispatchConfig) validate() error {
 	}
 	if c.SendRate < 0 {
 		return errors.New("--send-rate must not be negative")
+	}
+	if err := c.config().Validate(); err != nil {
+		return fmt.Errorf("--send-timeout, --dispatch-lease: %w", err)
 	}
 	_, err := c.sender(slog.New(slog.DiscardHandler))
 	return err
@@ -60,10 +72,9 @@ func startDispatcher(ctx context.Context, c *dispatchConfig, s *store.Store, log
 	if err != nil {
 		return nil, err
 	}
-	d, err := dispatch.New(s, sender, dispatch.Config{
-		Concurrency: c.SendConcurrency, Rate: c.SendRate, ShutdownGrace: grace,
-		Logger: logger.With("component", "dispatch"), Observer: observer,
-	})
+	cfg := c.config()
+	cfg.ShutdownGrace, cfg.Logger, cfg.Observer = grace, logger.With("component", "dispatch"), observer
+	d, err := dispatch.New(s, sender, cfg)
 	if err != nil {
 		return nil, err
 	}

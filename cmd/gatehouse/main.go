@@ -5,6 +5,7 @@
 //	gatehouse createsuperuser --username U --email E [flags]
 //	gatehouse dispatch [flags]       send mailings, without serving the API
 //	gatehouse copy --from A --to B   copy every collection between stores
+//	gatehouse backup --to FILE       copy the embedded store while it serves
 //
 // Every flag has an environment variable twin; see the README.
 package main
@@ -51,11 +52,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return dispatchCommand(ctx, args, getenv, stdout, stderr)
 	case "copy":
 		return copyCommand(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, args, getenv, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: gatehouse [serve|migrate|createsuperuser|dispatch|copy] [flags]; gatehouse COMMAND -h lists the flags")
+		fmt.Fprintln(stdout, "usage: gatehouse [serve|migrate|createsuperuser|dispatch|copy|backup] [flags]; gatehouse COMMAND -h lists the flags")
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (serve, migrate, createsuperuser, dispatch, copy)", cmd)
+		return fmt.Errorf("unknown command %q (serve, migrate, createsuperuser, dispatch, copy, backup)", cmd)
 	}
 }
 

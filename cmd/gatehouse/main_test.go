@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +17,18 @@ import (
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+// asGatehouse, set in a process's environment, makes the test binary run
+// as gatehouse itself (main), so tests can start real gateway and
+// dispatcher processes and kill them.
+const asGatehouse = "GATEHOUSE_TEST_RUN_AS_GATEHOUSE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asGatehouse) != "" {
+		main()
+		os.Exit(0)
+	}
+	storetest.Main(m)
+}
 
 // testConfig is serve's configuration with no flags and no environment.
 func testConfig(t testing.TB, args ...string) *config {

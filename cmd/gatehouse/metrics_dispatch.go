@@ -66,8 +66,8 @@ func (d *dispatchMetrics) WorkClaimed(kind store.WorkKind, takenOver bool) {
 
 // storeSummary reports messages and mailings by status and the work due
 // but unclaimed, as the store holds them. Counting reads every message
-// (a scan on the embedded store, a $group over the collection on
-// MongoDB), so a scrape reuses a count younger than maxAge, and concurrent
+// (a GROUP BY over the table on the embedded store, a $group over the
+// collection on MongoDB), so a scrape reuses a count younger than maxAge, and concurrent
 // scrapes share one count. Every instance reports the same
 // figures: alert on max() across instances, not sum().
 type storeSummary struct {
