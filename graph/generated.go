@@ -2088,7 +2088,12 @@ type User {
   isSuperuser: Boolean!
   dateJoined: Time!
   lastLogin: Time
-  "Read-only id of the person record, for users imported from the legacy accounts service."
+  """
+  Read-only id of the user's person record (seed 000's ` + "`" + `person` + "`" + `), numbered
+  by a counter of its own when the user is created; imported users keep the
+  one the legacy accounts service gave them. Null only for users stored
+  before person ids were given.
+  """
   person: Int
   created: Time!
   modified: Time!

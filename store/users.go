@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,6 +64,9 @@ type NewUser struct {
 	// RoleIDs are the roles the user starts with; they must exist.
 	RoleIDs   []ID
 	CreatedBy *ID
+	// Person is the person id an imported user already has; nil takes the
+	// next one of the person counter.
+	Person *int64
 }
 
 func (n *NewUser) validate() error {
@@ -73,6 +77,9 @@ func (n *NewUser) validate() error {
 	validateName(v, "uname", n.Uname)
 	validateEmail(v, n.Email)
 	validatePhone(v, n.PhoneNumber)
+	if n.Person != nil && *n.Person < 1 {
+		v.Add("person", msgMinValue(1))
+	}
 	return v.Err()
 }
 
@@ -91,6 +98,7 @@ func (n *NewUser) document(id ID, now time.Time) userDoc {
 			IsStaff:       n.IsStaff,
 			IsSuperuser:   n.IsSuperuser,
 			DateJoined:    now,
+			Person:        n.Person,
 			RoleIDs:       nonNil(uniqueIDs(n.RoleIDs)),
 			PermissionIDs: []ID{},
 			Created:       now,
@@ -254,6 +262,11 @@ func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 	if err := checkIDsExist(ctx, s.roles(), "roles", n.RoleIDs); err != nil {
 		return nil, err
 	}
+	one := []NewUser{n}
+	if err := s.assignPersons(ctx, one); err != nil {
+		return nil, err
+	}
+	n = one[0]
 	id, err := s.nextID(ctx, colUsers)
 	if err != nil {
 		return nil, err
@@ -531,6 +544,42 @@ func deref(s *string) string {
 
 func derefBool(b *bool) bool { return b != nil && *b }
 
+// assignPersons gives every new user that has no person id the next one of
+// the person counter, and first moves the counter past the ids imported
+// users bring, so that no two users ever share a person.
+func (s *Store) assignPersons(ctx context.Context, users []NewUser) error {
+	var missing int
+	var imported int64
+	for i := range users {
+		if users[i].Person == nil {
+			missing++
+		} else {
+			imported = max(imported, *users[i].Person)
+		}
+	}
+	if imported > 0 {
+		if err := s.counterAtLeast(ctx, personCounter, imported); err != nil {
+			return err
+		}
+	}
+	if missing == 0 {
+		return nil
+	}
+	first, err := s.nextIDs(ctx, personCounter, missing)
+	if err != nil {
+		return err
+	}
+	next := int64(first)
+	for i := range users {
+		if users[i].Person == nil {
+			person := next
+			users[i].Person = &person
+			next++
+		}
+	}
+	return nil
+}
+
 // CreateUsers stores many new users in batches, for seeding and imports
 // (their usernames are entered in the directory after them):
 // one counter update reserves every id, then the users are inserted in
@@ -555,6 +604,10 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) ([]ID, error) 
 		roles = append(roles, users[i].RoleIDs...)
 	}
 	if err := checkIDsExist(ctx, s.roles(), "roles", uniqueIDs(roles)); err != nil {
+		return nil, err
+	}
+	users = slices.Clone(users)
+	if err := s.assignPersons(ctx, users); err != nil {
 		return nil, err
 	}
 	first, err := s.nextIDs(ctx, colUsers, len(users))

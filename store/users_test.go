@@ -464,3 +464,44 @@ func TestParseID(t *testing.T) {
 		}
 	}
 }
+
+// Every user has a person id from a counter of its own, whichever way it
+// was created; an imported user keeps the one it had, and the counter
+// never hands that one out again.
+func TestEveryUserGetsAPerson(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	first := mustCreate(t, s, store.NewUser{Username: "first"})
+	if first.Person == nil || *first.Person != 1 {
+		t.Fatalf("first user's person = %v, want 1", first.Person)
+	}
+	ids, err := s.CreateUsers(ctx, []store.NewUser{
+		{Username: "imported", Person: ptr(int64(40))},
+		{Username: "seeded"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[store.ID]int64{ids[0]: 40, ids[1]: 41}
+	for id, person := range want {
+		u, err := s.UserByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Person == nil || *u.Person != person {
+			t.Errorf("user %s: person %v, want %d", u.Username, u.Person, person)
+		}
+	}
+	next := mustCreate(t, s, store.NewUser{Username: "next"})
+	if next.Person == nil || *next.Person != 42 || int64(next.ID) == *next.Person {
+		t.Errorf("next user: id %s, person %v; want person 42, apart from the user ids", next.ID, next.Person)
+	}
+	changed, err := s.UpdateUser(ctx, next.ID, store.UserUpdate{FirstName: ptr("Nell")})
+	if err != nil || changed.Person == nil || *changed.Person != 42 {
+		t.Errorf("an update moved the person: %v, %v", changed, err)
+	}
+	_, err = s.CreateUser(ctx, store.NewUser{Username: "zero", Person: ptr(int64(0))})
+	if got := fieldErrors(t, err); !reflect.DeepEqual(got, map[string][]string{"person": {"Ensure this value is greater than or equal to 1."}}) {
+		t.Errorf("person 0: %v", got)
+	}
+}

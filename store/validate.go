@@ -24,6 +24,10 @@ func msgMaxLength(n int) string {
 	return fmt.Sprintf("Ensure this field has no more than %d characters.", n)
 }
 
+func msgMinValue(n int) string {
+	return fmt.Sprintf("Ensure this value is greater than or equal to %d.", n)
+}
+
 // Field limits from Django's auth.User.
 const (
 	maxUsername = 150
