@@ -2412,10 +2412,12 @@ type Mutation {
   permissions or roles, or grants a permission they do not hold.
   """
   grantPermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
+  "Takes permissions from a user. Unknown ids are refused, as for a grant, and nothing changes."
   revokePermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
   "Makes the user's direct permissions exactly these."
   setPermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
   assignRoles(userId: ID!, roleIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
+  "Takes roles from a user. Unknown ids are refused and nothing changes."
   unassignRoles(userId: ID!, roleIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
 
   createRole(input: CreateRoleInput!): Role! @hasPermission(resource: "role", action: ADD)
