@@ -1,8 +1,17 @@
 package rest_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // Every user reads a person id, however it was created: signed up,
@@ -50,4 +59,105 @@ func dig(t *testing.T, v any, path ...string) any {
 		}
 	}
 	return v
+}
+
+var limitRow = regexp.MustCompile("^\\| `(\\w+)\\.(\\w+)` \\| [^|]+ \\| (\\d+) \\|$")
+
+// TestEveryTextFieldHasItsDocumentedMaximum reads the field limits table of
+// docs/rest.md and, for each row, checks that the schema's description of
+// the field states the same maximum and that one character more is refused
+// with DRF's message, through GraphQL (which every dialect runs).
+func TestEveryTextFieldHasItsDocumentedMaximum(t *testing.T) {
+	doc, err := os.ReadFile("../docs/rest.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdl, err := os.ReadFile("../schema.graphqls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, gqlErr := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphqls", Input: string(sdl)})
+	if gqlErr != nil {
+		t.Fatal(gqlErr)
+	}
+	// Each probe writes the field with a value of n characters, of the
+	// field's own format (so that only the length is wrong).
+	user := func(field string) func(string) (string, map[string]any) {
+		return func(v string) (string, map[string]any) {
+			input := map[string]any{"username": "probe", "email": "probe@example.com", field: v}
+			return `mutation($in: CreateUserInput!) { createUser(input: $in) { id } }`, map[string]any{"in": input}
+		}
+	}
+	create := func(mutation, inputType string, input map[string]any, field string) func(string) (string, map[string]any) {
+		return func(v string) (string, map[string]any) {
+			in := maps.Clone(input)
+			in[field] = v
+			return `mutation($in: ` + inputType + `!) { ` + mutation + `(input: $in) { id } }`, map[string]any{"in": in}
+		}
+	}
+	client := map[string]any{"phoneNumber": "79160000000", "mobileOperatorCodeId": "1", "tagId": "1", "timezone": "UTC"}
+	mailing := map[string]any{"text": "hi", "startNotificationDate": "2030-01-01T00:00:00Z", "endNotificationDate": "2030-01-02T00:00:00Z", "tags": []string{"x"}, "codes": []string{"916"}}
+	probes := map[string]struct {
+		value func(n int) string
+		send  func(v string) (string, map[string]any)
+	}{
+		"User.username":        {letters('u'), user("username")},
+		"User.firstName":       {letters('f'), user("firstName")},
+		"User.lastName":        {letters('l'), user("lastName")},
+		"User.uname":           {letters('n'), user("uname")},
+		"User.email":           {func(n int) string { return strings.Repeat("e", n-len("@example.com")) + "@example.com" }, user("email")},
+		"User.phoneNumber":     {letters('1'), user("phoneNumber")},
+		"SignUpInput.password": {letters('p'), user("password")},
+		"Role.name":            {letters('r'), create("createRole", "CreateRoleInput", map[string]any{"name": "probe"}, "name")},
+		"Role.description":     {letters('d'), create("createRole", "CreateRoleInput", map[string]any{"name": "probe"}, "description")},
+		"Permission.codename":  {letters('c'), create("createPermission", "CreatePermissionInput", map[string]any{"codename": "probe", "name": "Can probe", "resource": "user"}, "codename")},
+		"Permission.name":      {letters('n'), create("createPermission", "CreatePermissionInput", map[string]any{"codename": "probe", "name": "Can probe", "resource": "user"}, "name")},
+		"Permission.resource":  {letters('r'), create("createPermission", "CreatePermissionInput", map[string]any{"codename": "probe", "name": "Can probe", "resource": "user"}, "resource")},
+		"Tag.name": {letters('t'), func(v string) (string, map[string]any) {
+			return `mutation($v: String!) { createTag(name: $v) { id } }`, map[string]any{"v": v}
+		}},
+		"OperatorCode.code": {letters('9'), func(v string) (string, map[string]any) {
+			return `mutation($v: String!) { createOperatorCode(code: $v) { id } }`, map[string]any{"v": v}
+		}},
+		"Client.phoneNumber": {letters('7'), create("createClient", "ClientInput", client, "phoneNumber")},
+		"Client.timezone":    {letters('Z'), create("createClient", "ClientInput", client, "timezone")},
+		"Mailing.text":       {letters('m'), create("createMailing", "MailingInput", mailing, "text")},
+	}
+	g := newGateway(t)
+	rows := 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		m := limitRow.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		rows++
+		typeName, fieldName, limit := m[1], m[2], m[3]
+		n, _ := strconv.Atoi(limit)
+		def := schema.Types[typeName]
+		if def == nil || def.Fields.ForName(fieldName) == nil {
+			t.Errorf("docs/rest.md limits %s.%s, which the schema lacks", typeName, fieldName)
+			continue
+		}
+		described := strings.ReplaceAll(strings.ToLower(def.Fields.ForName(fieldName).Description), ",", "")
+		if !strings.Contains(described, "at most "+limit+" ") && !strings.Contains(described, "at most "+limit+".") {
+			t.Errorf("the schema's %s.%s does not say \"at most %s\": %q", typeName, fieldName, limit, described)
+		}
+		probe, ok := probes[typeName+"."+fieldName]
+		if !ok {
+			t.Errorf("no probe for %s.%s", typeName, fieldName)
+			continue
+		}
+		query, vars := probe.send(probe.value(n + 1))
+		answer, _ := json.Marshal(g.graphql(query, vars, "admin"))
+		if want := fmt.Sprintf("Ensure this field has no more than %d characters.", n); !strings.Contains(string(answer), want) {
+			t.Errorf("%s.%s with %d characters: want %q, got %s", typeName, fieldName, n+1, want, answer)
+		}
+	}
+	if rows != len(probes) {
+		t.Errorf("docs/rest.md's limits table has %d rows, the probes %d", rows, len(probes))
+	}
+}
+
+func letters(c rune) func(n int) string {
+	return func(n int) string { return strings.Repeat(string(c), n) }
 }
