@@ -38,14 +38,14 @@ func usermgmt() *Dialect {
 
 // managedUserFilters are 004's field__lookup parameters: the fields, and
 // every lookup the seed lists. The exact lookup is the bare field name, as
-// django-filter names it (username__exact is not a parameter, and so is
-// ignored, as DRF ignores every unknown parameter).
+// django-filter names it, and also field__exact, since the seed lists
+// `exact` among its [field]__[lookup] lookups and its clients send it.
 var (
 	managedUserFilterFields = []struct{ param, graphql string }{
 		{"username", "username"}, {"email", "email"}, {"phone_number", "phoneNumber"},
 	}
 	managedUserLookups = []struct{ suffix, graphql string }{
-		{"", "exact"}, {"__iexact", "iExact"}, {"__contains", "contains"}, {"__icontains", "iContains"},
+		{"", "exact"}, {"__exact", "exact"}, {"__iexact", "iExact"}, {"__contains", "contains"}, {"__icontains", "iContains"},
 		{"__startswith", "startsWith"}, {"__istartswith", "iStartsWith"}, {"__endswith", "endsWith"},
 		{"__iendswith", "iEndsWith"}, {"__in", "in"}, {"__gt", "gt"}, {"__gte", "gte"}, {"__lt", "lt"}, {"__lte", "lte"},
 	}
@@ -61,6 +61,9 @@ func bindManagedUserList(req *Request) (Vars, error) {
 	q := req.Query()
 	errs := fieldErrors{}
 	filter := map[string]any{}
+	// also holds the conditions a field's lookups map has no room for: a
+	// second exact value (username=a&username__exact=b), and the search.
+	var also []any
 	for _, field := range managedUserFilterFields {
 		lookups := map[string]any{}
 		for _, l := range managedUserLookups {
@@ -75,9 +78,15 @@ func bindManagedUserList(req *Request) (Vars, error) {
 				}
 				continue
 			}
-			if v, ok := charFilterValue(raw, param, errs); ok {
-				lookups[l.graphql] = v
+			v, ok := charFilterValue(raw, param, errs)
+			if !ok {
+				continue
 			}
+			if _, taken := lookups[l.graphql]; taken {
+				also = append(also, map[string]any{field.graphql: map[string]any{l.graphql: v}})
+				continue
+			}
+			lookups[l.graphql] = v
 		}
 		if len(lookups) > 0 {
 			filter[field.graphql] = lookups
@@ -87,9 +96,10 @@ func bindManagedUserList(req *Request) (Vars, error) {
 		return nil, err
 	}
 	if search, _ := q.get("search"); search != "" {
-		if terms := searchTerms(search); len(terms) > 0 {
-			filter["and"] = terms
-		}
+		also = append(also, searchTerms(search)...)
+	}
+	if len(also) > 0 {
+		filter["and"] = also
 	}
 	p := readLimitOffset(q)
 	vars := Vars{"offset": p.graphQLOffset(), "limit": min(p.limit, listChunk)}
