@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -32,7 +31,6 @@ func usermgmt() *Dialect {
 		Fields:      []string{"id", "roles", "last_login", "username", "first_name", "last_name", "is_active", "date_joined", "phone_number", "email"},
 		MethodRules: djangoModelPermissions,
 		ViewNames:   map[string]string{"/": "Managed User List", "/{id}/": "Managed User Instance"},
-		MoreErrors:  takenUsernameOrEmail,
 	}
 }
 
@@ -245,49 +243,4 @@ func shapeManagedUserPage(req *Request, data json.RawMessage) (int, any, error) 
 		results[i] = users[i].drf(req)
 	}
 	return http.StatusOK, req.page(p, total, results), nil
-}
-
-// takenUsernameOrEmail adds the uniqueness errors DRF would have given
-// alongside the store's: DRF validates every field and names each taken
-// one, where the store stops at the first problem it meets.
-func takenUsernameOrEmail(ctx context.Context, req *Request, vars Vars, run runFunc, fields map[string][]string) {
-	input, _ := vars["input"].(map[string]any)
-	username, checkUsername := input["username"].(string)
-	email, checkEmail := input["email"].(string)
-	checkUsername = checkUsername && len(fields["username"]) == 0
-	checkEmail = checkEmail && email != "" && len(fields["email"]) == 0
-	if !checkUsername && !checkEmail {
-		return
-	}
-	data, errs := run(ctx, "ManagedUsersTaken", Vars{
-		"username": username, "email": email, "checkUsername": checkUsername, "checkEmail": checkEmail,
-	})
-	if len(errs) > 0 {
-		return
-	}
-	var taken struct {
-		ByUsername *struct{ Nodes []ref } `json:"byUsername"`
-		ByEmail    *struct{ Nodes []ref } `json:"byEmail"`
-	}
-	if json.Unmarshal(data, &taken) != nil {
-		return
-	}
-	self := ""
-	if id, ok := vars["id"].(int64); ok {
-		self = idString(id)
-	}
-	heldByOther := func(nodes []ref) bool {
-		for _, n := range nodes {
-			if n.ID != self {
-				return true
-			}
-		}
-		return false
-	}
-	if taken.ByUsername != nil && heldByOther(taken.ByUsername.Nodes) {
-		fields["username"] = append(fields["username"], "A user with that username already exists.")
-	}
-	if taken.ByEmail != nil && heldByOther(taken.ByEmail.Nodes) {
-		fields["email"] = append(fields["email"], "user with this email already exists.")
-	}
 }

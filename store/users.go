@@ -256,6 +256,11 @@ func sortDocument(sorts []UserSort) bson.D {
 // the id it was claimed for. Errors: *ValidationError (invalid or
 // duplicate username or email), ErrUnavailable.
 func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
+	u, err := s.createUser(ctx, n)
+	return u, s.withTakenFields(ctx, err, 0, n.Username, n.Email)
+}
+
+func (s *Store) createUser(ctx context.Context, n NewUser) (*User, error) {
 	if err := n.validate(); err != nil {
 		return nil, err
 	}
@@ -394,6 +399,11 @@ func (s *Store) CountUsers(ctx context.Context, f *UserFilter) (int, error) {
 // UpdateUser applies an update and returns the user as it is now.
 // Errors: ErrNotFound, *ValidationError, ErrUnavailable.
 func (s *Store) UpdateUser(ctx context.Context, id ID, u UserUpdate) (*User, error) {
+	user, err := s.updateUser(ctx, id, u)
+	return user, s.withTakenFields(ctx, err, id, deref(u.Username), deref(u.Email))
+}
+
+func (s *Store) updateUser(ctx context.Context, id ID, u UserUpdate) (*User, error) {
 	if err := u.validate(); err != nil {
 		return nil, err
 	}
@@ -524,6 +534,36 @@ func (s *Store) userWriteError(ctx context.Context, err error, id ID, username, 
 		return FieldError("email", msgEmailTaken)
 	}
 	return FieldError(NonFieldErrors, "This user conflicts with an existing one.")
+}
+
+// withTakenFields completes a user's field errors with the uniqueness
+// errors of the username and email they do not name yet, so that a client
+// hears of every field at fault at once, as Django validates every field
+// before it answers: a name too long does not hide that the username is
+// taken, nor a taken username that the email is. self is the user being
+// changed (0 for a new one). Any other error passes unchanged, and so does
+// this one when the lookups fail: it is already the answer.
+func (s *Store) withTakenFields(ctx context.Context, err error, self ID, username, email string) error {
+	var v *ValidationError
+	if !errors.As(err, &v) {
+		return err
+	}
+	if username != "" && len(v.Fields["username"]) == 0 {
+		if other, err := s.UserByUsername(ctx, username); err == nil && other.ID != self {
+			v.Add("username", msgUsernameTaken)
+		}
+	}
+	if email != "" && len(v.Fields["email"]) == 0 {
+		var other struct {
+			ID ID `bson:"_id"`
+		}
+		err := s.users().FindOne(ctx, bson.D{{Key: "email_key", Value: emailKey(self, email)}},
+			options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Decode(&other)
+		if err == nil && other.ID != self {
+			v.Add("email", msgEmailTaken)
+		}
+	}
+	return v
 }
 
 func (s *Store) users() *mongo.Collection { return s.db.Collection(colUsers) }

@@ -505,3 +505,35 @@ func TestEveryUserGetsAPerson(t *testing.T) {
 		t.Errorf("person 0: %v", got)
 	}
 }
+
+// A user refused for one field is told of every other field at fault too,
+// its own username and email excepted.
+func TestEveryFieldErrorAtOnce(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	mustCreate(t, s, store.NewUser{Username: "taken", Email: "taken@example.com"})
+	me := mustCreate(t, s, store.NewUser{Username: "me", Email: "me@example.com"})
+	long := strings.Repeat("a", 151)
+	_, err := s.CreateUser(ctx, store.NewUser{Username: "taken", Email: "TAKEN@example.com", FirstName: long})
+	want := map[string][]string{
+		"username":   {"A user with that username already exists."},
+		"email":      {"user with this email already exists."},
+		"first_name": {"Ensure this field has no more than 150 characters."},
+	}
+	if got := fieldErrors(t, err); !reflect.DeepEqual(got, want) {
+		t.Errorf("create: %v, want %v", got, want)
+	}
+	_, err = s.UpdateUser(ctx, me.ID, store.UserUpdate{Username: ptr("me"), Email: ptr("me@example.com"), LastName: &long})
+	if got := fieldErrors(t, err); !reflect.DeepEqual(got, map[string][]string{"last_name": {"Ensure this field has no more than 150 characters."}}) {
+		t.Errorf("update keeping its own name and email: %v", got)
+	}
+	_, err = s.UpdateUser(ctx, me.ID, store.UserUpdate{Username: ptr("taken"), PhoneNumber: ptr(strings.Repeat("1", 21))})
+	if got := fieldErrors(t, err); !reflect.DeepEqual(got, map[string][]string{
+		"username": {"A user with that username already exists."}, "phone_number": {"Ensure this field has no more than 20 characters."},
+	}) {
+		t.Errorf("update to a taken name: %v", got)
+	}
+	if again, _ := s.UserByID(ctx, me.ID); again.Username != "me" || again.PhoneNumber != nil {
+		t.Errorf("a refused update changed the user: %+v", again)
+	}
+}
