@@ -537,3 +537,26 @@ func TestEveryFieldErrorAtOnce(t *testing.T) {
 		t.Errorf("a refused update changed the user: %+v", again)
 	}
 }
+
+// Revoking a user's tokens marks them, so that they can still be told
+// apart from tokens that never existed; other users' stay as they were.
+func TestRevokeUserTokens(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	u := mustCreate(t, s, store.NewUser{Username: "gail"})
+	other := mustCreate(t, s, store.NewUser{Username: "hank"})
+	for digest, owner := range map[string]store.ID{"g1": u.ID, "g2": u.ID, "h1": other.ID} {
+		if _, err := s.CreateToken(ctx, digest, owner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RevokeUserTokens(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	for digest, revoked := range map[string]bool{"g1": true, "g2": true, "h1": false} {
+		tok, err := s.TokenByDigest(ctx, digest)
+		if err != nil || tok.Revoked != revoked {
+			t.Errorf("token %s: %+v, %v; want revoked %v", digest, tok, err, revoked)
+		}
+	}
+}
