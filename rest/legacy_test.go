@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -160,4 +161,101 @@ func TestEveryTextFieldHasItsDocumentedMaximum(t *testing.T) {
 
 func letters(c rune) func(n int) string {
 	return func(n int) string { return strings.Repeat(string(c), n) }
+}
+
+var differenceTitle = regexp.MustCompile(`^- \*\*([^*]+?)\.?\*\*`)
+
+// TestDeliberateDifferences checks the gateway's side of each deliberate
+// difference docs/rest.md lists before and including "Setting a password":
+// every such bullet needs a check here, named by its title, and every check
+// a bullet.
+func TestDeliberateDifferences(t *testing.T) {
+	doc, err := os.ReadFile("../docs/rest.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "## Where the gateway differs from the legacy services, and why\n")
+	var titles []string
+	for _, line := range strings.Split(section, "\n") {
+		if m := differenceTitle.FindStringSubmatch(line); m != nil {
+			titles = append(titles, m[1])
+			if m[1] == "Setting a password" {
+				break
+			}
+		}
+	}
+	checks := map[string]func(t *testing.T, g *gateway){
+		"Self-service": func(t *testing.T, g *gateway) {
+			r := g.do("PUT", "/api/users/3", "alice", `{"first_name": "Al"}`)
+			if r.Status != 200 || r.object(t)["first_name"] != "Al" {
+				t.Errorf("own profile: %d %s", r.Status, r.Body)
+			}
+			for _, own := range []struct{ method, path, body string }{
+				{"PATCH", "/api/users/3/", `{"is_active": false}`},
+				{"PUT", "/api/users/3", `{"password": "N3w-pass-word!"}`},
+				{"PUT", "/api/users/3/permissions", `{"permissions": [1]}`},
+			} {
+				if r := g.do(own.method, own.path, "alice", own.body); r.Status != 403 {
+					t.Errorf("own privileges (%s %s %s): %d %s", own.method, own.path, own.body, r.Status, r.Body)
+				}
+			}
+		},
+		"Tokens stay revoked": func(t *testing.T, g *gateway) {
+			g.do("PATCH", "/api/users/3/", "admin", `{"is_active": false}`)
+			if r := g.do("GET", "/api/users/3", "alice", ""); r.Status != 401 || !strings.Contains(string(r.Body), "User inactive or deleted.") {
+				t.Errorf("while inactive: %d %s", r.Status, r.Body)
+			}
+			g.do("PATCH", "/api/users/3/", "admin", `{"is_active": true}`)
+			if r := g.do("GET", "/api/users/3", "alice", ""); r.Status != 401 || !strings.Contains(string(r.Body), "Invalid token.") {
+				t.Errorf("active again: %d %s", r.Status, r.Body)
+			}
+			if r := g.do("POST", "/api/users/signin", "", `{"username": "alice", "password": "`+testPassword+`"}`); r.Status != 200 {
+				t.Errorf("signing in anew: %d %s", r.Status, r.Body)
+			}
+		},
+		"Bearer tokens": func(t *testing.T, g *gateway) {
+			if r := g.do("GET", "/api/users/3/", "", "", "Authorization", "Bearer "+g.tokens["alice"]); r.Status != 200 {
+				t.Errorf("Bearer: %d %s", r.Status, r.Body)
+			}
+			if r := g.do("GET", "/api/users/3/", "", "", "Authorization", "Bearer"); r.Status != 401 || !strings.Contains(string(r.Body), "No credentials provided.") {
+				t.Errorf("a bare Bearer: %d %s", r.Status, r.Body)
+			}
+		},
+		"Email uniqueness": func(t *testing.T, g *gateway) {
+			for _, create := range []struct{ path, body string }{
+				{"/api/users/", `{"username": "alice2", "email": "ALICE@example.com"}`},
+				{"/api/users/signup", `{"username": "alice3", "password": "Pass-word-2!", "email": "Alice@Example.com"}`},
+			} {
+				r := g.do("POST", create.path, "admin", create.body)
+				if r.Status != 400 || !strings.Contains(string(r.Body), `"email":["user with this email already exists."]`) {
+					t.Errorf("POST %s %s: %d %s", create.path, create.body, r.Status, r.Body)
+				}
+			}
+		},
+		"Setting a password": func(t *testing.T, g *gateway) {
+			if r := g.do("PUT", "/api/users/3", "admin", `{"password": "N3w-pass-word!"}`); r.Status != 200 {
+				t.Fatalf("set: %d %s", r.Status, r.Body)
+			}
+			if r := g.do("GET", "/api/users/3", "alice", ""); r.Status != 401 || !strings.Contains(string(r.Body), "Invalid token.") {
+				t.Errorf("the old token: %d %s", r.Status, r.Body)
+			}
+			if r := g.do("POST", "/api/users/signin", "", `{"username": "alice", "password": "N3w-pass-word!"}`); r.Status != 200 {
+				t.Errorf("the new password: %d %s", r.Status, r.Body)
+			}
+		},
+	}
+	for _, title := range titles {
+		t.Run(title, func(t *testing.T) {
+			check, ok := checks[title]
+			if !ok {
+				t.Fatalf("docs/rest.md lists %q, which no check here covers", title)
+			}
+			check(t, newGateway(t))
+		})
+	}
+	for title := range checks {
+		if !slices.Contains(titles, title) {
+			t.Errorf("a check for %q, which docs/rest.md no longer lists", title)
+		}
+	}
 }
