@@ -254,7 +254,8 @@ func sortDocument(sorts []UserSort) bson.D {
 // CreateUser validates and stores a new user. The username is claimed in
 // the directory first (see usernames.go), then the user is inserted under
 // the id it was claimed for. Errors: *ValidationError (invalid or
-// duplicate username or email), ErrUnavailable.
+// duplicate username or email, every field at fault named at once; see
+// withTakenFields), ErrUnavailable.
 func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 	u, err := s.createUser(ctx, n)
 	return u, s.withTakenFields(ctx, err, 0, n.Username, n.Email)
@@ -397,7 +398,8 @@ func (s *Store) CountUsers(ctx context.Context, f *UserFilter) (int, error) {
 }
 
 // UpdateUser applies an update and returns the user as it is now.
-// Errors: ErrNotFound, *ValidationError, ErrUnavailable.
+// Errors: ErrNotFound, *ValidationError (every field at fault named at
+// once), ErrUnavailable.
 func (s *Store) UpdateUser(ctx context.Context, id ID, u UserUpdate) (*User, error) {
 	user, err := s.updateUser(ctx, id, u)
 	return user, s.withTakenFields(ctx, err, id, deref(u.Username), deref(u.Email))
