@@ -219,6 +219,11 @@ func (a *Accounts) CallerByToken(ctx context.Context, digest string) (*auth.Call
 	if !user.IsActive {
 		return nil, auth.ErrUserInactive
 	}
+	if token.Revoked {
+		// Revoked when the user was deactivated; reactivation does not
+		// bring it back.
+		return nil, auth.ErrInvalidToken
+	}
 	codenames, err := a.Store.EffectivePermissions(ctx, user)
 	if err != nil {
 		return nil, err
@@ -275,7 +280,7 @@ func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store
 		return nil, err
 	}
 	if u.IsActive != nil && !*u.IsActive {
-		if err := a.Store.DeleteUserTokens(ctx, id); err != nil {
+		if err := a.Store.RevokeUserTokens(ctx, id); err != nil {
 			return nil, err
 		}
 	}

@@ -2075,12 +2075,15 @@ type User {
   id: ID!
   "Unique; at most 150 letters, digits and ` + "`" + `@.+-_` + "`" + `."
   username: String!
+  "At most 150 characters."
   firstName: String!
+  "At most 150 characters."
   lastName: String!
   "A second name kept beside the username (the JSON:API service's ` + "`" + `uname` + "`" + `); at most 150 characters, not unique, empty when never given."
   uname: String!
-  "Empty when the user has none; unique when set."
+  "At most 254 characters; empty when the user has none; unique when set."
   email: String!
+  "At most 20 characters: digits, spaces and ` + "`" + `+()-.` + "`" + `; null when the user has none."
   phoneNumber: String
   "An inactive user cannot sign in, and their tokens stop working."
   isActive: Boolean!
@@ -2088,7 +2091,12 @@ type User {
   isSuperuser: Boolean!
   dateJoined: Time!
   lastLogin: Time
-  "Read-only id of the person record, for users imported from the legacy accounts service."
+  """
+  Read-only id of the user's person record (seed 000's ` + "`" + `person` + "`" + `), numbered
+  by a counter of its own when the user is created; imported users keep the
+  one the legacy accounts service gave them. Null only for users stored
+  before person ids were given.
+  """
   person: Int
   created: Time!
   modified: Time!
@@ -2108,11 +2116,11 @@ type User {
 "Allows one action on one kind of resource."
 type Permission {
   id: ID!
-  "` + "`" + `view_user` + "`" + `"
+  "` + "`" + `view_user` + "`" + `: unique, at most 100 lower-case letters, digits and ` + "`" + `_` + "`" + `."
   codename: String!
-  "` + "`" + `Can view user` + "`" + `"
+  "` + "`" + `Can view user` + "`" + `: at most 255 characters."
   name: String!
-  "` + "`" + `user` + "`" + `"
+  "` + "`" + `user` + "`" + `: at most 100 lower-case letters, digits and ` + "`" + `_` + "`" + `."
   resource: String!
   "Made by a superuser (built-in ones cannot be deleted)."
   custom: Boolean!
@@ -2121,7 +2129,9 @@ type Permission {
 "A named set of permissions given to users; shown as a group by some legacy APIs."
 type Role {
   id: ID!
+  "Unique, at most 150 characters."
   name: String!
+  "At most 1,000 characters."
   description: String
   "An unchangeable role can be neither changed nor deleted."
   unchangeable: Boolean!
@@ -2168,6 +2178,7 @@ input RoleFilter {
   unchangeable: Boolean
 }
 
+"Each field takes what the Role field of its name takes, with its limit."
 input CreateRoleInput {
   name: String!
   description: String
@@ -2175,13 +2186,14 @@ input CreateRoleInput {
   permissionIds: [ID!] = []
 }
 
-"Changes only the fields given; ` + "`" + `permissionIds` + "`" + ` replaces the role's permissions."
+"Changes only the fields given; ` + "`" + `permissionIds` + "`" + ` replaces the role's permissions. Limits as on Role."
 input UpdateRoleInput {
   name: String
   description: String @goField(omittable: true)
   permissionIds: [ID!]
 }
 
+"Each field takes what the Permission field of its name takes, with its limit."
 input CreatePermissionInput {
   codename: String!
   name: String!
@@ -2279,8 +2291,10 @@ input UserOrder {
   direction: OrderDirection = ASC
 }
 
+"Each field takes what the User field of its name takes, with its limit."
 input SignUpInput {
   username: String!
+  "At most 4,096 characters."
   password: String!
   email: String
   firstName: String
@@ -2288,9 +2302,10 @@ input SignUpInput {
   phoneNumber: String
 }
 
+"Each field takes what the User field of its name takes, with its limit."
 input CreateUserInput {
   username: String!
-  "Without one the user has an unusable password until one is set."
+  "At most 4,096 characters. Without one the user has an unusable password until one is set."
   password: String
   email: String
   firstName: String
@@ -2302,7 +2317,10 @@ input CreateUserInput {
   isSuperuser: Boolean = false
 }
 
-"Changes only the fields given. ` + "`" + `phoneNumber: null` + "`" + ` clears it."
+"""
+Changes only the fields given. ` + "`" + `phoneNumber: null` + "`" + ` clears it. Each field
+takes what the User field of its name takes, with its limit.
+"""
 input UpdateUserInput {
   username: String @goField(omittable: true)
   email: String @goField(omittable: true)
@@ -2315,7 +2333,10 @@ input UpdateUserInput {
   isSuperuser: Boolean @goField(omittable: true)
 }
 
-"PUT semantics: ` + "`" + `username` + "`" + ` must be given; other fields given replace theirs."
+"""
+PUT semantics: ` + "`" + `username` + "`" + ` must be given; other fields given replace theirs.
+Each field takes what the User field of its name takes, with its limit.
+"""
 input ReplaceUserInput {
   username: String!
   email: String @goField(omittable: true)
@@ -2407,10 +2428,12 @@ type Mutation {
   permissions or roles, or grants a permission they do not hold.
   """
   grantPermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
+  "Takes permissions from a user. Unknown ids are refused, as for a grant, and nothing changes."
   revokePermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
   "Makes the user's direct permissions exactly these."
   setPermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
   assignRoles(userId: ID!, roleIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
+  "Takes roles from a user. Unknown ids are refused and nothing changes."
   unassignRoles(userId: ID!, roleIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
 
   createRole(input: CreateRoleInput!): Role! @hasPermission(resource: "role", action: ADD)
@@ -2446,11 +2469,11 @@ type OperatorCode {
 "A recipient of mailings."
 type Client {
   id: ID!
-  "11 digits: 7 and ten more (79161234567)."
+  "11 digits: 7 and ten more (79161234567); at most 11 characters."
   phoneNumber: String!
   mobileOperatorCode: OperatorCode @goField(forceResolver: true)
   tag: Tag @goField(forceResolver: true)
-  "An IANA time zone (Europe/Moscow): sending windows are in the client's local time."
+  "An IANA time zone (Europe/Moscow), at most 50 characters: sending windows are in the client's local time."
   timezone: String!
 }
 
@@ -2484,7 +2507,7 @@ type SendingWindow {
 "Sends one text to the clients whose tag and operator code it names, between its start and end."
 type Mailing {
   id: ID!
-  "1 to 500 characters."
+  "Not blank, at most 500 characters."
   text: String!
   startNotificationDate: Time! @goField(name: "Start")
   endNotificationDate: Time! @goField(name: "End")
@@ -2620,6 +2643,7 @@ input MessageFilter {
   status: [MessageStatus!] @goField(name: "Statuses")
 }
 
+"Each field takes what the Client field of its name takes, with its limit."
 input ClientInput {
   phoneNumber: String!
   mobileOperatorCodeId: ID!
@@ -2627,7 +2651,7 @@ input ClientInput {
   timezone: String!
 }
 
-"Changes only the fields given."
+"Changes only the fields given. Limits as on Client."
 input UpdateClientInput {
   phoneNumber: String
   mobileOperatorCodeId: ID
@@ -2643,6 +2667,7 @@ input WindowInput {
 }
 
 input MailingInput {
+  "Not blank, at most 500 characters."
   text: String!
   startNotificationDate: Time!
   endNotificationDate: Time!

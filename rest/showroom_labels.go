@@ -3,7 +3,6 @@ package rest
 import (
 	"context"
 	"strings"
-	"unicode/utf8"
 )
 
 // The showroom dialect's operator codes, tags and clients.
@@ -69,16 +68,11 @@ func showroomClient(_ *Request, c *showroomClientData) object {
 		set("tag", refID(c.Tag))
 }
 
-// The client model's max_length of each text field, which DRF checks
-// before the model's own validators.
-const (
-	showroomPhoneLength    = 11
-	showroomTimezoneLength = 50
-)
-
 // showroomClientInput reads a client's fields as ClientSerializer does:
 // every one required unless partial; the code and the tag are primary
-// keys.
+// keys. The phone number's and the time zone's length and form are the
+// store's to check, all fields at once, so that a number too long does not
+// hide an unknown time zone.
 func showroomClientInput(req *Request, partial bool) (map[string]any, error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
@@ -86,15 +80,8 @@ func showroomClientInput(req *Request, partial bool) (map[string]any, error) {
 	}
 	f := newForm(data)
 	input := map[string]any{}
-	for _, t := range []struct {
-		json, graphql string
-		max           int
-	}{{"phone_number", "phoneNumber", showroomPhoneLength}, {"timezone", "timezone", showroomTimezoneLength}} {
+	for _, t := range []struct{ json, graphql string }{{"phone_number", "phoneNumber"}, {"timezone", "timezone"}} {
 		if v, ok := f.text(t.json, textRule{required: !partial}); ok {
-			if utf8.RuneCountInString(*v) > t.max {
-				f.errs.add(t.json, maxLengthMessage(t.max))
-				continue
-			}
 			input[t.graphql] = *v
 		}
 	}
@@ -104,10 +91,6 @@ func showroomClientInput(req *Request, partial bool) (map[string]any, error) {
 		}
 	}
 	return input, f.err()
-}
-
-func maxLengthMessage(n int) string {
-	return "Ensure this field has no more than " + idString(int64(n)) + " characters."
 }
 
 var bindShowroomClientCreate = bindInput(showroomClientInput)

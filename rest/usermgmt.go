@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -32,20 +31,19 @@ func usermgmt() *Dialect {
 		Fields:      []string{"id", "roles", "last_login", "username", "first_name", "last_name", "is_active", "date_joined", "phone_number", "email"},
 		MethodRules: djangoModelPermissions,
 		ViewNames:   map[string]string{"/": "Managed User List", "/{id}/": "Managed User Instance"},
-		MoreErrors:  takenUsernameOrEmail,
 	}
 }
 
 // managedUserFilters are 004's field__lookup parameters: the fields, and
 // every lookup the seed lists. The exact lookup is the bare field name, as
-// django-filter names it (username__exact is not a parameter, and so is
-// ignored, as DRF ignores every unknown parameter).
+// django-filter names it, and also field__exact, since the seed lists
+// `exact` among its [field]__[lookup] lookups and its clients send it.
 var (
 	managedUserFilterFields = []struct{ param, graphql string }{
 		{"username", "username"}, {"email", "email"}, {"phone_number", "phoneNumber"},
 	}
 	managedUserLookups = []struct{ suffix, graphql string }{
-		{"", "exact"}, {"__iexact", "iExact"}, {"__contains", "contains"}, {"__icontains", "iContains"},
+		{"", "exact"}, {"__exact", "exact"}, {"__iexact", "iExact"}, {"__contains", "contains"}, {"__icontains", "iContains"},
 		{"__startswith", "startsWith"}, {"__istartswith", "iStartsWith"}, {"__endswith", "endsWith"},
 		{"__iendswith", "iEndsWith"}, {"__in", "in"}, {"__gt", "gt"}, {"__gte", "gte"}, {"__lt", "lt"}, {"__lte", "lte"},
 	}
@@ -61,6 +59,9 @@ func bindManagedUserList(req *Request) (Vars, error) {
 	q := req.Query()
 	errs := fieldErrors{}
 	filter := map[string]any{}
+	// also holds the conditions a field's lookups map has no room for: a
+	// second exact value (username=a&username__exact=b), and the search.
+	var also []any
 	for _, field := range managedUserFilterFields {
 		lookups := map[string]any{}
 		for _, l := range managedUserLookups {
@@ -75,9 +76,15 @@ func bindManagedUserList(req *Request) (Vars, error) {
 				}
 				continue
 			}
-			if v, ok := charFilterValue(raw, param, errs); ok {
-				lookups[l.graphql] = v
+			v, ok := charFilterValue(raw, param, errs)
+			if !ok {
+				continue
 			}
+			if _, taken := lookups[l.graphql]; taken {
+				also = append(also, map[string]any{field.graphql: map[string]any{l.graphql: v}})
+				continue
+			}
+			lookups[l.graphql] = v
 		}
 		if len(lookups) > 0 {
 			filter[field.graphql] = lookups
@@ -87,9 +94,10 @@ func bindManagedUserList(req *Request) (Vars, error) {
 		return nil, err
 	}
 	if search, _ := q.get("search"); search != "" {
-		if terms := searchTerms(search); len(terms) > 0 {
-			filter["and"] = terms
-		}
+		also = append(also, searchTerms(search)...)
+	}
+	if len(also) > 0 {
+		filter["and"] = also
 	}
 	p := readLimitOffset(q)
 	vars := Vars{"offset": p.graphQLOffset(), "limit": min(p.limit, listChunk)}
@@ -235,49 +243,4 @@ func shapeManagedUserPage(req *Request, data json.RawMessage) (int, any, error) 
 		results[i] = users[i].drf(req)
 	}
 	return http.StatusOK, req.page(p, total, results), nil
-}
-
-// takenUsernameOrEmail adds the uniqueness errors DRF would have given
-// alongside the store's: DRF validates every field and names each taken
-// one, where the store stops at the first problem it meets.
-func takenUsernameOrEmail(ctx context.Context, req *Request, vars Vars, run runFunc, fields map[string][]string) {
-	input, _ := vars["input"].(map[string]any)
-	username, checkUsername := input["username"].(string)
-	email, checkEmail := input["email"].(string)
-	checkUsername = checkUsername && len(fields["username"]) == 0
-	checkEmail = checkEmail && email != "" && len(fields["email"]) == 0
-	if !checkUsername && !checkEmail {
-		return
-	}
-	data, errs := run(ctx, "ManagedUsersTaken", Vars{
-		"username": username, "email": email, "checkUsername": checkUsername, "checkEmail": checkEmail,
-	})
-	if len(errs) > 0 {
-		return
-	}
-	var taken struct {
-		ByUsername *struct{ Nodes []ref } `json:"byUsername"`
-		ByEmail    *struct{ Nodes []ref } `json:"byEmail"`
-	}
-	if json.Unmarshal(data, &taken) != nil {
-		return
-	}
-	self := ""
-	if id, ok := vars["id"].(int64); ok {
-		self = idString(id)
-	}
-	heldByOther := func(nodes []ref) bool {
-		for _, n := range nodes {
-			if n.ID != self {
-				return true
-			}
-		}
-		return false
-	}
-	if taken.ByUsername != nil && heldByOther(taken.ByUsername.Nodes) {
-		fields["username"] = append(fields["username"], "A user with that username already exists.")
-	}
-	if taken.ByEmail != nil && heldByOther(taken.ByEmail.Nodes) {
-		fields["email"] = append(fields["email"], "user with this email already exists.")
-	}
 }

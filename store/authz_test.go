@@ -128,7 +128,14 @@ func TestUserRolesAndPermissions(t *testing.T) {
 	if again, _ := s.UserByID(ctx, u.ID); !reflect.DeepEqual(again.PermissionIDs, []store.ID{1, 3}) {
 		t.Errorf("a refused grant changed permissions: %v", again.PermissionIDs)
 	}
-	got, _ = s.ChangeUserPermissions(ctx, u.ID, store.SetRemove, []store.ID{3, 404})
+	_, err = s.ChangeUserPermissions(ctx, u.ID, store.SetRemove, []store.ID{3, 404})
+	if f := fieldErrors(t, err); !reflect.DeepEqual(f, map[string][]string{"permissions": {`Invalid pk "404" - object does not exist.`}}) {
+		t.Errorf("revoke unknown: %v", f)
+	}
+	if again, _ := s.UserByID(ctx, u.ID); !reflect.DeepEqual(again.PermissionIDs, []store.ID{1, 3}) {
+		t.Errorf("a refused revoke changed permissions: %v", again.PermissionIDs)
+	}
+	got, _ = s.ChangeUserPermissions(ctx, u.ID, store.SetRemove, []store.ID{3})
 	if !reflect.DeepEqual(got.PermissionIDs, []store.ID{1}) {
 		t.Errorf("revoke: %v", got.PermissionIDs)
 	}
@@ -189,6 +196,7 @@ func TestNoChangeWritesNothing(t *testing.T) {
 	s := storetest.Open(t, store.Options{Now: func() time.Time { clock = clock.Add(time.Minute); return clock }})
 	u := mustCreate(t, s, store.NewUser{Username: "ivy"})
 	role, _ := s.CreateRole(ctx, store.NewRole{Name: "readers"})
+	other, _ := s.CreateRole(ctx, store.NewRole{Name: "writers"})
 	assigned, err := s.ChangeUserRoles(ctx, u.ID, store.SetAdd, []store.ID{role.ID})
 	if err != nil || !assigned.Modified.After(u.Modified) {
 		t.Fatalf("assign: %+v %v", assigned, err)
@@ -199,7 +207,7 @@ func TestNoChangeWritesNothing(t *testing.T) {
 	}{
 		{"assign a held role", func() (*store.User, error) { return s.ChangeUserRoles(ctx, u.ID, store.SetAdd, []store.ID{role.ID}) }},
 		{"unassign a role not held", func() (*store.User, error) {
-			return s.ChangeUserRoles(ctx, u.ID, store.SetRemove, []store.ID{role.ID + 1})
+			return s.ChangeUserRoles(ctx, u.ID, store.SetRemove, []store.ID{other.ID})
 		}},
 		{"set the same roles", func() (*store.User, error) { return s.ChangeUserRoles(ctx, u.ID, store.SetExact, []store.ID{role.ID}) }},
 		{"revoke nothing held", func() (*store.User, error) { return s.ChangeUserPermissions(ctx, u.ID, store.SetRemove, []store.ID{1}) }},

@@ -42,10 +42,17 @@ type ClientUpdate struct {
 
 var clientPhonePattern = regexp.MustCompile(`^7[0-9]{10}$`)
 
-const maxTimezone = 50
+// The client model's maxima (the mailing service's max_length).
+const (
+	maxClientPhone = 11
+	maxTimezone    = 50
+)
 
 func validateClientPhone(v *ValidationError, phone string) {
-	if !clientPhonePattern.MatchString(phone) {
+	switch {
+	case utf8.RuneCountInString(phone) > maxClientPhone:
+		v.Add("phone_number", msgMaxLength(maxClientPhone))
+	case !clientPhonePattern.MatchString(phone):
 		v.Add("phone_number", "Enter a phone number of 11 digits starting with 7 (7XXXXXXXXXX).")
 	}
 }

@@ -34,6 +34,29 @@ func (s *Store) nextIDs(ctx context.Context, collection string, n int) (ID, erro
 	return ID(doc.Seq - int64(n) + 1), nil
 }
 
+// personCounter numbers users' person records: a sequence of its own, as
+// the legacy accounts service kept a person beside each user, and imported
+// users keep the person ids they had.
+const personCounter = "persons"
+
+// counterAtLeast moves a counter up to at least n (never down), so that it
+// never hands out an id that imported records already hold.
+func (s *Store) counterAtLeast(ctx context.Context, counter string, n int64) error {
+	var err error
+	// As in nextIDs, the loser of two first-ever upserts tries again.
+	for range 3 {
+		_, err = s.Collection(colCounters).UpdateOne(ctx, byID(counter),
+			bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: n}}}}, true)
+		if !isDuplicateKey(err) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("move the %s counter to %d: %w", counter, n, err)
+	}
+	return nil
+}
+
 // nextID reserves one id for a collection.
 func (s *Store) nextID(ctx context.Context, collection string) (ID, error) {
 	return s.nextIDs(ctx, collection, 1)

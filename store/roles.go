@@ -240,10 +240,10 @@ func (s *Store) ChangeUserRoles(ctx context.Context, userID ID, op SetOperation,
 }
 
 func (s *Store) changeUserIDs(ctx context.Context, userID ID, field string, ref docdb.Collection, op SetOperation, ids []ID) (*User, error) {
-	if op != SetRemove {
-		if err := checkIDsExist(ctx, ref, field, ids); err != nil {
-			return nil, err
-		}
+	// Removing an id that names nothing is refused too, as Django's
+	// PrimaryKeyRelatedField refuses it: the client meant something else.
+	if err := checkIDsExist(ctx, ref, field, ids); err != nil {
+		return nil, err
 	}
 	ids = nonNil(uniqueIDs(ids))
 	// A change that changes nothing writes nothing, so the user's modified

@@ -18,6 +18,11 @@ type Token struct {
 	Digest  string    `bson:"_id"`
 	UserID  ID        `bson:"user_id"`
 	Created time.Time `bson:"created"`
+	// Revoked marks a token its user's deactivation revoked. It is kept,
+	// not deleted, so that it is still refused as a deactivated user's
+	// token ("User inactive or deleted.", as Django answers), and refused
+	// for good once the user is active again.
+	Revoked bool `bson:"revoked,omitempty"`
 }
 
 // CreateToken stores a new token for a user.
@@ -60,6 +65,16 @@ func (s *Store) DeleteUserTokens(ctx context.Context, userID ID, keep ...string)
 	}
 	if _, err := s.tokens().DeleteMany(ctx, filter); err != nil {
 		return fmt.Errorf("delete tokens of user %s: %w", userID, err)
+	}
+	return nil
+}
+
+// RevokeUserTokens marks every token of a user revoked (see Token.Revoked).
+func (s *Store) RevokeUserTokens(ctx context.Context, userID ID) error {
+	_, err := s.tokens().UpdateMany(ctx, bson.D{{Key: "user_id", Value: userID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "revoked", Value: true}}}})
+	if err != nil {
+		return fmt.Errorf("revoke tokens of user %s: %w", userID, err)
 	}
 	return nil
 }

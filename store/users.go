@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -62,6 +63,9 @@ type NewUser struct {
 	// RoleIDs are the roles the user starts with; they must exist.
 	RoleIDs   []ID
 	CreatedBy *ID
+	// Person is the person id an imported user already has; nil takes the
+	// next one of the person counter.
+	Person *int64
 }
 
 func (n *NewUser) validate() error {
@@ -72,6 +76,9 @@ func (n *NewUser) validate() error {
 	validateName(v, "uname", n.Uname)
 	validateEmail(v, n.Email)
 	validatePhone(v, n.PhoneNumber)
+	if n.Person != nil && *n.Person < 1 {
+		v.Add("person", msgMinValue(1))
+	}
 	return v.Err()
 }
 
@@ -90,6 +97,7 @@ func (n *NewUser) document(id ID, now time.Time) userDoc {
 			IsStaff:       n.IsStaff,
 			IsSuperuser:   n.IsSuperuser,
 			DateJoined:    now,
+			Person:        n.Person,
 			RoleIDs:       nonNil(uniqueIDs(n.RoleIDs)),
 			PermissionIDs: []ID{},
 			Created:       now,
@@ -244,15 +252,25 @@ func sortDocument(sorts []UserSort) bson.D {
 
 // CreateUser validates and stores a new user. The unique indexes on
 // username and email key refuse a name or email another user holds.
-// Errors: *ValidationError (invalid or duplicate username or email),
-// ErrUnavailable.
+// Errors: *ValidationError (invalid or duplicate username or email, every
+// field at fault named at once; see withTakenFields), ErrUnavailable.
 func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
+	u, err := s.createUser(ctx, n)
+	return u, s.withTakenFields(ctx, err, 0, n.Username, n.Email)
+}
+
+func (s *Store) createUser(ctx context.Context, n NewUser) (*User, error) {
 	if err := n.validate(); err != nil {
 		return nil, err
 	}
 	if err := checkIDsExist(ctx, s.roles(), "roles", n.RoleIDs); err != nil {
 		return nil, err
 	}
+	one := []NewUser{n}
+	if err := s.assignPersons(ctx, one); err != nil {
+		return nil, err
+	}
+	n = one[0]
 	now := s.nowUTC()
 	var doc userDoc
 	id, err := s.insertWithNewID(ctx, colUsers, func(id ID) any {
@@ -346,8 +364,14 @@ func (s *Store) CountUsers(ctx context.Context, f *UserFilter) (int, error) {
 }
 
 // UpdateUser applies an update and returns the user as it is now.
-// Errors: ErrNotFound, *ValidationError, ErrUnavailable.
+// Errors: ErrNotFound, *ValidationError (every field at fault named at
+// once), ErrUnavailable.
 func (s *Store) UpdateUser(ctx context.Context, id ID, u UserUpdate) (*User, error) {
+	user, err := s.updateUser(ctx, id, u)
+	return user, s.withTakenFields(ctx, err, id, deref(u.Username), deref(u.Email))
+}
+
+func (s *Store) updateUser(ctx context.Context, id ID, u UserUpdate) (*User, error) {
 	if err := u.validate(); err != nil {
 		return nil, err
 	}
@@ -449,6 +473,36 @@ func (s *Store) userWriteError(ctx context.Context, err error, id ID, username, 
 	return FieldError(NonFieldErrors, "This user conflicts with an existing one.")
 }
 
+// withTakenFields completes a user's field errors with the uniqueness
+// errors of the username and email they do not name yet, so that a client
+// hears of every field at fault at once, as Django validates every field
+// before it answers: a name too long does not hide that the username is
+// taken, nor a taken username that the email is. self is the user being
+// changed (0 for a new one). Any other error passes unchanged, and so does
+// this one when the lookups fail: it is already the answer.
+func (s *Store) withTakenFields(ctx context.Context, err error, self ID, username, email string) error {
+	var v *ValidationError
+	if !errors.As(err, &v) {
+		return err
+	}
+	if username != "" && len(v.Fields["username"]) == 0 {
+		if other, err := s.UserByUsername(ctx, username); err == nil && other.ID != self {
+			v.Add("username", msgUsernameTaken)
+		}
+	}
+	if email != "" && len(v.Fields["email"]) == 0 {
+		var other struct {
+			ID ID `bson:"_id"`
+		}
+		err := s.users().FindOne(ctx, bson.D{{Key: "email_key", Value: emailKey(self, email)}},
+			docdb.FindOptions{Projection: idOnly}, &other)
+		if err == nil && other.ID != self {
+			v.Add("email", msgEmailTaken)
+		}
+	}
+	return v
+}
+
 func (s *Store) users() docdb.Collection { return s.Collection(colUsers) }
 
 func optional(s string) *string {
@@ -466,6 +520,42 @@ func deref(s *string) string {
 }
 
 func derefBool(b *bool) bool { return b != nil && *b }
+
+// assignPersons gives every new user that has no person id the next one of
+// the person counter, and first moves the counter past the ids imported
+// users bring, so that no two users ever share a person.
+func (s *Store) assignPersons(ctx context.Context, users []NewUser) error {
+	var missing int
+	var imported int64
+	for i := range users {
+		if users[i].Person == nil {
+			missing++
+		} else {
+			imported = max(imported, *users[i].Person)
+		}
+	}
+	if imported > 0 {
+		if err := s.counterAtLeast(ctx, personCounter, imported); err != nil {
+			return err
+		}
+	}
+	if missing == 0 {
+		return nil
+	}
+	first, err := s.nextIDs(ctx, personCounter, missing)
+	if err != nil {
+		return err
+	}
+	next := int64(first)
+	for i := range users {
+		if users[i].Person == nil {
+			person := next
+			users[i].Person = &person
+			next++
+		}
+	}
+	return nil
+}
 
 // CreateUsers stores many new users at once, for seeding and imports: one
 // counter update reserves every id, then one insert writes them all.
@@ -487,6 +577,10 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) ([]ID, error) 
 		roles = append(roles, users[i].RoleIDs...)
 	}
 	if err := checkIDsExist(ctx, s.roles(), "roles", uniqueIDs(roles)); err != nil {
+		return nil, err
+	}
+	users = slices.Clone(users)
+	if err := s.assignPersons(ctx, users); err != nil {
 		return nil, err
 	}
 	first, err := s.nextIDs(ctx, colUsers, len(users))

@@ -464,3 +464,99 @@ func TestParseID(t *testing.T) {
 		}
 	}
 }
+
+// Every user has a person id from a counter of its own, whichever way it
+// was created; an imported user keeps the one it had, and the counter
+// never hands that one out again.
+func TestEveryUserGetsAPerson(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	first := mustCreate(t, s, store.NewUser{Username: "first"})
+	if first.Person == nil || *first.Person != 1 {
+		t.Fatalf("first user's person = %v, want 1", first.Person)
+	}
+	ids, err := s.CreateUsers(ctx, []store.NewUser{
+		{Username: "imported", Person: ptr(int64(40))},
+		{Username: "seeded"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[store.ID]int64{ids[0]: 40, ids[1]: 41}
+	for id, person := range want {
+		u, err := s.UserByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Person == nil || *u.Person != person {
+			t.Errorf("user %s: person %v, want %d", u.Username, u.Person, person)
+		}
+	}
+	next := mustCreate(t, s, store.NewUser{Username: "next"})
+	if next.Person == nil || *next.Person != 42 || int64(next.ID) == *next.Person {
+		t.Errorf("next user: id %s, person %v; want person 42, apart from the user ids", next.ID, next.Person)
+	}
+	changed, err := s.UpdateUser(ctx, next.ID, store.UserUpdate{FirstName: ptr("Nell")})
+	if err != nil || changed.Person == nil || *changed.Person != 42 {
+		t.Errorf("an update moved the person: %v, %v", changed, err)
+	}
+	_, err = s.CreateUser(ctx, store.NewUser{Username: "zero", Person: ptr(int64(0))})
+	if got := fieldErrors(t, err); !reflect.DeepEqual(got, map[string][]string{"person": {"Ensure this value is greater than or equal to 1."}}) {
+		t.Errorf("person 0: %v", got)
+	}
+}
+
+// A user refused for one field is told of every other field at fault too,
+// its own username and email excepted.
+func TestEveryFieldErrorAtOnce(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	mustCreate(t, s, store.NewUser{Username: "taken", Email: "taken@example.com"})
+	me := mustCreate(t, s, store.NewUser{Username: "me", Email: "me@example.com"})
+	long := strings.Repeat("a", 151)
+	_, err := s.CreateUser(ctx, store.NewUser{Username: "taken", Email: "TAKEN@example.com", FirstName: long})
+	want := map[string][]string{
+		"username":   {"A user with that username already exists."},
+		"email":      {"user with this email already exists."},
+		"first_name": {"Ensure this field has no more than 150 characters."},
+	}
+	if got := fieldErrors(t, err); !reflect.DeepEqual(got, want) {
+		t.Errorf("create: %v, want %v", got, want)
+	}
+	_, err = s.UpdateUser(ctx, me.ID, store.UserUpdate{Username: ptr("me"), Email: ptr("me@example.com"), LastName: &long})
+	if got := fieldErrors(t, err); !reflect.DeepEqual(got, map[string][]string{"last_name": {"Ensure this field has no more than 150 characters."}}) {
+		t.Errorf("update keeping its own name and email: %v", got)
+	}
+	_, err = s.UpdateUser(ctx, me.ID, store.UserUpdate{Username: ptr("taken"), PhoneNumber: ptr(strings.Repeat("1", 21))})
+	if got := fieldErrors(t, err); !reflect.DeepEqual(got, map[string][]string{
+		"username": {"A user with that username already exists."}, "phone_number": {"Ensure this field has no more than 20 characters."},
+	}) {
+		t.Errorf("update to a taken name: %v", got)
+	}
+	if again, _ := s.UserByID(ctx, me.ID); again.Username != "me" || again.PhoneNumber != nil {
+		t.Errorf("a refused update changed the user: %+v", again)
+	}
+}
+
+// Revoking a user's tokens marks them, so that they can still be told
+// apart from tokens that never existed; other users' stay as they were.
+func TestRevokeUserTokens(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	u := mustCreate(t, s, store.NewUser{Username: "gail"})
+	other := mustCreate(t, s, store.NewUser{Username: "hank"})
+	for digest, owner := range map[string]store.ID{"g1": u.ID, "g2": u.ID, "h1": other.ID} {
+		if _, err := s.CreateToken(ctx, digest, owner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RevokeUserTokens(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	for digest, revoked := range map[string]bool{"g1": true, "g2": true, "h1": false} {
+		tok, err := s.TokenByDigest(ctx, digest)
+		if err != nil || tok.Revoked != revoked {
+			t.Errorf("token %s: %+v, %v; want revoked %v", digest, tok, err, revoked)
+		}
+	}
+}

@@ -24,12 +24,17 @@ func msgMaxLength(n int) string {
 	return fmt.Sprintf("Ensure this field has no more than %d characters.", n)
 }
 
-// Field limits from Django's auth.User.
+func msgMinValue(n int) string {
+	return fmt.Sprintf("Ensure this value is greater than or equal to %d.", n)
+}
+
+// Field limits from Django's auth.User; the phone number's is the legacy
+// user services' (their Person.phone_number, max_length 20).
 const (
 	maxUsername = 150
 	maxName     = 150
 	maxEmail    = 254
-	maxPhone    = 32
+	maxPhone    = 20
 	// maxPassword bounds the work one sign-in can cause; Django uses 4096.
 	maxPassword = 4096
 )

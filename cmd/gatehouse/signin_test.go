@@ -160,13 +160,13 @@ func TestInactiveUsersTokensStop(t *testing.T) {
 	g.query(t, token, meQuery, nil).mustData(t) // cached now
 	g.query(t, staff, `mutation { deactivateUser(id: "1") { id } }`, nil).mustData(t)
 	r := g.query(t, token, meQuery, nil)
-	if r.Status != http.StatusUnauthorized {
+	if r.Status != http.StatusUnauthorized || len(r.Errors) == 0 || r.Errors[0].Message != "User inactive or deleted." {
 		t.Errorf("token of a deactivated user: %d %+v", r.Status, r.Errors)
 	}
 	// Reactivated, the user signs in again; the old token stays revoked.
 	g.query(t, staff, `mutation { updateUser(id: "1", input: {isActive: true}) { isActive } }`, nil).mustData(t)
-	if r := g.query(t, token, meQuery, nil); r.Status != http.StatusUnauthorized {
-		t.Errorf("revoked token came back: %d", r.Status)
+	if r := g.query(t, token, meQuery, nil); r.Status != http.StatusUnauthorized || len(r.Errors) == 0 || r.Errors[0].Message != "Invalid token." {
+		t.Errorf("revoked token came back: %d %+v", r.Status, r.Errors)
 	}
 	g.query(t, "", `mutation { signIn(username: "dora", password: "dora-password") { token } }`, nil).mustData(t)
 }

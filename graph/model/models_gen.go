@@ -25,6 +25,7 @@ type ClientEdge struct {
 	Node   *store.Client `json:"node"`
 }
 
+// Each field takes what the Client field of its name takes, with its limit.
 type ClientInput struct {
 	PhoneNumber          string   `json:"phoneNumber"`
 	MobileOperatorCodeID store.ID `json:"mobileOperatorCodeId"`
@@ -32,12 +33,14 @@ type ClientInput struct {
 	Timezone             string   `json:"timezone"`
 }
 
+// Each field takes what the Permission field of its name takes, with its limit.
 type CreatePermissionInput struct {
 	Codename string `json:"codename"`
 	Name     string `json:"name"`
 	Resource string `json:"resource"`
 }
 
+// Each field takes what the Role field of its name takes, with its limit.
 type CreateRoleInput struct {
 	Name          string     `json:"name"`
 	Description   *string    `json:"description,omitempty"`
@@ -45,9 +48,10 @@ type CreateRoleInput struct {
 	PermissionIds []store.ID `json:"permissionIds,omitempty"`
 }
 
+// Each field takes what the User field of its name takes, with its limit.
 type CreateUserInput struct {
 	Username string `json:"username"`
-	// Without one the user has an unusable password until one is set.
+	// At most 4,096 characters. Without one the user has an unusable password until one is set.
 	Password    *string `json:"password,omitempty"`
 	Email       *string `json:"email,omitempty"`
 	FirstName   *string `json:"firstName,omitempty"`
@@ -65,6 +69,7 @@ type MailingEdge struct {
 }
 
 type MailingInput struct {
+	// Not blank, at most 500 characters.
 	Text                  string    `json:"text"`
 	StartNotificationDate time.Time `json:"startNotificationDate"`
 	EndNotificationDate   time.Time `json:"endNotificationDate"`
@@ -120,6 +125,7 @@ type Query struct {
 }
 
 // PUT semantics: `username` must be given; other fields given replace theirs.
+// Each field takes what the User field of its name takes, with its limit.
 type ReplaceUserInput struct {
 	Username    string                     `json:"username"`
 	Email       graphql.Omittable[*string] `json:"email,omitempty"`
@@ -137,8 +143,10 @@ type RoleEdge struct {
 	Node   *store.Role `json:"node"`
 }
 
+// Each field takes what the User field of its name takes, with its limit.
 type SignUpInput struct {
-	Username    string  `json:"username"`
+	Username string `json:"username"`
+	// At most 4,096 characters.
 	Password    string  `json:"password"`
 	Email       *string `json:"email,omitempty"`
 	FirstName   *string `json:"firstName,omitempty"`
@@ -154,7 +162,7 @@ type TagEdge struct {
 	Node   *store.Tag `json:"node"`
 }
 
-// Changes only the fields given.
+// Changes only the fields given. Limits as on Client.
 type UpdateClientInput struct {
 	PhoneNumber          *string   `json:"phoneNumber,omitempty"`
 	MobileOperatorCodeID *store.ID `json:"mobileOperatorCodeId,omitempty"`
@@ -172,14 +180,15 @@ type UpdateMailingInput struct {
 	Window                graphql.Omittable[*store.Window] `json:"window,omitempty"`
 }
 
-// Changes only the fields given; `permissionIds` replaces the role's permissions.
+// Changes only the fields given; `permissionIds` replaces the role's permissions. Limits as on Role.
 type UpdateRoleInput struct {
 	Name          *string                    `json:"name,omitempty"`
 	Description   graphql.Omittable[*string] `json:"description,omitempty"`
 	PermissionIds []store.ID                 `json:"permissionIds,omitempty"`
 }
 
-// Changes only the fields given. `phoneNumber: null` clears it.
+// Changes only the fields given. `phoneNumber: null` clears it. Each field
+// takes what the User field of its name takes, with its limit.
 type UpdateUserInput struct {
 	Username    graphql.Omittable[*string] `json:"username,omitempty"`
 	Email       graphql.Omittable[*string] `json:"email,omitempty"`
