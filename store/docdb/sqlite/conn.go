@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -89,17 +90,22 @@ func (r reader) ExecContext(context.Context, string, ...any) (sql.Result, error)
 // halfway), which lets prepared statements live on the connection across
 // transactions.
 type writer struct {
-	slot  chan struct{} // one transaction at a time in this process
-	conn  *sql.Conn
-	stmts stmtCache
+	slot      chan struct{} // one transaction at a time in this process
+	closed    chan struct{}
+	closeOnce sync.Once
+	conn      *sql.Conn
+	stmts     stmtCache
 }
+
+// errClosed answers writes after Close.
+var errClosed = errors.New("sql: database is closed")
 
 func newWriter(ctx context.Context, pool *sql.DB) (*writer, error) {
 	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &writer{slot: make(chan struct{}, 1), conn: conn}, nil
+	return &writer{slot: make(chan struct{}, 1), closed: make(chan struct{}), conn: conn}, nil
 }
 
 func (w *writer) QueryContext(ctx context.Context, text string, args ...any) (*sql.Rows, error) {
@@ -129,7 +135,14 @@ func (w *writer) ExecContext(ctx context.Context, text string, args ...any) (sql
 // ctx ends.
 func (w *writer) tx(ctx context.Context, fn func(runner) error) error {
 	select {
+	case <-w.closed:
+		return errClosed
+	default:
+	}
+	select {
 	case w.slot <- struct{}{}:
+	case <-w.closed:
+		return errClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -156,8 +169,15 @@ func (w *writer) rollback() {
 	_, _ = w.conn.ExecContext(ctx, "ROLLBACK")
 }
 
+// close waits for the transaction under way, then closes the connection;
+// later transactions fail at once. It may be called more than once.
 func (w *writer) close() error {
-	w.slot <- struct{}{}
-	w.stmts.close()
-	return w.conn.Close()
+	var err error
+	w.closeOnce.Do(func() {
+		w.slot <- struct{}{} // held for good: no transaction starts after
+		close(w.closed)
+		w.stmts.close()
+		err = w.conn.Close()
+	})
+	return err
 }
