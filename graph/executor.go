@@ -52,8 +52,10 @@ func configureExecution(s executionSettings, r *Resolver, cfg ServerConfig) {
 	if cfg.Introspection {
 		s.Use(extension.Introspection{})
 	}
-	s.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	// Depth first: it is the cheaper check, and refuses the deepest
+	// documents before they are priced.
 	s.Use(DepthLimit{Max: cfg.DepthLimit})
+	s.Use(&ComplexityLimit{Max: cfg.ComplexityLimit})
 	s.AroundOperations(withLoaders(r.Store))
 	s.SetErrorPresenter(ErrorPresenter(cfg.Logger))
 	s.SetRecoverFunc(Recover(cfg.Logger))

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
+)
+
+// doublingFragments is `{ ...F<levels> }` where each fragment spreads the
+// one below it twice: a document of a few hundred bytes that names 2^levels
+// copies of leaf. type is the type every fragment is on.
+func doublingFragments(levels int, onType, root, leaf string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "{ %s } fragment F0 on %s { %s }", strings.ReplaceAll(root, "SPREAD", fmt.Sprintf("...F%d", levels)), onType, leaf)
+	for i := 1; i <= levels; i++ {
+		fmt.Fprintf(&b, " fragment F%d on %s { ...F%d ...F%d }", i, onType, i-1, i-1)
+	}
+	return b.String()
+}
+
+// queryWithin POSTs an operation that must be answered before the deadline;
+// the deadline only keeps a runaway server from hanging the test.
+func (g *testGateway) queryWithin(t testing.TB, d time.Duration, token, query string, vars map[string]any) gqlResponse {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.srv.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Token "+token)
+	}
+	return g.do(t, req)
+}
+
+// Fragments that spread each other twice name 2^40 fields in about 1.6 KB.
+// The cost and depth checks price each fragment once, so such a document
+// is refused at once, before authentication matters and without a store
+// round trip, whether it is too costly or too deep.
+func TestFragmentSpreadExplosionIsRefusedAtOnce(t *testing.T) {
+	rt := &roundTrips{}
+	g := newTestGatewayOn(t, storetest.Open(t, store.Options{Monitor: rt.monitor()}))
+	deep := "me { " + strings.Repeat("createdBy { ", 14) + "id" + strings.Repeat(" }", 14) + " }"
+	for _, c := range []struct {
+		name, query, code string
+	}{
+		{"costly", doublingFragments(40, "Query", "SPREAD", "__typename"), "COMPLEXITY_LIMIT_EXCEEDED"},
+		{"costly under a field", doublingFragments(40, "User", "me { SPREAD }", "id"), "COMPLEXITY_LIMIT_EXCEEDED"},
+		{"too deep", doublingFragments(40, "Query", "SPREAD", deep), "DEPTH_LIMIT_EXCEEDED"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rt.reset()
+			r := g.queryWithin(t, 5*time.Second, "", c.query, nil)
+			if r.code() != c.code || r.Data != nil {
+				t.Errorf("%d bytes: %+v %+v", len(c.query), r.Data, r.Errors)
+			}
+			if n := rt.snapshot()["total"]; n != 0 {
+				t.Errorf("the refused operation sent %d commands to the store", n)
+			}
+		})
+	}
+	// A fragment spread a few times is priced as often as it is spread.
+	token := g.signUp(t, "spreader", "spreader-pass")
+	r := g.query(t, token, `{ a: me { ...U } b: me { ...U } } fragment U on User { id username }`, nil)
+	if dig(r.mustData(t), "b", "username") != "spreader" {
+		t.Errorf("a small document with fragments: %+v", r)
+	}
+}
