@@ -77,3 +77,64 @@ func TestFragmentSpreadExplosionIsRefusedAtOnce(t *testing.T) {
 		t.Errorf("a small document with fragments: %+v", r)
 	}
 }
+
+// orFilter is a users filter of n alternatives, each a username lookup.
+func orFilter(n int) map[string]any {
+	alternatives := make([]any, n)
+	for i := range alternatives {
+		alternatives[i] = map[string]any{"username": map[string]any{"exact": fmt.Sprintf("nobody%05d", i)}}
+	}
+	return map[string]any{"or": alternatives}
+}
+
+// notFilter is a users filter of n nested nots around an isActive test.
+func notFilter(n int) map[string]any {
+	f := map[string]any{"isActive": true}
+	for range n {
+		f = map[string]any{"not": f}
+	}
+	return f
+}
+
+// Filters passed as variables are not priced by the complexity check, so
+// they carry bounds of their own: at most 200 conditions, nested at most
+// 16 deep. Past either, the request is refused as bad input, naming the
+// filter, before the store sees it.
+func TestFilterSizeAndNestingAreBounded(t *testing.T) {
+	rt := &roundTrips{}
+	g := newTestGatewayOn(t, storetest.Open(t, store.Options{Monitor: rt.monitor()}))
+	token := g.signUp(t, "filterer", "filterer-pass")
+	g.query(t, token, meQuery, nil).mustData(t) // the token is cached from here on
+	const usersQuery = `query($f: UserFilter) { users(filter: $f) { totalCount nodes { id } } }`
+
+	for _, c := range []struct {
+		name   string
+		filter map[string]any
+	}{
+		{"a 200-node filter", orFilter(199)},
+		{"a filter 16 deep", notFilter(15)},
+	} {
+		r := g.query(t, token, usersQuery, map[string]any{"f": c.filter})
+		if dig(r.mustData(t), "users", "totalCount") == nil {
+			t.Errorf("%s: %+v", c.name, r)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		filter map[string]any
+	}{
+		{"201 nodes", orFilter(200)},
+		{"a 5,000-way or", orFilter(5000)},
+		{"17 deep", notFilter(16)},
+		{"2,000 deep", notFilter(2000)},
+	} {
+		rt.reset()
+		r := g.query(t, token, usersQuery, map[string]any{"f": c.filter})
+		if r.code() != "BAD_USER_INPUT" || r.fields()["filter"] == nil || r.Data["users"] != nil {
+			t.Errorf("%s: %+v", c.name, r.Errors)
+		}
+		if n := rt.snapshot()["total"]; n != 0 {
+			t.Errorf("%s: the refused filter sent %d commands to the store", c.name, n)
+		}
+	}
+}
