@@ -45,7 +45,7 @@ func (d DepthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	if oc.Operation == nil {
 		return nil
 	}
-	w := depthWalk{fragments: newFragmentMemo(oc.Doc)}
+	w := depthWalk{fragments: newFragmentMemo[int](oc.Doc)}
 	if w.depth(oc.Operation.SelectionSet) > d.Max {
 		err := gqlerror.Errorf("operation is nested deeper than %d levels", d.Max)
 		err.Extensions = map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}
@@ -57,7 +57,7 @@ func (d DepthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 // depthWalk measures the deepest field path of a selection set, counting
 // each fragment once.
 type depthWalk struct {
-	fragments fragmentMemo
+	fragments fragmentMemo[int]
 }
 
 func (w depthWalk) depth(set ast.SelectionSet) int {
@@ -76,24 +76,24 @@ func (w depthWalk) depth(set ast.SelectionSet) int {
 }
 
 // fragmentMemo measures each fragment of a document once.
-type fragmentMemo struct {
+type fragmentMemo[M any] struct {
 	fragments ast.FragmentDefinitionList
-	memo      map[string]int
+	memo      map[string]M
 }
 
-func newFragmentMemo(doc *ast.QueryDocument) fragmentMemo {
-	return fragmentMemo{fragments: doc.Fragments, memo: map[string]int{}}
+func newFragmentMemo[M any](doc *ast.QueryDocument) fragmentMemo[M] {
+	return fragmentMemo[M]{fragments: doc.Fragments, memo: map[string]M{}}
 }
 
 // of is measure of the named fragment's selection set, measured the first
 // time only.
-func (m fragmentMemo) of(name string, measure func(ast.SelectionSet) int) int {
+func (m fragmentMemo[M]) of(name string, measure func(ast.SelectionSet) M) M {
 	if n, ok := m.memo[name]; ok {
 		return n
 	}
-	// A cycle (which validation refuses anyway) meets this 0, not a loop.
-	m.memo[name] = 0
-	n := 0
+	// A cycle (which validation refuses anyway) meets the zero, not a loop.
+	var n M
+	m.memo[name] = n
 	if def := m.fragments.ForName(name); def != nil {
 		n = measure(def.SelectionSet)
 	}
@@ -102,38 +102,37 @@ func (m fragmentMemo) of(name string, measure func(ast.SelectionSet) int) int {
 }
 
 // ComplexityLimit refuses operations whose estimated cost is higher than
-// Max before any resolver runs. It stands in for gqlgen's own extension,
-// which walks every spread of every fragment; it records its figures under
-// the same name, so extension.GetComplexityStats reads them.
+// Max before any resolver runs; prices.go says what each field costs. It
+// stands in for gqlgen's own extension, which walks every spread of every
+// fragment; it records its figures under the same name, so
+// extension.GetComplexityStats reads them.
 type ComplexityLimit struct {
 	Max int
-	es  graphql.ExecutableSchema
 }
 
 var (
-	_ graphql.HandlerExtension        = &ComplexityLimit{}
-	_ graphql.OperationContextMutator = &ComplexityLimit{}
+	_ graphql.HandlerExtension        = ComplexityLimit{}
+	_ graphql.OperationContextMutator = ComplexityLimit{}
 )
 
 // ExtensionName implements graphql.HandlerExtension.
-func (*ComplexityLimit) ExtensionName() string { return "ComplexityLimit" }
+func (ComplexityLimit) ExtensionName() string { return "ComplexityLimit" }
 
 // Validate implements graphql.HandlerExtension.
-func (c *ComplexityLimit) Validate(es graphql.ExecutableSchema) error {
+func (c ComplexityLimit) Validate(graphql.ExecutableSchema) error {
 	if c.Max < 1 {
 		return fmt.Errorf("complexity limit must be at least 1, not %d", c.Max)
 	}
-	c.es = es
 	return nil
 }
 
 // MutateOperationContext implements graphql.OperationContextMutator.
-func (c *ComplexityLimit) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+func (c ComplexityLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	if oc.Operation == nil {
 		return nil
 	}
-	w := costWalk{ctx: ctx, es: c.es, vars: oc.Variables, fragments: newFragmentMemo(oc.Doc)}
-	cost := w.cost(oc.Operation.SelectionSet)
+	w := costWalk{vars: oc.Variables, fragments: newFragmentMemo[price](oc.Doc)}
+	cost := w.cost(oc.Operation.SelectionSet).total
 	oc.Stats.SetExtension(c.ExtensionName(), &extension.ComplexityStats{Complexity: cost, ComplexityLimit: c.Max})
 	if cost > c.Max {
 		err := gqlerror.Errorf("operation has complexity %s, which exceeds the limit of %d", costText(cost), c.Max)
@@ -143,40 +142,33 @@ func (c *ComplexityLimit) MutateOperationContext(ctx context.Context, oc *graphq
 	return nil
 }
 
-// costWalk prices a selection set as gqlgen does (a field costs 1 plus its
-// selection unless the schema's complexity functions say otherwise),
-// counting each fragment once.
+// costWalk prices a selection set, each fragment once.
 type costWalk struct {
-	ctx       context.Context
-	es        graphql.ExecutableSchema
 	vars      map[string]any
-	fragments fragmentMemo
+	fragments fragmentMemo[price]
 }
 
-func (w costWalk) cost(set ast.SelectionSet) int {
-	total := 0
+func (w costWalk) cost(set ast.SelectionSet) price {
+	var total price
 	for _, sel := range set {
 		switch sel := sel.(type) {
 		case *ast.Field:
-			total = addCost(total, w.field(sel))
+			total = total.plus(w.field(sel))
 		case *ast.InlineFragment:
-			total = addCost(total, w.cost(sel.SelectionSet))
+			total = total.plus(w.cost(sel.SelectionSet))
 		case *ast.FragmentSpread:
-			total = addCost(total, w.fragments.of(sel.Name, w.cost))
+			total = total.plus(w.fragments.of(sel.Name, w.cost))
 		}
 	}
 	return total
 }
 
-func (w costWalk) field(f *ast.Field) int {
+func (w costWalk) field(f *ast.Field) price {
+	// Introspection of the whole schema is priced by its depth alone.
 	if f.Definition == nil || f.ObjectDefinition == nil || f.Definition.Type.Name() == "__Schema" {
-		return 0
+		return price{}
 	}
-	child := w.cost(f.SelectionSet)
-	if c, ok := w.es.Complexity(w.ctx, f.ObjectDefinition.Name, f.Name, child, f.ArgumentMap(w.vars)); ok && c >= 1 {
-		return c
-	}
-	return addCost(1, child)
+	return fieldPrice(f.Definition, f.ObjectDefinition.Name, w.cost(f.SelectionSet), f.ArgumentMap(w.vars))
 }
 
 // addCost adds two costs, saturating instead of overflowing.

@@ -23,8 +23,6 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/graph/model"
-	"github.com/gatehouse/gatehouse/store"
 )
 
 // ServerConfig sets the limits of the GraphQL endpoint. Zero values take
@@ -84,17 +82,6 @@ func NewServer(r *Resolver, cfg ServerConfig) *handler.Server {
 	// The same execution settings as the in-process executor (executor.go).
 	configureExecution(srv, r, cfg)
 	return srv
-}
-
-// complexity prices list fields by the page size they may return.
-func complexity() ComplexityRoot {
-	var c ComplexityRoot
-	c.Query.Users = func(child int, _ *store.UserFilter, _ *string, _ []model.UserOrder, first *int, _ *string, last *int, _ *string, _ *int, limit *int) int {
-		return 1 + child*pageSize(first, last, limit)
-	}
-	c.Mutation.SignIn = func(child int, _, _ string) int { return signInCost + child }
-	c.Mutation.SignUp = func(child int, _ model.SignUpInput) int { return signInCost + child }
-	return c
 }
 
 // pageSize is the number of items a list field may return.

@@ -193,3 +193,44 @@ func TestOffsetIsNotCapped(t *testing.T) {
 		t.Errorf("the v1 list read the users %d times", n)
 	}
 }
+
+// Every list is priced by the rows it may answer: a connection by its page
+// size times its selection, a list read in one go (mailingsStats, a user's
+// roles) by its bound times the store reads each row makes. So a request
+// that would fan out into thousands of store reads is refused up front,
+// while the same fields asked once, or over a small page, are answered.
+func TestListsArePricedByTheirRows(t *testing.T) {
+	rt := &roundTrips{}
+	s := storetest.Open(t, store.Options{Monitor: rt.monitor()})
+	seedRoles(t, s, 10, 100)
+	g := newTestGatewayOn(t, s)
+	token := g.signUp(t, "nobody-special", "nobody-special-pass")
+	g.query(t, token, meQuery, nil).mustData(t) // the token is cached from here on
+
+	for _, c := range []struct{ name, query string }{
+		{"160 role pages of user pages", "{ " + aliases(160, "roles(limit: 100) { nodes { users(limit: 100) { totalCount nodes { id } } } }") + "}"},
+		{"one role page of user pages", "{ roles(limit: 100) { nodes { users(limit: 20) { nodes { id } } } } }"},
+		{"tags, codes, clients, mailings, messages", "{ " + aliases(3, "tags(first: 100) { totalCount nodes { id name } } operatorCodes(first: 100) { totalCount nodes { id code } } clients(first: 100) { totalCount nodes { id tag { name } } } mailings(first: 100) { nodes { id stats { total } } } messages(first: 100) { nodes { id } }") + "}"},
+		{"per-mailing counts of every mailing", "{ mailingsStats { matchedClients firstSend lastSend } }"},
+		{"a page of users with a page of each role's users", "{ users(first: 20) { nodes { roles { users(first: 5) { totalCount } } } } }"},
+	} {
+		rt.reset()
+		r := g.query(t, token, c.query, nil)
+		if r.code() != "COMPLEXITY_LIMIT_EXCEEDED" || r.Data != nil {
+			t.Errorf("%s: %+v", c.name, r.Errors)
+		}
+		if n := rt.snapshot()["total"]; n != 0 {
+			t.Errorf("%s: the refused operation sent %d commands to the store", c.name, n)
+		}
+	}
+	for _, c := range []struct{ name, query string }{
+		{"statistics of every mailing", "{ mailingsStats { mailing { id text } total pending sending sent failed expired } }"},
+		{"one mailing's counts", "{ mailings(first: 10) { nodes { stats { matchedClients firstSend lastSend } } } }"},
+		{"a page of users with their roles", "{ users(first: 50) { totalCount nodes { id username roles { name permissions { codename } } effectivePermissions { codename } } } }"},
+		{"a page of roles with their user count", "{ roles(first: 100) { nodes { name } } }"},
+	} {
+		if r := g.query(t, token, c.query, nil); len(r.Errors) != 0 && r.code() == "COMPLEXITY_LIMIT_EXCEEDED" {
+			t.Errorf("%s: %+v", c.name, r.Errors)
+		}
+	}
+}
