@@ -124,8 +124,10 @@ func websocketAuth(a *auth.Authenticator, logger *slog.Logger) transport.Websock
 	}
 }
 
-// originHosts turns allowed origins (https://app.example.com) into the host
-// patterns the websocket library matches.
+// originHosts turns allowed origins (https://app.example.com) into the
+// patterns the websocket library matches. Each keeps its scheme, which the
+// library then compares with the host: a page on http://app.example.com,
+// which anyone on the path can write, is not https://app.example.com.
 func originHosts(origins []string) []string {
 	hosts := make([]string, 0, len(origins))
 	for _, o := range origins {
@@ -133,8 +135,8 @@ func originHosts(origins []string) []string {
 			hosts = append(hosts, "*")
 			continue
 		}
-		if u, err := url.Parse(o); err == nil && u.Host != "" {
-			hosts = append(hosts, u.Host)
+		if u, err := url.Parse(o); err == nil && u.Scheme != "" && u.Host != "" {
+			hosts = append(hosts, u.Scheme+"://"+u.Host)
 		}
 	}
 	return hosts

@@ -194,10 +194,17 @@ func (g *gateway) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 // corsPolicy lets the configured origins call the API from a browser with
-// a token header, and no other origin. Cookies are never involved.
+// a token header, and no other origin; with none configured, no origin may.
+// Cookies are never involved.
 func corsPolicy(origins []string) *cors.Cors {
+	var noOrigin func(string) bool
+	if len(origins) == 0 {
+		// rs/cors reads an empty list as every origin.
+		noOrigin = func(string) bool { return false }
+	}
 	return cors.New(cors.Options{
 		AllowedOrigins:   origins,
+		AllowOriginFunc:  noOrigin,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
 		AllowedHeaders:   []string{"Authorization", "Content-Type", "Accept", "X-Request-Id"},
 		ExposedHeaders:   []string{"X-Request-Id", "WWW-Authenticate", "Location"},
