@@ -67,9 +67,9 @@ func NewServer(r *Resolver, cfg ServerConfig) *handler.Server {
 	srv := handler.New(newExecutableSchema(r))
 
 	srv.AddTransport(transport.Websocket{
-		Implementation: terminalOnce{transport.CoderWebsocketImplementation{
+		Implementation: deadlinesLiftedOnAccept{terminalOnce{transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: originHosts(cfg.AllowedOrigins)},
-		}},
+		}}},
 		InitFunc:              websocketAuth(cfg.Authenticator, cfg.Logger),
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 15 * time.Second,
@@ -122,6 +122,26 @@ func websocketAuth(a *auth.Authenticator, logger *slog.Logger) transport.Websock
 		}
 		return auth.WithCaller(ctx, caller), nil, nil
 	}
+}
+
+// deadlinesLiftedOnAccept lifts the server's read and write deadlines from
+// a connection once its websocket handshake has succeeded: they bound one
+// request, not a subscription that streams for hours (keep-alive pings
+// watch it instead). Until then they bound the handshake, so a request
+// that merely carries an Upgrade header is cut off as any other.
+type deadlinesLiftedOnAccept struct {
+	transport.WebsocketImplementation
+}
+
+// Accept implements transport.WebsocketImplementation.
+func (d deadlinesLiftedOnAccept) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	conn, err := d.WebsocketImplementation.Accept(w, r, opts)
+	if err == nil {
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
+	}
+	return conn, err
 }
 
 // originHosts turns allowed origins (https://app.example.com) into the

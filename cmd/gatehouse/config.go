@@ -30,6 +30,8 @@ type config struct {
 	DepthLimit       int
 	ParserTokenLimit int
 
+	WebsocketsPerClient int
+
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
@@ -72,6 +74,7 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	env.int(fs, &c.ComplexityLimit, "complexity-limit", "GATEHOUSE_COMPLEXITY_LIMIT", graph.DefaultComplexityLimit, "largest GraphQL query complexity")
 	env.int(fs, &c.DepthLimit, "depth-limit", "GATEHOUSE_DEPTH_LIMIT", graph.DefaultDepthLimit, "deepest GraphQL selection nesting")
 	env.int(fs, &c.ParserTokenLimit, "parser-token-limit", "GATEHOUSE_PARSER_TOKEN_LIMIT", graph.DefaultParserTokenLimit, "most tokens in one GraphQL document")
+	env.int(fs, &c.WebsocketsPerClient, "websockets-per-client", "GATEHOUSE_WEBSOCKETS_PER_CLIENT", 20, "most websockets one client address may hold open at once")
 	env.duration(fs, &c.ReadHeaderTimeout, "read-header-timeout", "GATEHOUSE_READ_HEADER_TIMEOUT", 5*time.Second, "time to read request headers")
 	env.duration(fs, &c.ReadTimeout, "read-timeout", "GATEHOUSE_READ_TIMEOUT", 30*time.Second, "time to read a whole request")
 	env.duration(fs, &c.WriteTimeout, "write-timeout", "GATEHOUSE_WRITE_TIMEOUT", 60*time.Second, "time to write a response (websockets are exempt)")
@@ -95,6 +98,9 @@ func (c *config) validate() error {
 	}
 	if c.BodyLimit < 1024 {
 		return fmt.Errorf("--body-limit must be at least 1024 bytes")
+	}
+	if c.WebsocketsPerClient < 1 {
+		return fmt.Errorf("--websockets-per-client must be at least 1")
 	}
 	if c.HashConcurrency < 1 {
 		return fmt.Errorf("--hash-concurrency must be at least 1")

@@ -151,7 +151,7 @@ func (g *gateway) handler(cfg *config) http.Handler {
 
 	r.Route("/graphql", func(r chi.Router) {
 		r.MethodNotAllowed(graphQLMethodNotAllowed(r))
-		r.Use(websocketDeadlines)
+		r.Use(websocketSlots(cfg.WebsocketsPerClient))
 		r.Use(graphQLBody(cfg.BodyLimit))
 		r.Use(g.authenticator.Middleware(graphQLAuthError(g.logger)))
 		r.Get("/", gql.ServeHTTP)
