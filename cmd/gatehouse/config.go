@@ -22,6 +22,7 @@ type config struct {
 	LogFormat  string
 	LogLevel   string
 	CORS       []string
+	Hosts      []string
 	Proxies    []string
 	Introspect bool
 
@@ -68,6 +69,7 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	c.storeFlags(fs, env)
 	env.string(fs, &c.Addr, "addr", "GATEHOUSE_ADDR", ":8080", "address to listen on")
 	env.list(fs, &c.CORS, "cors-origins", "GATEHOUSE_CORS_ORIGINS", "origins allowed to call the API from a browser, comma-separated (https://app.example.com)")
+	env.list(fs, &c.Hosts, "allowed-hosts", "GATEHOUSE_ALLOWED_HOSTS", "hosts (host or host:port) absolute links may name, comma-separated: the request's host when it is one, the first otherwise; empty trusts the request's host")
 	env.list(fs, &c.Proxies, "trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "proxies (IPs or CIDRs) whose X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id are believed")
 	env.bool(fs, &c.Introspect, "introspection", "GATEHOUSE_INTROSPECTION", true, "answer GraphQL introspection; turn off in production if you wish")
 	env.int64(fs, &c.BodyLimit, "body-limit", "GATEHOUSE_BODY_LIMIT", 1<<20, "largest request body in bytes")

@@ -168,11 +168,12 @@ func (g *gateway) handler(cfg *config) http.Handler {
 		return r
 	}
 	restCfg := rest.Config{
-		Executor:  graph.NewExecutor(resolver, gqlConfig),
-		Proxies:   g.proxies,
-		BodyLimit: cfg.BodyLimit,
-		Mounts:    mounts,
-		Logger:    g.logger,
+		Executor:     graph.NewExecutor(resolver, gqlConfig),
+		Proxies:      g.proxies,
+		AllowedHosts: cfg.Hosts,
+		BodyLimit:    cfg.BodyLimit,
+		Mounts:       mounts,
+		Logger:       g.logger,
 	}
 	if g.metrics != nil {
 		restCfg.Observe = g.metrics.restRequest
