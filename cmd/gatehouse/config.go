@@ -43,6 +43,7 @@ type config struct {
 
 	TokenCacheTTL   time.Duration
 	HashConcurrency int
+	SignUpLimit     int
 
 	Metrics     bool
 	MetricsAddr string
@@ -85,6 +86,7 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	env.duration(fs, &c.ShutdownTimeout, "shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", 20*time.Second, "grace period for in-flight requests on SIGINT/SIGTERM")
 	env.bool(fs, &c.Metrics, "metrics", "GATEHOUSE_METRICS", true, "serve Prometheus metrics at /metrics")
 	env.string(fs, &c.MetricsAddr, "metrics-addr", "GATEHOUSE_METRICS_ADDR", "", "serve /metrics on this address of its own instead of the main listener, so it need not be public")
+	env.int(fs, &c.SignUpLimit, "signup-limit", "GATEHOUSE_SIGNUP_LIMIT", 30, "most sign-ups from one client address in an hour, counted in the store (0: no limit)")
 	env.duration(fs, &c.TokenCacheTTL, "token-cache-ttl", "GATEHOUSE_TOKEN_CACHE_TTL", 5*time.Second, "how long a checked token is trusted without asking the store; a revocation on another instance takes effect within it (0 turns the cache off)")
 	env.string(fs, &c.RESTMounts, "rest-mounts", "GATEHOUSE_REST_MOUNTS", rest.DefaultMounts, "where each legacy REST dialect is served: dialect=prefix or dialect=off, comma-separated; dialects not named keep their default")
 	env.string(fs, &c.RESTTimeZones, "rest-time-zones", "GATEHOUSE_REST_TIME_ZONES", "", "time zone of each REST dialect's datetimes: dialect=IANA name, comma-separated; UTC when not named")

@@ -47,6 +47,7 @@ func newGateway(cfg *config, s *store.Store, logger *slog.Logger, opts ...gatewa
 		Hasher:          auth.NewHasher(cfg.HashConcurrency),
 		AccountThrottle: auth.DefaultThrottlePolicy(),
 		AddressThrottle: addressThrottlePolicy(),
+		SignUpsPerHour:  cfg.SignUpLimit,
 		Logger:          logger,
 	}
 	cache := auth.NewCallerCache(cfg.TokenCacheTTL, tokenCacheEntries, time.Now)
