@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -375,6 +376,9 @@ func readGraphQLParams(r *http.Request) (params *graphql.RawParams, problem stri
 			return nil, "The operationName parameter must be a string."
 		}
 	}
+	if !withinJSONBounds(variables) {
+		return nil, fmt.Sprintf("The variables parameter may nest at most %d levels and hold at most %d values.", MaxVariableDepth, MaxVariableValues)
+	}
 	if !decodeJSONObject(variables, &params.Variables) {
 		return nil, "The variables parameter must be a JSON object."
 	}
@@ -397,6 +401,52 @@ func jsonString(s string) []byte {
 func isJSONNull(raw []byte) bool {
 	raw = bytes.TrimSpace(raw)
 	return len(raw) == 0 || string(raw) == "null"
+}
+
+// Bounds of the variables of a GraphQL request over HTTP. Decoding and
+// coercing variables costs time in proportion to their size, and to the
+// square of their nesting (gqlgen walks a context chain as deep as the
+// value at every level), before any rule of the schema can look at them.
+// The deepest variable the schema takes (a users filter nested as deep as
+// it may be, with its lookups) is about 40 levels.
+const (
+	MaxVariableDepth  = 64
+	MaxVariableValues = 20_000
+)
+
+// withinJSONBounds scans raw JSON without decoding it: false when it nests
+// deeper than MaxVariableDepth or holds more than MaxVariableValues values
+// (counted by their separators, commas and colons, so a string is one
+// value whatever it holds). Malformed JSON is left for the decoder to refuse.
+func withinJSONBounds(raw []byte) bool {
+	depth, values := 0, 1
+	inString, escaped := false, false
+	for _, c := range raw {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > MaxVariableDepth {
+				return false
+			}
+		case c == '}' || c == ']':
+			depth--
+		case c == ',' || c == ':':
+			if values++; values > MaxVariableValues {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // decodeJSONObject decodes an optional JSON object, keeping numbers as

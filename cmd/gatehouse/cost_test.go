@@ -99,7 +99,8 @@ func notFilter(n int) map[string]any {
 // Filters passed as variables are not priced by the complexity check, so
 // they carry bounds of their own: at most 200 conditions, nested at most
 // 16 deep. Past either, the request is refused as bad input, naming the
-// filter, before the store sees it.
+// filter, before the store sees it. (Far larger variables are refused
+// before they are even decoded: TestHugeVariablesAreRefusedBeforeDecoding.)
 func TestFilterSizeAndNestingAreBounded(t *testing.T) {
 	rt := &roundTrips{}
 	g := newTestGatewayOn(t, storetest.Open(t, store.Options{Monitor: rt.monitor()}))
@@ -126,7 +127,7 @@ func TestFilterSizeAndNestingAreBounded(t *testing.T) {
 		{"201 nodes", orFilter(200)},
 		{"a 5,000-way or", orFilter(5000)},
 		{"17 deep", notFilter(16)},
-		{"2,000 deep", notFilter(2000)},
+		{"40 deep", notFilter(40)},
 	} {
 		rt.reset()
 		r := g.query(t, token, usersQuery, map[string]any{"f": c.filter})
@@ -232,5 +233,34 @@ func TestListsArePricedByTheirRows(t *testing.T) {
 		if r := g.query(t, token, c.query, nil); len(r.Errors) != 0 && r.code() == "COMPLEXITY_LIMIT_EXCEEDED" {
 			t.Errorf("%s: %+v", c.name, r.Errors)
 		}
+	}
+}
+
+// Variables are read before any filter bound can look at them, and reading
+// them costs time in proportion to their size (and, for nesting, to its
+// square): the GraphQL endpoint refuses variables nested deeper than 64
+// levels or holding more than 20,000 values as a bad request, before they
+// are decoded.
+func TestHugeVariablesAreRefusedBeforeDecoding(t *testing.T) {
+	g := newTestGateway(t)
+	token := g.signUp(t, "variable", "variable-pass")
+	const usersQuery = `query($f: UserFilter) { users(filter: $f) { totalCount } }`
+	for _, c := range []struct {
+		name   string
+		filter map[string]any
+	}{
+		{"a 20,000-way or", orFilter(20_000)},
+		{"a not 9,000 deep", notFilter(9_000)},
+		{"a not 64 deep", notFilter(64)},
+	} {
+		r := g.query(t, token, usersQuery, map[string]any{"f": c.filter})
+		if r.Status != http.StatusBadRequest || r.code() != "BAD_REQUEST" || !strings.Contains(r.Errors[0].Message, "variables") {
+			t.Errorf("%s: %d %+v", c.name, r.Status, r.Errors)
+		}
+	}
+	// Strings count as one value whatever they hold.
+	r := g.query(t, token, usersQuery, map[string]any{"f": map[string]any{"username": map[string]any{"exact": strings.Repeat(`{[,"\`, 1000)}}})
+	if dig(r.mustData(t), "users", "totalCount") != 0.0 {
+		t.Errorf("a string of brackets: %+v", r)
 	}
 }
