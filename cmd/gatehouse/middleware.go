@@ -172,11 +172,13 @@ func websocketSlots(perClient int) func(http.Handler) http.Handler {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !isWebsocketHandshake(r) {
+			ip := auth.ClientIPFrom(r.Context())
+			// Without an address (a Unix socket) every client would share
+			// one cap: those sockets are the operator's, and go uncounted.
+			if !isWebsocketHandshake(r) || !ip.IsValid() {
 				next.ServeHTTP(w, r)
 				return
 			}
-			ip := auth.ClientIPFrom(r.Context())
 			mu.Lock()
 			full := open[ip] >= perClient
 			if !full {
