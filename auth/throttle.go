@@ -6,10 +6,12 @@ import (
 )
 
 // ThrottlePolicy decides how long sign-in is refused after repeated
-// failures. It is only the policy: the store counts failures (per account,
-// and per client IP with a policy of its own) so that every gateway instance
-// sees the same count. A sign-in for a key with n failures in the last
-// Window, the latest at t, is refused until t + BlockFor(n).
+// attempts. It is only the policy: the store counts attempts (per account,
+// and per client IP with a policy of its own) before any password is
+// checked, so that every gateway instance sees the same count and a burst
+// counts as much as the same attempts one by one; a success forgets the
+// account's. A sign-in for a key with n attempts in the last Window, the
+// latest at t, is refused until t + BlockFor(n).
 //
 // The delay is capped rather than permanent so that an attacker guessing an
 // account's password slows to a crawl but cannot lock its owner out for

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -21,15 +23,24 @@ type Accounts struct {
 	// Tokens is told about revocations so this instance stops accepting a
 	// revoked token at once (others within the cache's TTL).
 	Tokens *auth.Authenticator
-	// AccountThrottle and AddressThrottle limit failed sign-ins per account
-	// and per client address; the counts live in the store, shared by
-	// every gateway.
+	// AccountThrottle and AddressThrottle limit sign-in attempts per
+	// account and per client address; the counts live in the store, shared
+	// by every gateway.
 	AccountThrottle auth.ThrottlePolicy
 	AddressThrottle auth.ThrottlePolicy
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// SignUpsPerHour limits the sign-ups from one client address in an
+	// hour, counted in the store as well; 0 does not limit them.
+	SignUpsPerHour int
+	Logger         *slog.Logger
+	Now            func() time.Time
 	// OnSignIn, when set, learns every sign-in attempt's outcome (metrics).
 	OnSignIn func(outcome string)
+
+	// counting makes this instance count one attempt per key at a time.
+	// The store's count is exact across instances on MongoDB; the embedded
+	// store does not make a conditional update atomic, and this keeps a
+	// single gateway on it exact too.
+	counting [64]sync.Mutex
 }
 
 // Django's words for a failed sign-in: the same whether the user is
@@ -49,6 +60,9 @@ const (
 // SignUp creates an active user with a password and signs them in.
 func (a *Accounts) SignUp(ctx context.Context, n store.NewUser, password string) (string, *store.User, error) {
 	if err := store.ValidatePassword("password", password); err != nil {
+		return "", nil, err
+	}
+	if err := a.countSignUp(ctx); err != nil {
 		return "", nil, err
 	}
 	hash, err := a.Hasher.Hash(ctx, password)
@@ -73,11 +87,8 @@ func (a *Accounts) SignUp(ctx context.Context, n store.NewUser, password string)
 // SignIn checks a username and password and issues a new token.
 func (a *Accounts) SignIn(ctx context.Context, username, password string) (string, *store.User, error) {
 	keys := a.throttleKeys(ctx, username)
-	if wait, err := a.throttled(ctx, keys); err != nil {
+	if err := a.countSignIn(ctx, keys); err != nil {
 		return "", nil, err
-	} else if wait > 0 {
-		a.logSignIn(ctx, outcomeThrottled, 0)
-		return "", nil, throttledError(wait)
 	}
 
 	user, hash, err := a.Store.UserCredentials(ctx, username)
@@ -86,7 +97,7 @@ func (a *Accounts) SignIn(ctx context.Context, username, password string) (strin
 		// Spend the time a real check would, so that timing does not tell
 		// which usernames exist.
 		_ = a.Hasher.VerifyDummy(ctx, password)
-		return "", nil, a.failSignIn(ctx, keys, outcomeBadCredentials, 0)
+		return "", nil, a.failSignIn(ctx, outcomeBadCredentials, 0)
 	case err != nil:
 		return "", nil, err
 	}
@@ -95,10 +106,10 @@ func (a *Accounts) SignIn(ctx context.Context, username, password string) (strin
 		return "", nil, ctx.Err()
 	}
 	if !ok {
-		return "", nil, a.failSignIn(ctx, keys, outcomeBadCredentials, user.ID)
+		return "", nil, a.failSignIn(ctx, outcomeBadCredentials, user.ID)
 	}
 	if !user.IsActive {
-		return "", nil, a.failSignIn(ctx, keys, outcomeInactive, user.ID)
+		return "", nil, a.failSignIn(ctx, outcomeInactive, user.ID)
 	}
 
 	newHash := ""
@@ -118,48 +129,92 @@ func (a *Accounts) SignIn(ctx context.Context, username, password string) (strin
 	if err != nil {
 		return "", nil, err
 	}
-	if err := a.Store.ThrottleReset(ctx, keys[0]); err != nil {
+	// The account's count starts again; the address's keeps this attempt.
+	if err := a.Store.ThrottleReset(ctx, keys[0].key); err != nil {
 		a.Logger.WarnContext(ctx, "reset sign-in throttle", "err", err)
 	}
 	a.logSignIn(ctx, outcomeOK, user.ID)
 	return key, user, nil
 }
 
+// throttleKey is a counter a sign-in attempt is charged to, and its policy.
+type throttleKey struct {
+	key    string
+	policy auth.ThrottlePolicy
+}
+
 // throttleKeys names the counters a sign-in attempt is charged to: the
 // account (hashed, so any text a client sends makes a short key) and, when
 // known, the client address.
-func (a *Accounts) throttleKeys(ctx context.Context, username string) []string {
+func (a *Accounts) throttleKeys(ctx context.Context, username string) []throttleKey {
 	sum := sha256.Sum256([]byte(username))
-	keys := []string{"account:" + hex.EncodeToString(sum[:16])}
+	keys := []throttleKey{{"account:" + hex.EncodeToString(sum[:16]), a.AccountThrottle}}
 	if ip := auth.ClientIPFrom(ctx); ip.IsValid() {
-		keys = append(keys, "ip:"+ip.String())
+		keys = append(keys, throttleKey{"ip:" + ip.String(), a.AddressThrottle})
 	}
 	return keys
 }
 
-// throttled returns how long the longest block on keys still lasts.
-func (a *Accounts) throttled(ctx context.Context, keys []string) (time.Duration, error) {
-	now := a.now()
-	var wait time.Duration
-	for _, key := range keys {
-		until, err := a.Store.ThrottleBlockedUntil(ctx, key)
+// countSignIn counts the attempt against each of keys (the account's,
+// then the address's) before any password is checked, so that a burst of
+// attempts made at once is throttled as if they came one by one: an
+// attempt goes ahead only if no key is blocked. A key's block is the
+// store's to set (ThrottleAttempt), from the policy of that key.
+func (a *Accounts) countSignIn(ctx context.Context, keys []throttleKey) error {
+	for _, k := range keys {
+		until, err := a.countAttempt(ctx, k.key, k.policy.Window, k.policy.BlockFor)
 		if err != nil {
-			return 0, err
-		}
-		wait = max(wait, until.Sub(now))
-	}
-	return wait, nil
-}
-
-func (a *Accounts) failSignIn(ctx context.Context, keys []string, outcome string, userID store.ID) error {
-	a.logSignIn(ctx, outcome, userID)
-	policies := []auth.ThrottlePolicy{a.AccountThrottle, a.AddressThrottle}
-	for i, key := range keys {
-		p := policies[i]
-		if _, err := a.Store.ThrottleFailure(ctx, key, p.Window, p.BlockFor); err != nil {
 			return err
 		}
+		if !until.IsZero() {
+			a.logSignIn(ctx, outcomeThrottled, 0)
+			return throttledError(until.Sub(a.now()))
+		}
 	}
+	return nil
+}
+
+// signUpWindow is the span SignUpsPerHour counts over.
+const signUpWindow = time.Hour
+
+// countSignUp counts a sign-up against the client address before its
+// password is hashed; the one that reaches SignUpsPerHour blocks the
+// address for the window that follows.
+func (a *Accounts) countSignUp(ctx context.Context) error {
+	ip := auth.ClientIPFrom(ctx)
+	if a.SignUpsPerHour <= 0 || !ip.IsValid() {
+		return nil
+	}
+	blockFor := func(signUps int) time.Duration {
+		if signUps >= a.SignUpsPerHour {
+			return signUpWindow
+		}
+		return 0
+	}
+	until, err := a.countAttempt(ctx, "signup:"+ip.String(), signUpWindow, blockFor)
+	if err != nil {
+		return err
+	}
+	if !until.IsZero() {
+		a.Logger.InfoContext(ctx, "sign-up throttled", "client_ip", ip.String())
+		return throttledError(until.Sub(a.now()))
+	}
+	return nil
+}
+
+// countAttempt counts one attempt against key in the store, one at a time
+// per key on this instance.
+func (a *Accounts) countAttempt(ctx context.Context, key string, window time.Duration, blockFor func(int) time.Duration) (time.Time, error) {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	mu := &a.counting[h.Sum32()%uint32(len(a.counting))]
+	mu.Lock()
+	defer mu.Unlock()
+	return a.Store.ThrottleAttempt(ctx, key, window, blockFor)
+}
+
+func (a *Accounts) failSignIn(ctx context.Context, outcome string, userID store.ID) error {
+	a.logSignIn(ctx, outcome, userID)
 	return errBadCredentials
 }
 

@@ -22,10 +22,10 @@ func NewExecutor(r *Resolver, cfg ServerConfig) *executor.Executor {
 	return e
 }
 
-// newExecutableSchema binds the resolvers, the access-rule directives and
-// the complexity prices to the generated schema.
+// newExecutableSchema binds the resolvers and the access-rule directives to
+// the generated schema (ComplexityLimit prices the fields itself).
 func newExecutableSchema(r *Resolver) graphql.ExecutableSchema {
-	return NewExecutableSchema(Config{Resolvers: r, Directives: Directives(), Complexity: complexity()})
+	return NewExecutableSchema(Config{Resolvers: r, Directives: Directives()})
 }
 
 // executionSettings is what gqlgen's HTTP handler and its executor both
@@ -52,8 +52,10 @@ func configureExecution(s executionSettings, r *Resolver, cfg ServerConfig) {
 	if cfg.Introspection {
 		s.Use(extension.Introspection{})
 	}
-	s.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	// Depth first: it is the cheaper check, and refuses the deepest
+	// documents before they are priced.
 	s.Use(DepthLimit{Max: cfg.DepthLimit})
+	s.Use(ComplexityLimit{Max: cfg.ComplexityLimit})
 	s.AroundOperations(withLoaders(r.Store))
 	s.SetErrorPresenter(ErrorPresenter(cfg.Logger))
 	s.SetRecoverFunc(Recover(cfg.Logger))

@@ -7,6 +7,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/gatehouse/gatehouse/auth"
 )
 
 // OperationObserver learns about every GraphQL operation the gateway runs,
@@ -24,7 +26,9 @@ type OperationStats struct {
 	// anonymous one.
 	Name string
 	// Type is query, mutation or subscription.
-	Type       string
+	Type string
+	// SignedIn tells whether a signed-in caller sent it.
+	SignedIn   bool
 	Duration   time.Duration
 	Complexity int
 	// ErrorCodes holds extensions.code of each error in the response.
@@ -54,7 +58,7 @@ func (o observer) InterceptResponse(ctx context.Context, next graphql.ResponseHa
 		return resp
 	}
 	oc := graphql.GetOperationContext(ctx)
-	stats := OperationStats{Duration: time.Since(oc.Stats.OperationStart)}
+	stats := OperationStats{Duration: time.Since(oc.Stats.OperationStart), SignedIn: auth.CallerFrom(ctx) != nil}
 	if oc.Operation != nil {
 		stats.Name = oc.Operation.Name
 		stats.Type = string(oc.Operation.Operation)

@@ -64,10 +64,18 @@ func (p pageArgs) resolve() (window, error) {
 			v.Add(name, "Ensure this value is greater than or equal to 0.")
 			return -1
 		}
-		return min(*n, MaxPageSize)
+		return *n
 	}
-	first, last := nonNegative("first", p.First), nonNegative("last", p.Last)
-	limit := nonNegative("limit", p.Limit)
+	// Sizes are capped, positions are not: an offset past the largest page
+	// reads from there, never a page already read.
+	pageSize := func(name string, n *int) int {
+		if size := nonNegative(name, n); size >= 0 {
+			return min(size, MaxPageSize)
+		}
+		return -1
+	}
+	first, last := pageSize("first", p.First), pageSize("last", p.Last)
+	limit := pageSize("limit", p.Limit)
 	offset := nonNegative("offset", p.Offset)
 	if (p.Offset != nil || p.Limit != nil) && (p.First != nil || p.Last != nil || p.After != nil || p.Before != nil) {
 		v.Add(store.NonFieldErrors, "Use either offset and limit or cursors (first, after, last, before), not both.")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -23,8 +24,6 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/graph/model"
-	"github.com/gatehouse/gatehouse/store"
 )
 
 // ServerConfig sets the limits of the GraphQL endpoint. Zero values take
@@ -69,9 +68,9 @@ func NewServer(r *Resolver, cfg ServerConfig) *handler.Server {
 	srv := handler.New(newExecutableSchema(r))
 
 	srv.AddTransport(transport.Websocket{
-		Implementation: terminalOnce{transport.CoderWebsocketImplementation{
+		Implementation: deadlinesLiftedOnAccept{terminalOnce{transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: originHosts(cfg.AllowedOrigins)},
-		}},
+		}}},
 		InitFunc:              websocketAuth(cfg.Authenticator, cfg.Logger),
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 15 * time.Second,
@@ -84,17 +83,6 @@ func NewServer(r *Resolver, cfg ServerConfig) *handler.Server {
 	// The same execution settings as the in-process executor (executor.go).
 	configureExecution(srv, r, cfg)
 	return srv
-}
-
-// complexity prices list fields by the page size they may return.
-func complexity() ComplexityRoot {
-	var c ComplexityRoot
-	c.Query.Users = func(child int, _ *store.UserFilter, _ *string, _ []model.UserOrder, first *int, _ *string, last *int, _ *string, _ *int, limit *int) int {
-		return 1 + child*pageSize(first, last, limit)
-	}
-	c.Mutation.SignIn = func(child int, _, _ string) int { return signInCost + child }
-	c.Mutation.SignUp = func(child int, _ model.SignUpInput) int { return signInCost + child }
-	return c
 }
 
 // pageSize is the number of items a list field may return.
@@ -137,8 +125,30 @@ func websocketAuth(a *auth.Authenticator, logger *slog.Logger) transport.Websock
 	}
 }
 
-// originHosts turns allowed origins (https://app.example.com) into the host
-// patterns the websocket library matches.
+// deadlinesLiftedOnAccept lifts the server's read and write deadlines from
+// a connection once its websocket handshake has succeeded: they bound one
+// request, not a subscription that streams for hours (keep-alive pings
+// watch it instead). Until then they bound the handshake, so a request
+// that merely carries an Upgrade header is cut off as any other.
+type deadlinesLiftedOnAccept struct {
+	transport.WebsocketImplementation
+}
+
+// Accept implements transport.WebsocketImplementation.
+func (d deadlinesLiftedOnAccept) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	conn, err := d.WebsocketImplementation.Accept(w, r, opts)
+	if err == nil {
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
+	}
+	return conn, err
+}
+
+// originHosts turns allowed origins (https://app.example.com) into the
+// patterns the websocket library matches. Each keeps its scheme, which the
+// library then compares with the host: a page on http://app.example.com,
+// which anyone on the path can write, is not https://app.example.com.
 func originHosts(origins []string) []string {
 	hosts := make([]string, 0, len(origins))
 	for _, o := range origins {
@@ -146,8 +156,8 @@ func originHosts(origins []string) []string {
 			hosts = append(hosts, "*")
 			continue
 		}
-		if u, err := url.Parse(o); err == nil && u.Host != "" {
-			hosts = append(hosts, u.Host)
+		if u, err := url.Parse(o); err == nil && u.Scheme != "" && u.Host != "" {
+			hosts = append(hosts, u.Scheme+"://"+u.Host)
 		}
 	}
 	return hosts
@@ -366,6 +376,9 @@ func readGraphQLParams(r *http.Request) (params *graphql.RawParams, problem stri
 			return nil, "The operationName parameter must be a string."
 		}
 	}
+	if !withinJSONBounds(variables) {
+		return nil, fmt.Sprintf("The variables parameter may nest at most %d levels and hold at most %d values.", MaxVariableDepth, MaxVariableValues)
+	}
 	if !decodeJSONObject(variables, &params.Variables) {
 		return nil, "The variables parameter must be a JSON object."
 	}
@@ -388,6 +401,52 @@ func jsonString(s string) []byte {
 func isJSONNull(raw []byte) bool {
 	raw = bytes.TrimSpace(raw)
 	return len(raw) == 0 || string(raw) == "null"
+}
+
+// Bounds of the variables of a GraphQL request over HTTP. Decoding and
+// coercing variables costs time in proportion to their size, and to the
+// square of their nesting (gqlgen walks a context chain as deep as the
+// value at every level), before any rule of the schema can look at them.
+// The deepest variable the schema takes (a users filter nested as deep as
+// it may be, with its lookups) is about 40 levels.
+const (
+	MaxVariableDepth  = 64
+	MaxVariableValues = 20_000
+)
+
+// withinJSONBounds scans raw JSON without decoding it: false when it nests
+// deeper than MaxVariableDepth or holds more than MaxVariableValues values
+// (counted by their separators, commas and colons, so a string is one
+// value whatever it holds). Malformed JSON is left for the decoder to refuse.
+func withinJSONBounds(raw []byte) bool {
+	depth, values := 0, 1
+	inString, escaped := false, false
+	for _, c := range raw {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > MaxVariableDepth {
+				return false
+			}
+		case c == '}' || c == ']':
+			depth--
+		case c == ',' || c == ':':
+			if values++; values > MaxVariableValues {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // decodeJSONObject decodes an optional JSON object, keeping numbers as

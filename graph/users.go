@@ -12,6 +12,9 @@ import (
 
 // listUsers answers the users fields (Query.users, Role.users).
 func (r *Resolver) listUsers(ctx context.Context, f *store.UserFilter, orderBy []model.UserOrder, args pageArgs) (*model.UserConnection, error) {
+	if err := checkUserFilter(f); err != nil {
+		return nil, err
+	}
 	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountUsers(ctx, f) })
 	p, err := paginate(ctx, args, count, func(ctx context.Context, pg store.Page) ([]store.User, error) {
 		return r.Store.FindUsers(ctx, f, userSorts(orderBy), pg)

@@ -3,6 +3,7 @@ package rest
 import (
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -49,27 +50,27 @@ func (p limitOffset) graphQLOffset() int {
 
 // pageBody is LimitOffsetPagination's answer: count, absolute next and
 // previous links (null at the ends), and the results.
-func pageBody(r *http.Request, proxies auth.TrustedProxies, p limitOffset, count int, results any) object {
+func pageBody(r *http.Request, hosts linkHosts, p limitOffset, count int, results any) object {
 	return object{}.
 		set("count", count).
-		set("next", nextLink(r, proxies, p, count)).
-		set("previous", previousLink(r, proxies, p)).
+		set("next", nextLink(r, hosts, p, count)).
+		set("previous", previousLink(r, hosts, p)).
 		set("results", results)
 }
 
-func nextLink(r *http.Request, proxies auth.TrustedProxies, p limitOffset, count int) any {
+func nextLink(r *http.Request, hosts linkHosts, p limitOffset, count int) any {
 	if p.offset+p.limit >= count {
 		return nil
 	}
 	q := parseQuery(r.URL.RawQuery).
 		with("limit", strconv.Itoa(p.limit)).
 		with("offset", strconv.Itoa(p.offset+p.limit))
-	return absoluteURL(r, proxies, q)
+	return absoluteURL(r, hosts, q)
 }
 
 // previousLink is DRF's: an offset past the end still links back, and the
 // first page's link has no offset.
-func previousLink(r *http.Request, proxies auth.TrustedProxies, p limitOffset) any {
+func previousLink(r *http.Request, hosts linkHosts, p limitOffset) any {
 	if p.offset <= 0 {
 		return nil
 	}
@@ -79,27 +80,37 @@ func previousLink(r *http.Request, proxies auth.TrustedProxies, p limitOffset) a
 	} else {
 		q = q.with("offset", strconv.Itoa(p.offset-p.limit))
 	}
-	return absoluteURL(r, proxies, q)
+	return absoluteURL(r, hosts, q)
 }
 
 // absoluteURL is Django's build_absolute_uri with the query replaced:
 // the scheme and host the client used, which X-Forwarded-Proto and
 // X-Forwarded-Host tell only when a trusted proxy sends them.
-func absoluteURL(r *http.Request, proxies auth.TrustedProxies, q queryParams) string {
-	u := originURL(r, proxies) + r.URL.EscapedPath()
+func absoluteURL(r *http.Request, hosts linkHosts, q queryParams) string {
+	u := originURL(r, hosts) + r.URL.EscapedPath()
 	if enc := q.encode(); enc != "" {
 		u += "?" + enc
 	}
 	return u
 }
 
-// origin is the scheme and host the client used.
-func origin(r *http.Request, proxies auth.TrustedProxies) (scheme, host string) {
+// linkHosts decides the host absolute links name.
+type linkHosts struct {
+	// proxies are believed about X-Forwarded-Proto and X-Forwarded-Host.
+	proxies auth.TrustedProxies
+	// allowed, when not empty, are the only hosts links may name.
+	allowed []string
+}
+
+// origin is the scheme and host the client used. With allowed hosts, a
+// host that is not one of them (anyone can send any Host header, and a
+// cache would keep the answer for everyone) gives way to the first of them.
+func origin(r *http.Request, hosts linkHosts) (scheme, host string) {
 	scheme, host = "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if proxies.Trusted(peerAddr(r)) {
+	if hosts.proxies.Trusted(peerAddr(r)) {
 		if v := firstForwarded(r.Header.Get("X-Forwarded-Proto")); v == "http" || v == "https" {
 			scheme = v
 		}
@@ -107,12 +118,15 @@ func origin(r *http.Request, proxies auth.TrustedProxies) (scheme, host string) 
 			host = v
 		}
 	}
+	if len(hosts.allowed) > 0 && !slices.ContainsFunc(hosts.allowed, func(a string) bool { return strings.EqualFold(a, host) }) {
+		host = strings.ToLower(hosts.allowed[0])
+	}
 	return scheme, host
 }
 
 // originURL is the origin as a URL prefix, "http://testserver".
-func originURL(r *http.Request, proxies auth.TrustedProxies) string {
-	scheme, host := origin(r, proxies)
+func originURL(r *http.Request, hosts linkHosts) string {
+	scheme, host := origin(r, hosts)
 	return scheme + "://" + host
 }
 
@@ -222,16 +236,16 @@ func (p pageNumber) pages(count int) int {
 // pageNumberBody is PageNumberPagination's answer: count, absolute next
 // and previous links (null at the ends; the first page's link has no
 // page), and the results.
-func pageNumberBody(r *http.Request, proxies auth.TrustedProxies, p pageNumber, count int, results any) object {
+func pageNumberBody(r *http.Request, hosts linkHosts, p pageNumber, count int, results any) object {
 	var next, previous any
 	if p.page < p.pages(count) {
-		next = absoluteURL(r, proxies, parseQuery(r.URL.RawQuery).with("page", strconv.Itoa(p.page+1)))
+		next = absoluteURL(r, hosts, parseQuery(r.URL.RawQuery).with("page", strconv.Itoa(p.page+1)))
 	}
 	switch {
 	case p.page == 2:
-		previous = absoluteURL(r, proxies, parseQuery(r.URL.RawQuery).without("page"))
+		previous = absoluteURL(r, hosts, parseQuery(r.URL.RawQuery).without("page"))
 	case p.page > 2:
-		previous = absoluteURL(r, proxies, parseQuery(r.URL.RawQuery).with("page", strconv.Itoa(p.page-1)))
+		previous = absoluteURL(r, hosts, parseQuery(r.URL.RawQuery).with("page", strconv.Itoa(p.page-1)))
 	}
 	return object{}.
 		set("count", count).

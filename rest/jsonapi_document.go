@@ -203,7 +203,7 @@ func (r *Request) jsonapiOptionalTime(t *time.Time) any {
 // built as the DRF dialects build theirs (the client's scheme and host,
 // X-Forwarded-* believed only from trusted proxies).
 func (r *Request) link(path string) string {
-	return originURL(r.HTTP, r.proxies) + joinPath(r.prefix, path)
+	return originURL(r.HTTP, r.hosts) + joinPath(r.prefix, path)
 }
 
 // sibling is an absolute URL beside the dialect's mount: the legacy
@@ -214,12 +214,12 @@ func (r *Request) sibling(path string) string {
 	if i := strings.LastIndexByte(parent, '/'); i >= 0 {
 		parent = parent[:i]
 	}
-	return originURL(r.HTTP, r.proxies) + parent + path
+	return originURL(r.HTTP, r.hosts) + parent + path
 }
 
 // self is the URL the client asked for, with the query as sent.
 func (r *Request) self() string {
-	return absoluteURL(r.HTTP, r.proxies, r.Query())
+	return absoluteURL(r.HTTP, r.hosts, r.Query())
 }
 
 // topLinks are a document's links: self and the service's home.

@@ -79,7 +79,7 @@ func (r *Request) paged(p pageNumber, count, items int, body object) object {
 		if page > 1 {
 			q = q.with("page", strconv.Itoa(page))
 		}
-		return absoluteURL(r.HTTP, r.proxies, q)
+		return absoluteURL(r.HTTP, r.hosts, q)
 	}
 	var prev, next any
 	if p.page > 1 {

@@ -108,7 +108,7 @@ func (m *mounted) openAPI(r *http.Request) object {
 	if base == "" {
 		base = "/"
 	}
-	scheme, host := origin(r, m.api.proxies)
+	scheme, host := origin(r, m.api.hosts)
 	return object{}.
 		set("swagger", "2.0").
 		set("info", object{}.set("title", doc.Title).set("description", doc.Description).set("version", doc.Version)).

@@ -42,6 +42,21 @@ func (o *Operation) runsWith(vars Vars) bool {
 	return true
 }
 
+// OperationNames are the names of the operations the dialects run, sorted:
+// names the gateway itself sends, which metrics may use as labels.
+func OperationNames() []string {
+	ops, err := loadOperations()
+	if err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(ops))
+	for name := range ops {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // operations are the embedded operations by name.
 type operations map[string]*Operation
 

@@ -31,6 +31,9 @@ type Config struct {
 	// Proxies are believed about X-Forwarded-Proto and X-Forwarded-Host
 	// when links are built.
 	Proxies auth.TrustedProxies
+	// AllowedHosts, when set, are the only hosts absolute links name: the
+	// request's host when it is one of them, the first of them otherwise.
+	AllowedHosts []string
 	// BodyLimit is the largest request body, in bytes.
 	BodyLimit int64
 	Mounts    []Mount
@@ -53,7 +56,7 @@ type RouteStats struct {
 // API is the legacy REST surface: the mounted dialects.
 type API struct {
 	exec      graphql.GraphExecutor
-	proxies   auth.TrustedProxies
+	hosts     linkHosts
 	bodyLimit int64
 	logger    *slog.Logger
 	observe   func(RouteStats)
@@ -103,7 +106,7 @@ func New(cfg Config) *API {
 	if err != nil {
 		panic("rest: " + err.Error())
 	}
-	a := &API{exec: cfg.Executor, proxies: cfg.Proxies, bodyLimit: cfg.BodyLimit, logger: cfg.Logger, observe: cfg.Observe, ops: ops}
+	a := &API{exec: cfg.Executor, hosts: linkHosts{proxies: cfg.Proxies, allowed: cfg.AllowedHosts}, bodyLimit: cfg.BodyLimit, logger: cfg.Logger, observe: cfg.Observe, ops: ops}
 	for _, mt := range cfg.Mounts {
 		if mt.Prefix == "" {
 			continue
@@ -322,7 +325,7 @@ func (p *pathHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.write(w, r, detail(http.StatusInternalServerError, drfServerError))
 		}
 	}()
-	req := &Request{HTTP: r, Zone: p.m.Zone, prefix: p.m.Prefix, proxies: p.m.api.proxies, limit: p.m.api.bodyLimit}
+	req := &Request{HTTP: r, Zone: p.m.Zone, prefix: p.m.Prefix, hosts: p.m.api.hosts, limit: p.m.api.bodyLimit}
 	if negotiate := p.m.dialect.Negotiate; negotiate != nil {
 		if err := negotiate(req); err != nil {
 			p.write(w, r, p.toAnswer(req, err))

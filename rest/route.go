@@ -135,9 +135,9 @@ type Request struct {
 	// Zone is the time zone the dialect writes datetimes in.
 	Zone *time.Location
 	// prefix is the dialect's mount, for links to its other paths.
-	prefix  string
-	proxies auth.TrustedProxies
-	limit   int64
+	prefix string
+	hosts  linkHosts
+	limit  int64
 
 	body     []byte
 	bodyRead bool
@@ -196,7 +196,7 @@ func (r *Request) time(t time.Time) string { return drfTime(t, r.Zone) }
 
 // page is a LimitOffsetPagination body for this request.
 func (r *Request) page(p limitOffset, count int, results any) object {
-	return pageBody(r.HTTP, r.proxies, p, count, results)
+	return pageBody(r.HTTP, r.hosts, p, count, results)
 }
 
 // parseID reads a path id as Django's <int:pk> or a pk lookup would: all

@@ -99,6 +99,7 @@ func readNodes[T any](req *Request, data json.RawMessage, field string, offset, 
 	if chunk <= 0 {
 		chunk = listChunk
 	}
+	asked := chunk
 	for {
 		var page nodePage[T]
 		if err := pickInto(data, &page, field); err != nil {
@@ -110,15 +111,19 @@ func readNodes[T any](req *Request, data json.RawMessage, field string, offset, 
 			total = *page.TotalCount
 			hasNext = offset+len(nodes) < total
 		}
-		if !hasNext || len(page.Nodes) == 0 || want >= 0 && len(nodes) >= want {
+		// A short or empty chunk is the end of the list whatever the count
+		// says (rows can go while the list is read): the loop never asks
+		// for more than the list had.
+		if !hasNext || len(page.Nodes) < asked || want >= 0 && len(nodes) >= want {
 			return nodes, total, nil
 		}
 		vars := maps.Clone(req.vars)
 		vars["offset"] = offset + len(nodes)
-		vars["limit"] = chunk
+		asked = chunk
 		if want >= 0 {
-			vars["limit"] = min(chunk, want-len(nodes))
+			asked = min(chunk, want-len(nodes))
 		}
+		vars["limit"] = asked
 		if data, err = req.again(vars); err != nil {
 			return nil, 0, err
 		}

@@ -156,7 +156,7 @@ func shapeShowroomPage[T any](field string, drf func(*Request, *T) object) Shape
 		for i := range nodes {
 			results[i] = drf(req, &nodes[i])
 		}
-		return http.StatusOK, pageNumberBody(req.HTTP, req.proxies, p, total, results), nil
+		return http.StatusOK, pageNumberBody(req.HTTP, req.hosts, p, total, results), nil
 	}
 }
 

@@ -282,37 +282,52 @@ func TestThrottle(t *testing.T) {
 		}
 		return 0
 	}
-	for i := 1; i <= 3; i++ {
-		n, err := s.ThrottleFailure(ctx, "account:x", time.Hour, blockAfter3)
-		if err != nil || n != i {
-			t.Fatalf("failure %d counted as %d, %v", i, n, err)
+	attempt := func(key string) time.Time {
+		t.Helper()
+		until, err := s.ThrottleAttempt(ctx, key, time.Hour, blockAfter3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return until
+	}
+	for i := 1; i <= 4; i++ {
+		if until := attempt("account:x"); !until.IsZero() {
+			t.Fatalf("attempt %d refused until %v", i, until)
 		}
 	}
-	if until, _ := s.ThrottleBlockedUntil(ctx, "account:x"); !until.IsZero() && until.After(now) {
-		t.Errorf("blocked at the limit: %v", until)
-	}
-	if _, err := s.ThrottleFailure(ctx, "account:x", time.Hour, blockAfter3); err != nil {
-		t.Fatal(err)
-	}
-	if until, _ := s.ThrottleBlockedUntil(ctx, "account:x"); !until.Equal(now.Add(time.Minute)) {
+	// The fourth attempt went ahead and blocked the key for a minute.
+	if until := attempt("account:x"); !until.Equal(now.Add(time.Minute)) {
 		t.Errorf("blocked until %v, want %v", until, now.Add(time.Minute))
 	}
-	if until, _ := s.ThrottleBlockedUntil(ctx, "account:other"); !until.IsZero() {
+	if until := attempt("account:other"); !until.IsZero() {
 		t.Errorf("an untouched key is blocked until %v", until)
+	}
+	// Once the block has passed, the next attempt goes ahead and blocks
+	// for longer.
+	now = now.Add(time.Minute)
+	if until := attempt("account:x"); !until.IsZero() {
+		t.Errorf("after the block: refused until %v", until)
+	}
+	if until := attempt("account:x"); !until.Equal(now.Add(2 * time.Minute)) {
+		t.Errorf("second block until %v, want %v", until, now.Add(2*time.Minute))
 	}
 	// After the window, counting starts again.
 	now = now.Add(2 * time.Hour)
-	if n, _ := s.ThrottleFailure(ctx, "account:x", time.Hour, blockAfter3); n != 1 {
-		t.Errorf("failures after the window = %d, want 1", n)
+	for i := 1; i <= 4; i++ {
+		if until := attempt("account:x"); !until.IsZero() {
+			t.Fatalf("attempt %d of a new window refused until %v", i, until)
+		}
 	}
 	if err := s.ThrottleReset(ctx, "account:x"); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := s.ThrottleFailure(ctx, "account:x", time.Hour, blockAfter3); n != 1 {
-		t.Errorf("failures after reset = %d, want 1", n)
+	for i := 1; i <= 4; i++ {
+		if until := attempt("account:x"); !until.IsZero() {
+			t.Fatalf("attempt %d after reset refused until %v", i, until)
+		}
 	}
 	now = now.Add(3 * time.Hour)
-	if pruned, err := s.PruneThrottle(ctx, time.Hour); err != nil || pruned != 1 {
+	if pruned, err := s.PruneThrottle(ctx, time.Hour); err != nil || pruned != 2 {
 		t.Errorf("pruned %d, %v", pruned, err)
 	}
 }

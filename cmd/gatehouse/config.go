@@ -24,6 +24,7 @@ type config struct {
 	LogFormat         string
 	LogLevel          string
 	CORS              []string
+	Hosts             []string
 	Proxies           []string
 	Introspect        bool
 
@@ -31,6 +32,8 @@ type config struct {
 	ComplexityLimit  int
 	DepthLimit       int
 	ParserTokenLimit int
+
+	WebsocketsPerClient int
 
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
@@ -42,6 +45,7 @@ type config struct {
 
 	TokenCacheTTL   time.Duration
 	HashConcurrency int
+	SignUpLimit     int
 
 	Metrics     bool
 	MetricsAddr string
@@ -69,12 +73,14 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	c.storeFlags(fs, env)
 	env.string(fs, &c.Addr, "addr", "GATEHOUSE_ADDR", ":8080", "address to listen on")
 	env.list(fs, &c.CORS, "cors-origins", "GATEHOUSE_CORS_ORIGINS", "origins allowed to call the API from a browser, comma-separated (https://app.example.com)")
+	env.list(fs, &c.Hosts, "allowed-hosts", "GATEHOUSE_ALLOWED_HOSTS", "hosts (host or host:port) absolute links may name, comma-separated: the request's host when it is one, the first otherwise; empty trusts the request's host")
 	env.list(fs, &c.Proxies, "trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "proxies (IPs or CIDRs) whose X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id are believed")
 	env.bool(fs, &c.Introspect, "introspection", "GATEHOUSE_INTROSPECTION", true, "answer GraphQL introspection; turn off in production if you wish")
 	env.int64(fs, &c.BodyLimit, "body-limit", "GATEHOUSE_BODY_LIMIT", 1<<20, "largest request body in bytes")
 	env.int(fs, &c.ComplexityLimit, "complexity-limit", "GATEHOUSE_COMPLEXITY_LIMIT", graph.DefaultComplexityLimit, "largest GraphQL query complexity")
 	env.int(fs, &c.DepthLimit, "depth-limit", "GATEHOUSE_DEPTH_LIMIT", graph.DefaultDepthLimit, "deepest GraphQL selection nesting")
 	env.int(fs, &c.ParserTokenLimit, "parser-token-limit", "GATEHOUSE_PARSER_TOKEN_LIMIT", graph.DefaultParserTokenLimit, "most tokens in one GraphQL document")
+	env.int(fs, &c.WebsocketsPerClient, "websockets-per-client", "GATEHOUSE_WEBSOCKETS_PER_CLIENT", 20, "most websockets one client address may hold open at once")
 	env.duration(fs, &c.ReadHeaderTimeout, "read-header-timeout", "GATEHOUSE_READ_HEADER_TIMEOUT", 5*time.Second, "time to read request headers")
 	env.duration(fs, &c.ReadTimeout, "read-timeout", "GATEHOUSE_READ_TIMEOUT", 30*time.Second, "time to read a whole request")
 	env.duration(fs, &c.WriteTimeout, "write-timeout", "GATEHOUSE_WRITE_TIMEOUT", 60*time.Second, "time to write a response (websockets are exempt)")
@@ -83,6 +89,7 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	env.duration(fs, &c.ShutdownTimeout, "shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", 20*time.Second, "grace period for in-flight requests on SIGINT/SIGTERM")
 	env.bool(fs, &c.Metrics, "metrics", "GATEHOUSE_METRICS", true, "serve Prometheus metrics at /metrics")
 	env.string(fs, &c.MetricsAddr, "metrics-addr", "GATEHOUSE_METRICS_ADDR", "", "serve /metrics on this address of its own instead of the main listener, so it need not be public")
+	env.int(fs, &c.SignUpLimit, "signup-limit", "GATEHOUSE_SIGNUP_LIMIT", 30, "most sign-ups from one client address in an hour, counted in the store (0: no limit)")
 	env.duration(fs, &c.TokenCacheTTL, "token-cache-ttl", "GATEHOUSE_TOKEN_CACHE_TTL", 5*time.Second, "how long a checked token is trusted without asking the store; a revocation on another instance takes effect within it (0 turns the cache off)")
 	env.string(fs, &c.RESTMounts, "rest-mounts", "GATEHOUSE_REST_MOUNTS", rest.DefaultMounts, "where each legacy REST dialect is served: dialect=prefix or dialect=off, comma-separated; dialects not named keep their default")
 	env.string(fs, &c.RESTTimeZones, "rest-time-zones", "GATEHOUSE_REST_TIME_ZONES", "", "time zone of each REST dialect's datetimes: dialect=IANA name, comma-separated; UTC when not named")
@@ -98,6 +105,9 @@ func (c *config) validate() error {
 	}
 	if c.BodyLimit < 1024 {
 		return fmt.Errorf("--body-limit must be at least 1024 bytes")
+	}
+	if c.WebsocketsPerClient < 1 {
+		return fmt.Errorf("--websockets-per-client must be at least 1")
 	}
 	if c.HashConcurrency < 1 {
 		return fmt.Errorf("--hash-concurrency must be at least 1")

@@ -108,7 +108,7 @@ func seedEveryCollection(t *testing.T, s *store.Store) {
 	if _, err := s.CreateToken(ctx, strings.Repeat("ab", 32), u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ThrottleFailure(ctx, "account:mover", time.Hour, func(int) time.Duration { return time.Minute }); err != nil {
+	if _, err := s.ThrottleAttempt(ctx, "account:mover", time.Hour, func(int) time.Duration { return time.Minute }); err != nil {
 		t.Fatal(err)
 	}
 	tag, _ := s.CreateTag(ctx, "vip")

@@ -47,6 +47,7 @@ func newGateway(cfg *config, s *store.Store, logger *slog.Logger, opts ...gatewa
 		Hasher:          auth.NewHasher(cfg.HashConcurrency),
 		AccountThrottle: auth.DefaultThrottlePolicy(),
 		AddressThrottle: addressThrottlePolicy(),
+		SignUpsPerHour:  cfg.SignUpLimit,
 		Logger:          logger,
 	}
 	cache := auth.NewCallerCache(cfg.TokenCacheTTL, tokenCacheEntries, time.Now)
@@ -151,7 +152,7 @@ func (g *gateway) handler(cfg *config) http.Handler {
 
 	r.Route("/graphql", func(r chi.Router) {
 		r.MethodNotAllowed(graphQLMethodNotAllowed(r))
-		r.Use(websocketDeadlines)
+		r.Use(websocketSlots(cfg.WebsocketsPerClient))
 		r.Use(graphQLBody(cfg.BodyLimit))
 		r.Use(g.authenticator.Middleware(graphQLAuthError(g.logger)))
 		r.Get("/", gql.ServeHTTP)
@@ -168,11 +169,12 @@ func (g *gateway) handler(cfg *config) http.Handler {
 		return r
 	}
 	restCfg := rest.Config{
-		Executor:  graph.NewExecutor(resolver, gqlConfig),
-		Proxies:   g.proxies,
-		BodyLimit: cfg.BodyLimit,
-		Mounts:    mounts,
-		Logger:    g.logger,
+		Executor:     graph.NewExecutor(resolver, gqlConfig),
+		Proxies:      g.proxies,
+		AllowedHosts: cfg.Hosts,
+		BodyLimit:    cfg.BodyLimit,
+		Mounts:       mounts,
+		Logger:       g.logger,
 	}
 	if g.metrics != nil {
 		restCfg.Observe = g.metrics.restRequest
@@ -194,10 +196,17 @@ func (g *gateway) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 // corsPolicy lets the configured origins call the API from a browser with
-// a token header, and no other origin. Cookies are never involved.
+// a token header, and no other origin; with none configured, no origin may.
+// Cookies are never involved.
 func corsPolicy(origins []string) *cors.Cors {
+	var noOrigin func(string) bool
+	if len(origins) == 0 {
+		// rs/cors reads an empty list as every origin.
+		noOrigin = func(string) bool { return false }
+	}
 	return cors.New(cors.Options{
 		AllowedOrigins:   origins,
+		AllowOriginFunc:  noOrigin,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
 		AllowedHeaders:   []string{"Authorization", "Content-Type", "Accept", "X-Request-Id"},
 		ExposedHeaders:   []string{"X-Request-Id", "WWW-Authenticate", "Location"},

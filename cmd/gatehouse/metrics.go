@@ -52,8 +52,8 @@ type metrics struct {
 	dispatch *dispatchMetrics
 }
 
-// maxOperationNames bounds the operation-name label; past it, names fold
-// into "other".
+// maxOperationNames bounds the operation names signed-in callers add to the
+// labels; past it, their new names fold into "other".
 const maxOperationNames = 100
 
 func newMetrics() *metrics {
@@ -70,7 +70,7 @@ func newMetrics() *metrics {
 			Name: "gatehouse_http_requests_in_flight", Help: "HTTP requests being served.",
 		}),
 		gqlOperations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gatehouse_graphql_operations_total", Help: "GraphQL responses by operation name (anonymous, other past 100 names) and type.",
+			Name: "gatehouse_graphql_operations_total", Help: "GraphQL responses by operation name (anonymous; other for a name neither a REST dialect nor a signed-in caller sent, or past 100 of the latter) and type.",
 		}, []string{"name", "type"}),
 		gqlErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_graphql_errors_total", Help: "GraphQL errors by extensions.code.",
@@ -86,7 +86,7 @@ func newMetrics() *metrics {
 		gqlQueryCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_graphql_query_cache_total", Help: "Parsed-query cache look-ups by result (hit, miss).",
 		}, []string{"result"}),
-		names: &boundedNames{max: maxOperationNames, seen: map[string]bool{}},
+		names: newBoundedNames(maxOperationNames, rest.OperationNames()),
 		restRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_rest_requests_total", Help: "Legacy REST requests by dialect, route (the operation it runs) and status.",
 		}, []string{"dialect", "route", "status"}),
@@ -187,7 +187,7 @@ func (m *metrics) Operation(s graph.OperationStats) {
 	if typ == "" {
 		typ = "unknown"
 	}
-	m.gqlOperations.WithLabelValues(m.names.label(s.Name), typ).Inc()
+	m.gqlOperations.WithLabelValues(m.names.label(s.Name, s.SignedIn), typ).Inc()
 	m.gqlDuration.WithLabelValues(typ).Observe(s.Duration.Seconds())
 	m.gqlComplexity.Observe(float64(s.Complexity))
 	for _, code := range s.ErrorCodes {
@@ -212,23 +212,38 @@ func (m *metrics) restRequest(s rest.RouteStats) {
 	m.restRequests.WithLabelValues(s.Dialect, s.Route, strconv.Itoa(s.Status)).Inc()
 }
 
-// boundedNames keeps the first max operation names as labels.
+// boundedNames turns operation names into labels without letting clients
+// make new series at will: the names the gateway knows (its REST
+// operations) are always labels; a name a signed-in caller sends becomes
+// one while fewer than max such names have; every other name is "other".
 type boundedNames struct {
-	mu   sync.Mutex
-	max  int
-	seen map[string]bool
+	mu    sync.Mutex
+	max   int
+	known map[string]bool
+	seen  map[string]bool
 }
 
-func (b *boundedNames) label(name string) string {
+func newBoundedNames(max int, known []string) *boundedNames {
+	b := &boundedNames{max: max, known: map[string]bool{}, seen: map[string]bool{}}
+	for _, name := range known {
+		b.known[name] = true
+	}
+	return b
+}
+
+func (b *boundedNames) label(name string, signedIn bool) string {
 	if name == "" {
 		return "anonymous"
+	}
+	if b.known[name] {
+		return name
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.seen[name] {
 		return name
 	}
-	if len(b.seen) >= b.max {
+	if !signedIn || len(b.seen) >= b.max {
 		return "other"
 	}
 	b.seen[name] = true

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -128,11 +129,13 @@ func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
 }
 
 // timeout bounds every request's work, store calls included. Websocket
-// upgrades are exempt: a subscription lives as long as its client.
+// handshakes are exempt: a subscription lives as long as its client. A
+// request that only carries the Upgrade header is not one (a handshake is a
+// GET), and keeps its bound.
 func timeout(d time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if isWebsocket(r) {
+			if isWebsocketHandshake(r) {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -143,22 +146,55 @@ func timeout(d time.Duration) func(http.Handler) http.Handler {
 	}
 }
 
-// websocketDeadlines lifts the server's read and write deadlines from a
-// connection about to become a websocket: those bound one request, not a
-// subscription that streams for hours (keep-alive pings watch it instead).
-func websocketDeadlines(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isWebsocket(r) {
-			rc := http.NewResponseController(w)
-			_ = rc.SetReadDeadline(time.Time{})
-			_ = rc.SetWriteDeadline(time.Time{})
-		}
-		next.ServeHTTP(w, r)
-	})
+// isWebsocketHandshake tells a request asking to become a websocket. The
+// server's read and write deadlines stay on it until the handshake has
+// succeeded (the GraphQL server lifts them then).
+func isWebsocketHandshake(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
-func isWebsocket(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+// websocketSlots caps the websockets one client address holds open at
+// once: each holds a connection, goroutines and, for a subscription, store
+// reads, for as long as the client likes. Past the cap the handshake is
+// refused with 429. A socket's place is freed when its handler returns,
+// which is when the socket closes.
+func websocketSlots(perClient int) func(http.Handler) http.Handler {
+	var (
+		mu   sync.Mutex
+		open = map[netip.Addr]int{}
+	)
+	release := func(ip netip.Addr) {
+		mu.Lock()
+		defer mu.Unlock()
+		if open[ip]--; open[ip] <= 0 {
+			delete(open, ip)
+		}
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ip := auth.ClientIPFrom(r.Context())
+			// Without an address (a Unix socket) every client would share
+			// one cap: those sockets are the operator's, and go uncounted.
+			if !isWebsocketHandshake(r) || !ip.IsValid() {
+				next.ServeHTTP(w, r)
+				return
+			}
+			mu.Lock()
+			full := open[ip] >= perClient
+			if !full {
+				open[ip]++
+			}
+			mu.Unlock()
+			if full {
+				w.Header().Set("Retry-After", "60")
+				writeGraphQLError(w, http.StatusTooManyRequests,
+					"This address has too many websockets open; close one first.", "TOO_MANY_REQUESTS")
+				return
+			}
+			defer release(ip)
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // graphQLBody guards the GraphQL POST transport, which reads bodies without

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// A burst of wrong passwords for one account sent all at once is counted
+// before any password is checked: no more are checked than the policy lets
+// through one at a time, and the block that follows is the longest the
+// burst earned, never shortened by a slower request of the same burst.
+func TestSignInBurstIsCountedBeforeHashing(t *testing.T) {
+	g := newTestGateway(t)
+	g.signUp(t, "burst", "burst-right-password")
+	g.accounts.AccountThrottle = auth.ThrottlePolicy{Limit: 5, Window: time.Hour, BaseDelay: time.Minute, MaxDelay: time.Hour}
+	before := strings.Count(g.logs.String(), `"outcome":"bad_credentials"`)
+
+	var wg sync.WaitGroup
+	codes := make([]string, 40)
+	for i := range codes {
+		wg.Go(func() {
+			codes[i] = g.query(t, "", `mutation { signIn(username: "burst", password: "wrong") { token } }`, nil).code()
+		})
+	}
+	wg.Wait()
+	checked := strings.Count(g.logs.String(), `"outcome":"bad_credentials"`) - before
+	if checked > 6 {
+		t.Errorf("%d passwords were checked; the policy lets 6 through (5 free and one that starts the block)", checked)
+	}
+	counts := map[string]int{}
+	for _, c := range codes {
+		counts[c]++
+	}
+	if counts["BAD_USER_INPUT"] != checked || counts["TOO_MANY_REQUESTS"] != len(codes)-checked {
+		t.Errorf("codes %v, %d checked", counts, checked)
+	}
+	// Even the right password now waits out the block of the sixth
+	// failure: a minute at least, whatever order the burst landed in.
+	r := g.query(t, "", `mutation { signIn(username: "burst", password: "burst-right-password") { token } }`, nil)
+	if r.code() != "TOO_MANY_REQUESTS" {
+		t.Fatalf("after the burst: %+v", r)
+	}
+	if retry, _ := r.Errors[0].Extensions["retryAfter"].(float64); retry < 55 {
+		t.Errorf("after the burst: retry after %vs, want a minute at least", retry)
+	}
+}
+
+// Sign-up is throttled per client address (--signup-limit an hour), counted
+// in the store: past the limit a sign-up is refused with TOO_MANY_REQUESTS,
+// 429 in the REST dialects, and no account is made.
+func TestSignUpIsThrottledPerAddress(t *testing.T) {
+	g := newTestGateway(t, "--signup-limit=3")
+	for i := range 3 {
+		g.signUp(t, fmt.Sprintf("newcomer%d", i), "newcomer-pass")
+	}
+	r := g.query(t, "", `mutation { signUp(input: {username: "newcomer3", password: "newcomer-pass"}) { token } }`, nil)
+	if r.code() != "TOO_MANY_REQUESTS" || r.Data["signUp"] != nil || r.Errors[0].Extensions["retryAfter"] == nil {
+		t.Errorf("a fourth sign-up: %+v", r.Errors)
+	}
+	req, _ := http.NewRequest(http.MethodPost, g.srv.URL+"/api/users/signup", strings.NewReader(`{"username": "newcomer4", "password": "newcomer-pass"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if raw := g.raw(t, req); raw.Status != http.StatusTooManyRequests {
+		t.Errorf("a sign-up through the accounts dialect: %d %s", raw.Status, raw.Body)
+	}
+	for _, name := range []string{"newcomer3", "newcomer4"} {
+		if _, err := g.store.UserByUsername(context.Background(), name); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: %v, want not found", name, err)
+		}
+	}
+}
