@@ -134,13 +134,17 @@ type projection struct {
 	include bool
 }
 
+// newProjection reads a projection as MongoDB does: it includes the
+// fields set to 1, or excludes those set to 0 (never both, but for _id,
+// which is kept unless excluded by name).
 func newProjection(p bson.D) (*projection, error) {
 	if len(p) == 0 {
 		return nil, nil
 	}
 	pr := &projection{fields: map[string]bool{}}
-	for i, e := range p {
-		on := false
+	modes := map[bool]bool{}
+	for _, e := range p {
+		var on bool
 		switch v := e.Value.(type) {
 		case int:
 			on = v != 0
@@ -153,14 +157,15 @@ func newProjection(p bson.D) (*projection, error) {
 		default:
 			return nil, docdb.Unsupported("projection value %v", e.Value)
 		}
-		if e.Key == "_id" && !on {
-			continue
-		}
-		if i == 0 || (len(pr.fields) == 0 && e.Key != "_id") {
-			pr.include = on
-		}
 		pr.fields[e.Key] = on
+		if e.Key != "_id" {
+			modes[on] = true
+		}
 	}
+	if len(modes) > 1 {
+		return nil, docdb.Unsupported("a projection that both includes and excludes fields")
+	}
+	pr.include = modes[true] || (len(modes) == 0 && pr.fields["_id"])
 	return pr, nil
 }
 
