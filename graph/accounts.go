@@ -240,6 +240,10 @@ func (a *Accounts) CreateUser(ctx context.Context, caller *auth.Caller, n store.
 	if n.IsSuperuser && !caller.IsSuperuser {
 		return nil, forbidden("only a superuser can create a superuser")
 	}
+	// A new user is active and not staff unless staff say otherwise.
+	if err := guardStatus(caller, n.IsStaff, !n.IsActive); err != nil {
+		return nil, err
+	}
 	if password != nil {
 		if err := store.ValidatePassword("password", *password); err != nil {
 			return nil, err
@@ -258,14 +262,26 @@ func (a *Accounts) CreateUser(ctx context.Context, caller *auth.Caller, n store.
 }
 
 // UpdateUser changes a user. Users may change their own profile but not
-// their own privileges; only a superuser may grant superuser or change a
-// superuser.
+// their own privileges; only staff make a user staff or not, active or
+// not, or change a staff account; only a superuser may grant superuser or
+// change a superuser.
 func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store.ID, u store.UserUpdate) (*store.User, error) {
 	privileged := u.IsActive != nil || u.IsStaff != nil || u.IsSuperuser != nil
 	if privileged && isSelf(caller, id) && !caller.IsSuperuser {
 		return nil, forbidden("users cannot change their own is_active, is_staff or is_superuser")
 	}
-	if err := a.guardSuperuser(ctx, caller, id, u.IsSuperuser != nil); err != nil {
+	if u.IsSuperuser != nil && !caller.IsSuperuser {
+		return nil, forbidden("only a superuser can change is_superuser")
+	}
+	target, err := a.manageable(ctx, caller, id)
+	if err != nil {
+		return nil, err
+	}
+	// A flag sent with the value it already has changes nothing, so a
+	// client that sends the whole user back is not refused for it.
+	changesStaff := u.IsStaff != nil && *u.IsStaff != target.IsStaff
+	changesActive := u.IsActive != nil && *u.IsActive != target.IsActive
+	if err := guardStatus(caller, changesStaff, changesActive); err != nil {
 		return nil, err
 	}
 	by := store.ID(caller.UserID)
@@ -285,21 +301,51 @@ func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store
 	return user, nil
 }
 
-// guardSuperuser keeps superuser accounts and the superuser flag in the
-// hands of superusers.
-func (a *Accounts) guardSuperuser(ctx context.Context, caller *auth.Caller, id store.ID, settingSuperuser bool) error {
-	if caller.IsSuperuser {
-		return nil
-	}
-	if settingSuperuser {
-		return forbidden("only a superuser can change is_superuser")
-	}
+// Who may manage whom. Staff administer users, as in Django's admin, and
+// hand out permissions they do not hold themselves; so making a user
+// staff is itself a staff decision, or anyone holding add_user or
+// change_user could make a staff account, sign in as it, and grant
+// themselves everything. The same goes for a staff account: whoever could
+// set its password or change it could act as it. Only superusers touch a
+// superuser.
+
+// manageable finds the user id names and checks that the caller may
+// change, set the password of, deactivate or delete them.
+func (a *Accounts) manageable(ctx context.Context, caller *auth.Caller, id store.ID) (*store.User, error) {
 	target, err := a.Store.UserByID(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if target.IsSuperuser {
+	if err := mayManage(caller, target); err != nil {
+		return nil, err
+	}
+	return target, nil
+}
+
+// mayManage: only a superuser manages a superuser, and only staff (or a
+// superuser) a staff account.
+func mayManage(caller *auth.Caller, target *store.User) error {
+	switch {
+	case caller.IsSuperuser:
+		return nil
+	case target.IsSuperuser:
 		return forbidden("only a superuser can change a superuser")
+	case target.IsStaff && !caller.IsStaff:
+		return forbidden("only staff can change a staff account")
+	}
+	return nil
+}
+
+// guardStatus: only staff (or a superuser) make a user staff or not,
+// active or not.
+func guardStatus(caller *auth.Caller, changesStaff, changesActive bool) error {
+	switch {
+	case caller.IsStaff || caller.IsSuperuser:
+		return nil
+	case changesStaff:
+		return forbidden("only staff can change is_staff")
+	case changesActive:
+		return forbidden("only staff can change is_active")
 	}
 	return nil
 }
@@ -312,7 +358,7 @@ func (a *Accounts) DeactivateUser(ctx context.Context, caller *auth.Caller, id s
 
 // DeleteUser removes a user and their tokens.
 func (a *Accounts) DeleteUser(ctx context.Context, caller *auth.Caller, id store.ID) error {
-	if err := a.guardSuperuser(ctx, caller, id, false); err != nil {
+	if _, err := a.manageable(ctx, caller, id); err != nil {
 		return err
 	}
 	if err := a.Store.DeleteUser(ctx, id); err != nil {
@@ -353,7 +399,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, caller *auth.Caller, oldP
 // SetPassword sets a user's password as staff asks, and revokes every
 // token the user holds.
 func (a *Accounts) SetPassword(ctx context.Context, caller *auth.Caller, id store.ID, password string) error {
-	if err := a.guardSuperuser(ctx, caller, id, false); err != nil {
+	if _, err := a.manageable(ctx, caller, id); err != nil {
 		return err
 	}
 	if err := a.setPassword(ctx, id, "password", password); err != nil {

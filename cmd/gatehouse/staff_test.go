@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/store"
+)
+
+// member makes an active user with the given flags and direct permissions
+// and answers their id and a token.
+func (g *testGateway) member(t testing.TB, username string, staff bool, perms ...store.ID) (store.ID, string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := g.store.CreateUser(ctx, store.NewUser{Username: username, IsActive: true, IsStaff: staff, PasswordHash: auth.UnusablePassword()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(perms) > 0 {
+		if _, err := g.store.ChangeUserPermissions(ctx, u.ID, store.SetAdd, perms); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key, digest, err := auth.NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.store.CreateToken(ctx, digest, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	return u.ID, key
+}
+
+// rest sends a legacy REST request with a token and answers its status
+// and body.
+func (g *testGateway) rest(t testing.TB, method, path, token, contentType, body string) rawResponse {
+	t.Helper()
+	req, err := http.NewRequest(method, g.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Token "+token)
+	}
+	return g.raw(t, req)
+}
+
+const (
+	mediaJSONBody    = "application/json"
+	mediaJSONAPIBody = "application/vnd.api+json"
+)
+
+// Only staff make or unmake staff, activate or deactivate users, or touch
+// a staff account: a user holding add_user or change_user could otherwise
+// make a staff account, sign in as it, and hand out every permission, as
+// staff hand out what they do not hold.
+func TestStaffAccountsNeedStaff(t *testing.T) {
+	g := newTestGateway(t, "--token-cache-ttl=0")
+	ctx := context.Background()
+	_, adder := g.member(t, "adder", false, 1)        // add_user
+	_, changer := g.member(t, "changer", false, 2, 3) // change_user, delete_user
+	_, staff := g.member(t, "staffer", true, 1, 2, 3) // staff
+	colleague, _ := g.member(t, "colleague", true)    // another staff account
+	plain, _ := g.member(t, "plain", false)           // a user like any other
+	other, _ := g.member(t, "other", false)           // another one
+	chief, _ := g.member(t, "chief", true)            // a superuser, made below
+	yes := true
+	if _, err := g.store.UpdateUser(ctx, chief, store.UserUpdate{IsSuperuser: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := func() map[store.ID]store.User {
+		out := map[store.ID]store.User{}
+		for _, id := range []store.ID{colleague, plain, other, chief} {
+			u, err := g.store.UserByID(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[id] = *u
+		}
+		return out
+	}
+	before := snapshot()
+	hashBefore, err := g.store.PasswordHash(ctx, colleague)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Making a staff account, or an inactive one, takes staff.
+	for _, c := range []struct{ name, input string }{
+		{"staffmade", `{username: "staffmade", isStaff: true}`},
+		{"inactivemade", `{username: "inactivemade", isActive: false}`},
+	} {
+		r := g.query(t, adder, `mutation { createUser(input: `+c.input+`) { id } }`, nil)
+		if r.code() != "FORBIDDEN" {
+			t.Errorf("add_user alone creates %s: %s %+v", c.input, r.code(), r.Errors)
+		}
+	}
+	for _, c := range []struct{ path, contentType, body, username string }{
+		{"/api/v1/users/", mediaJSONBody, `{"username": "showmade", "password": "pw-pw-pw-1", "is_staff": true}`, "showmade"},
+		{"/users", mediaJSONAPIBody, `{"data": {"type": "users", "attributes": {"username": "apimade", "password": "pw-pw-pw-1", "uname": "a", "is_staff": true}}}`, "apimade"},
+		{"/api/users/", mediaJSONBody, `{"username": "mgmtmade", "email": "m@example.com", "is_active": false}`, "mgmtmade"},
+	} {
+		if r := g.rest(t, "POST", c.path, adder, c.contentType, c.body); r.Status != http.StatusForbidden {
+			t.Errorf("POST %s with is_staff by add_user alone: %d %s", c.path, r.Status, r.Body)
+		}
+		if _, err := g.store.UserByUsername(ctx, c.username); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("POST %s made the user anyway (%v)", c.path, err)
+		}
+	}
+	if r := g.query(t, adder, `mutation { createUser(input: {username: "justauser"}) { isStaff isActive } }`, nil); dig(r.mustData(t), "createUser", "isStaff") != false {
+		t.Errorf("add_user alone makes an ordinary user: %+v", r.Data)
+	}
+
+	// change_user alone sets neither flag on anyone, and touches no staff
+	// account.
+	denied := map[string]map[string]any{
+		`updateUser(id: $id, input: {isStaff: true}) { id }`:                     {"id": plain.String()},
+		`updateUser(id: $id, input: {isActive: false}) { id }`:                   {"id": plain.String()},
+		`replaceUser(id: $id, input: {username: "other", isStaff: true}) { id }`: {"id": other.String()},
+		`deactivateUser(id: $id) { id }`:                                         {"id": plain.String()},
+		`updateUser(id: $id, input: {firstName: "Owned"}) { id }`:                {"id": colleague.String()},
+		`setPassword(id: $id, password: "taken-over-1")`:                         {"id": colleague.String()},
+		`deleteUser(id: $id)`:                                                    {"id": colleague.String()},
+		`revokePermissions(userId: $id, permissionIds: ["1"]) { id }`:            {"id": colleague.String()},
+	}
+	for op, vars := range denied {
+		r := g.query(t, changer, `mutation($id: ID!) { `+op+` }`, vars)
+		if r.code() != "FORBIDDEN" {
+			t.Errorf("change_user alone: %s: %s %+v", op, r.code(), r.Errors)
+		}
+	}
+	for _, c := range []struct{ method, path, contentType, body string }{
+		{"PUT", "/api/users/" + colleague.String(), mediaJSONBody, `{"password": "taken-over-1"}`},
+		{"PATCH", "/api/users/" + plain.String() + "/", mediaJSONBody, `{"is_active": false}`},
+		{"PATCH", "/api/v1/users/plain/", mediaJSONBody, `{"is_staff": true}`},
+		{"PATCH", "/api/v1/users/colleague/", mediaJSONBody, `{"first_name": "Owned"}`},
+		{"PATCH", "/users/" + plain.String(), mediaJSONAPIBody, `{"data": {"type": "users", "id": "` + plain.String() + `", "attributes": {"is_active": false}}}`},
+		{"DELETE", "/api/users/" + colleague.String() + "/", "", ""},
+	} {
+		if r := g.rest(t, c.method, c.path, changer, c.contentType, c.body); r.Status != http.StatusForbidden {
+			t.Errorf("%s %s %s by change_user alone: %d %s", c.method, c.path, c.body, r.Status, r.Body)
+		}
+	}
+	if got := snapshot(); !reflect.DeepEqual(got, before) {
+		t.Errorf("a refused change changed a user:\n got %+v\nwant %+v", got, before)
+	}
+	if hash, err := g.store.PasswordHash(ctx, colleague); err != nil || hash != hashBefore {
+		t.Errorf("a refused request set the staff account's password (%v)", err)
+	}
+
+	// Staff may do all of it to users and to other staff, but not to a
+	// superuser.
+	for _, op := range []string{
+		`updateUser(id: $id, input: {isStaff: true}) { id }`,
+		`updateUser(id: $id, input: {isStaff: false, isActive: true}) { id }`,
+	} {
+		g.query(t, staff, `mutation($id: ID!) { `+op+` }`, map[string]any{"id": plain.String()}).mustData(t)
+	}
+	g.query(t, staff, `mutation($id: ID!) { setPassword(id: $id, password: "reset-by-staff-1") }`, map[string]any{"id": colleague.String()}).mustData(t)
+	g.query(t, staff, `mutation($id: ID!) { deactivateUser(id: $id) { id } }`, map[string]any{"id": colleague.String()}).mustData(t)
+	if r := g.query(t, staff, `mutation($id: ID!) { setPassword(id: $id, password: "reset-by-staff-1") }`, map[string]any{"id": chief.String()}); r.code() != "FORBIDDEN" {
+		t.Errorf("staff set a superuser's password: %s %+v", r.code(), r.Errors)
+	}
+	// Ordinary profile changes by change_user still work.
+	g.query(t, changer, `mutation($id: ID!) { updateUser(id: $id, input: {firstName: "Renamed"}) { id } }`, map[string]any{"id": other.String()}).mustData(t)
+}
