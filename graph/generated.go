@@ -2094,15 +2094,19 @@ type User {
   modified: Time!
   createdBy: User @goField(forceResolver: true)
   modifiedBy: User @goField(forceResolver: true)
-  "The user's roles (groups)."
-  roles: [Role!]! @goField(forceResolver: true)
-  "Permissions granted to the user directly."
-  permissions: [Permission!]! @goField(forceResolver: true)
+  # What a user may do is shown by one rule, on these three fields and on
+  # Role.users: users see their own (signIn and signUp answer the user who
+  # just signed in); seeing another's needs ` + "`" + `view_permission` + "`" + `, or staff, who
+  # administer users.
+  "The user's roles (groups). Users see their own; another's needs ` + "`" + `view_permission` + "`" + ` or staff."
+  roles: [Role!]! @goField(forceResolver: true) @hasPermission(resource: "permission", action: VIEW, orOwnUser: true, orStaff: true)
+  "Permissions granted to the user directly. Users see their own; another's needs ` + "`" + `view_permission` + "`" + ` or staff."
+  permissions: [Permission!]! @goField(forceResolver: true) @hasPermission(resource: "permission", action: VIEW, orOwnUser: true, orStaff: true)
   """
   Every permission the user holds: direct ones and those of their roles.
-  Users see their own; seeing another's needs ` + "`" + `view_permission` + "`" + `.
+  Users see their own; another's needs ` + "`" + `view_permission` + "`" + ` or staff.
   """
-  effectivePermissions: [Permission!]! @hasPermission(resource: "permission", action: VIEW, orOwnUser: true)
+  effectivePermissions: [Permission!]! @hasPermission(resource: "permission", action: VIEW, orOwnUser: true, orStaff: true)
 }
 
 "Allows one action on one kind of resource."
@@ -2128,8 +2132,8 @@ type Role {
   created: Time!
   modified: Time!
   permissions: [Permission!]! @goField(forceResolver: true)
-  "The users holding the role, paged like ` + "`" + `users` + "`" + `."
-  users(first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): UserConnection!
+  "The users holding the role, paged like ` + "`" + `users` + "`" + `: needs ` + "`" + `view_permission` + "`" + ` or staff, as another user's roles do."
+  users(first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): UserConnection! @hasPermission(resource: "permission", action: VIEW, orStaff: true)
 }
 
 type PermissionConnection {
@@ -10559,7 +10563,35 @@ func (ec *executionContext) _Role_users(ctx context.Context, field graphql.Colle
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Role().Users(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["offset"].(*int), fc.Args["limit"].(*int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				resource, err := ec.unmarshalNString2string(ctx, "permission")
+				if err != nil {
+					var zeroVal *model.UserConnection
+					return zeroVal, err
+				}
+				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
+				if err != nil {
+					var zeroVal *model.UserConnection
+					return zeroVal, err
+				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal *model.UserConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal *model.UserConnection
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, nil, orStaff)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UserConnection) graphql.Marshaler {
 			return ec.marshalNUserConnection2ᚖgithubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐUserConnection(ctx, selections, v)
 		},
@@ -11508,7 +11540,40 @@ func (ec *executionContext) _User_roles(ctx context.Context, field graphql.Colle
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.User().Roles(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				resource, err := ec.unmarshalNString2string(ctx, "permission")
+				if err != nil {
+					var zeroVal []store.Role
+					return zeroVal, err
+				}
+				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
+				if err != nil {
+					var zeroVal []store.Role
+					return zeroVal, err
+				}
+				orOwnUser, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal []store.Role
+					return zeroVal, err
+				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal []store.Role
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal []store.Role
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, orOwnUser, orStaff)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []store.Role) graphql.Marshaler {
 			return ec.marshalNRole2ᚕgithubᚗcomᚋgatehouseᚋgatehouseᚋstoreᚐRoleᚄ(ctx, selections, v)
 		},
@@ -11540,7 +11605,40 @@ func (ec *executionContext) _User_permissions(ctx context.Context, field graphql
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.User().Permissions(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				resource, err := ec.unmarshalNString2string(ctx, "permission")
+				if err != nil {
+					var zeroVal []store.Permission
+					return zeroVal, err
+				}
+				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
+				if err != nil {
+					var zeroVal []store.Permission
+					return zeroVal, err
+				}
+				orOwnUser, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal []store.Permission
+					return zeroVal, err
+				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal []store.Permission
+					return zeroVal, err
+				}
+				if ec.Directives.HasPermission == nil {
+					var zeroVal []store.Permission
+					return zeroVal, errors.New("directive hasPermission is not implemented")
+				}
+				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, orOwnUser, orStaff)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []store.Permission) graphql.Marshaler {
 			return ec.marshalNPermission2ᚕgithubᚗcomᚋgatehouseᚋgatehouseᚋstoreᚐPermissionᚄ(ctx, selections, v)
 		},
@@ -11591,11 +11689,16 @@ func (ec *executionContext) _User_effectivePermissions(ctx context.Context, fiel
 					var zeroVal []store.Permission
 					return zeroVal, err
 				}
+				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
+				if err != nil {
+					var zeroVal []store.Permission
+					return zeroVal, err
+				}
 				if ec.Directives.HasPermission == nil {
 					var zeroVal []store.Permission
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, orOwnUser, nil)
+				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, orOwnUser, orStaff)
 			}
 
 			next = directive1

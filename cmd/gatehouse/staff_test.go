@@ -172,3 +172,73 @@ func TestStaffAccountsNeedStaff(t *testing.T) {
 	// Ordinary profile changes by change_user still work.
 	g.query(t, changer, `mutation($id: ID!) { updateUser(id: $id, input: {firstName: "Renamed"}) { id } }`, map[string]any{"id": other.String()}).mustData(t)
 }
+
+// A user's permissions and roles (direct, through roles, or as a role's
+// holders) are shown to the user themself, to holders of view_permission
+// and to staff, and to nobody else: on every GraphQL field and REST route
+// that shows them.
+func TestPermissionReadsFollowOneRule(t *testing.T) {
+	g := newTestGateway(t, "--token-cache-ttl=0")
+	ctx := context.Background()
+	plainID, plain := g.member(t, "plainreader", false)
+	_, viewer := g.member(t, "viewer", false, 12) // view_permission
+	_, staff := g.member(t, "staffreader", true)
+	target, _ := g.member(t, "target", false, 4)
+	role, err := g.store.CreateRole(ctx, store.NewRole{Name: "readers", PermissionIDs: []store.ID{4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.store.ChangeUserRoles(ctx, target, store.SetAdd, []store.ID{role.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.store.ChangeUserRoles(ctx, plainID, store.SetAdd, []store.ID{role.ID}); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]any{"id": target.String(), "role": role.ID.String()}
+	reads := []string{
+		`query($id: ID) { user(id: $id) { permissions { codename } } }`,
+		`query($id: ID) { user(id: $id) { roles { permissions { codename } } } }`,
+		`query($id: ID) { user(id: $id) { effectivePermissions { codename } } }`,
+		`query($role: ID!) { role(id: $role) { users { nodes { username } } } }`,
+		`{ users(first: 5) { nodes { username roles { name } } } }`,
+	}
+	for _, q := range reads {
+		if r := g.query(t, plain, q, vars); r.code() != "FORBIDDEN" {
+			t.Errorf("a user without view_permission: %s: %s %+v", q, r.code(), r.Data)
+		}
+		for name, token := range map[string]string{"view_permission": viewer, "staff": staff} {
+			if r := g.query(t, token, q, vars); len(r.Errors) > 0 {
+				t.Errorf("%s: %s: %+v", name, q, r.Errors)
+			}
+		}
+	}
+	r := g.query(t, plain, `{ me { permissions { codename } roles { name permissions { codename } } effectivePermissions { codename } } }`, nil)
+	if got := dig(r.mustData(t), "me", "roles", 0, "name"); got != "readers" {
+		t.Errorf("own roles: %+v", r.Data)
+	}
+
+	otherRoutes := []struct{ path, own string }{
+		{"/api/users/" + target.String() + "/permissions", "/api/users/" + plainID.String() + "/permissions"},
+		{"/api/v1/users/target/", "/api/v1/users/plainreader/"},
+		{"/api/users/" + target.String() + "/", "/api/users/" + plainID.String() + "/"},
+		{"/users/" + target.String() + "/roles", "/users/" + plainID.String() + "/roles"},
+	}
+	for _, c := range otherRoutes {
+		if r := g.rest(t, "GET", c.path, plain, "", ""); r.Status != http.StatusForbidden {
+			t.Errorf("GET %s by a user without view_permission: %d %s", c.path, r.Status, r.Body)
+		}
+		if r := g.rest(t, "GET", c.path, viewer, "", ""); r.Status != http.StatusOK {
+			t.Errorf("GET %s by a holder of view_permission: %d %s", c.path, r.Status, r.Body)
+		}
+		if r := g.rest(t, "GET", c.own, plain, "", ""); r.Status != http.StatusOK {
+			t.Errorf("GET %s, their own: %d %s", c.own, r.Status, r.Body)
+		}
+	}
+	// Signing in shows the user their own roles and permissions.
+	g.signUp(t, "newcomer", "newcomer-password")
+	r = g.query(t, "", `mutation { signIn(username: "newcomer", password: "newcomer-password") { user { roles { id } permissions { id } effectivePermissions { id } } } }`, nil)
+	r.mustData(t)
+	if a := g.rest(t, "POST", "/api/users/signin", "", mediaJSONBody, `{"username": "newcomer", "password": "newcomer-password"}`); a.Status != http.StatusOK {
+		t.Errorf("000 sign-in: %d %s", a.Status, a.Body)
+	}
+}
