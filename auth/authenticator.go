@@ -98,7 +98,11 @@ func (a *Authenticator) Middleware(onError func(w http.ResponseWriter, r *http.R
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := a.Authenticate(r.Context(), r.Header.Get("Authorization"))
+			header, err := authorizationHeader(r.Header)
+			var c *Caller
+			if err == nil {
+				c, err = a.Authenticate(r.Context(), header)
+			}
 			if err != nil {
 				onError(w, r, err)
 				return
@@ -114,3 +118,16 @@ func (a *Authenticator) Middleware(onError func(w http.ResponseWriter, r *http.R
 // ForgetAll drops every cached caller, for changes that may concern anyone
 // (a deleted permission).
 func (a *Authenticator) ForgetAll() { a.cache.Purge() }
+
+// authorizationHeader is the request's one Authorization header ("" for
+// none); more than one is ErrManyHeaders, whatever they hold.
+func authorizationHeader(h http.Header) (string, error) {
+	values := h.Values("Authorization")
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+		return values[0], nil
+	}
+	return "", ErrManyHeaders
+}

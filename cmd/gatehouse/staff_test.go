@@ -40,15 +40,23 @@ func (g *testGateway) member(t testing.TB, username string, staff bool, perms ..
 // and body.
 func (g *testGateway) rest(t testing.TB, method, path, token, contentType, body string) rawResponse {
 	t.Helper()
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Token "+token)
+	}
+	return g.send(t, method, path, h, contentType, body)
+}
+
+// send sends a request with the given headers and answers it unparsed.
+func (g *testGateway) send(t testing.TB, method, path string, h http.Header, contentType, body string) rawResponse {
+	t.Helper()
 	req, err := http.NewRequest(method, g.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header = h
 	if body != "" {
 		req.Header.Set("Content-Type", contentType)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Token "+token)
 	}
 	return g.raw(t, req)
 }
