@@ -261,11 +261,13 @@ func (a *Accounts) CreateUser(ctx context.Context, caller *auth.Caller, n store.
 	return a.Store.CreateUser(ctx, n)
 }
 
-// UpdateUser changes a user. Users may change their own profile but not
-// their own privileges; only staff make a user staff or not, active or
-// not, or change a staff account; only a superuser may grant superuser or
-// change a superuser.
-func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store.ID, u store.UserUpdate) (*store.User, error) {
+// UpdateUser changes a user, and sets their password when one is given.
+// Users may change their own profile but not their own privileges; only
+// staff make a user staff or not, active or not, or change a staff
+// account; only a superuser may grant superuser or change a superuser.
+// Everything is checked before the first write, so a request refused for
+// any reason changes nothing.
+func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store.ID, u store.UserUpdate, password *string) (*store.User, error) {
 	privileged := u.IsActive != nil || u.IsStaff != nil || u.IsSuperuser != nil
 	if privileged && isSelf(caller, id) && !caller.IsSuperuser {
 		return nil, forbidden("users cannot change their own is_active, is_staff or is_superuser")
@@ -284,21 +286,42 @@ func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store
 	if err := guardStatus(caller, changesStaff, changesActive); err != nil {
 		return nil, err
 	}
+	hash := ""
+	if password != nil {
+		if hash, err = a.passwordChange(ctx, id, *password); err != nil {
+			return nil, err
+		}
+	}
 	by := store.ID(caller.UserID)
 	u.ModifiedBy = &by
 	user, err := a.Store.UpdateUser(ctx, id, u)
 	if err != nil {
 		return nil, err
 	}
-	if u.IsActive != nil && !*u.IsActive {
+	if hash != "" {
+		if err := a.Store.SetPasswordHash(ctx, id, hash); err != nil {
+			return nil, err
+		}
+	}
+	if hash != "" || u.IsActive != nil && !*u.IsActive {
 		if err := a.Store.DeleteUserTokens(ctx, id); err != nil {
 			return nil, err
 		}
 	}
-	if privileged {
+	if privileged || hash != "" {
 		a.Tokens.ForgetUser(int64(id))
 	}
 	return user, nil
+}
+
+// passwordChange checks that the caller may set the user's password as
+// setPassword would (the same access rule, run by the same directive) and
+// that the password is valid, and answers its hash.
+func (a *Accounts) passwordChange(ctx context.Context, id store.ID, password string) (string, error) {
+	if _, err := allows(ctx, parsedSchema, "Mutation.setPassword", &id); err != nil {
+		return "", err
+	}
+	return a.hashPassword(ctx, "password", password)
 }
 
 // Who may manage whom. Staff administer users, as in Django's admin, and
@@ -353,7 +376,7 @@ func guardStatus(caller *auth.Caller, changesStaff, changesActive bool) error {
 // DeactivateUser sets is_active false and revokes every token of the user.
 func (a *Accounts) DeactivateUser(ctx context.Context, caller *auth.Caller, id store.ID) (*store.User, error) {
 	inactive := false
-	return a.UpdateUser(ctx, caller, id, store.UserUpdate{IsActive: &inactive})
+	return a.UpdateUser(ctx, caller, id, store.UserUpdate{IsActive: &inactive}, nil)
 }
 
 // DeleteUser removes a user and their tokens.
@@ -413,14 +436,23 @@ func (a *Accounts) SetPassword(ctx context.Context, caller *auth.Caller, id stor
 }
 
 func (a *Accounts) setPassword(ctx context.Context, id store.ID, field, password string) error {
-	if err := store.ValidatePassword(field, password); err != nil {
+	hash, err := a.hashPassword(ctx, field, password)
+	if err != nil {
 		return err
+	}
+	return a.Store.SetPasswordHash(ctx, id, hash)
+}
+
+// hashPassword checks a new password (an error names field) and hashes it.
+func (a *Accounts) hashPassword(ctx context.Context, field, password string) (string, error) {
+	if err := store.ValidatePassword(field, password); err != nil {
+		return "", err
 	}
 	hash, err := a.Hasher.Hash(ctx, password)
 	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
+		return "", fmt.Errorf("hash password: %w", err)
 	}
-	return a.Store.SetPasswordHash(ctx, id, hash)
+	return hash, nil
 }
 
 func (a *Accounts) now() time.Time {

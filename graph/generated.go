@@ -2317,6 +2317,13 @@ input UpdateUserInput {
   isActive: Boolean @goField(omittable: true)
   isStaff: Boolean @goField(omittable: true)
   isSuperuser: Boolean @goField(omittable: true)
+  """
+  Sets the password as ` + "`" + `setPassword` + "`" + ` does, checked with the rest of the
+  input before anything is written: it needs ` + "`" + `change_user` + "`" + ` or staff (users
+  change their own with ` + "`" + `changePassword` + "`" + `), and revokes every token of the
+  user.
+  """
+  password: String
 }
 
 "PUT semantics: ` + "`" + `username` + "`" + ` must be given; other fields given replace theirs."
@@ -2330,6 +2337,13 @@ input ReplaceUserInput {
   isActive: Boolean @goField(omittable: true)
   isStaff: Boolean @goField(omittable: true)
   isSuperuser: Boolean @goField(omittable: true)
+  """
+  Sets the password as ` + "`" + `setPassword` + "`" + ` does, checked with the rest of the
+  input before anything is written: it needs ` + "`" + `change_user` + "`" + ` or staff (users
+  change their own with ` + "`" + `changePassword` + "`" + `), and revokes every token of the
+  user.
+  """
+  password: String
 }
 
 """
@@ -13650,7 +13664,7 @@ func (ec *executionContext) unmarshalInputReplaceUserInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"username", "email", "firstName", "lastName", "uname", "phoneNumber", "isActive", "isStaff", "isSuperuser"}
+	fieldsInOrder := [...]string{"username", "email", "firstName", "lastName", "uname", "phoneNumber", "isActive", "isStaff", "isSuperuser", "password"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13720,6 +13734,13 @@ func (ec *executionContext) unmarshalInputReplaceUserInput(ctx context.Context, 
 				return it, err
 			}
 			it.IsSuperuser = graphql.OmittableOf(data)
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
 		}
 	}
 	return it, nil
@@ -14294,7 +14315,7 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"username", "email", "firstName", "lastName", "uname", "phoneNumber", "isActive", "isStaff", "isSuperuser"}
+	fieldsInOrder := [...]string{"username", "email", "firstName", "lastName", "uname", "phoneNumber", "isActive", "isStaff", "isSuperuser", "password"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14364,6 +14385,13 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 				return it, err
 			}
 			it.IsSuperuser = graphql.OmittableOf(data)
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
 		}
 	}
 	return it, nil

@@ -31,17 +31,6 @@ type Operation struct {
 	required []string
 }
 
-// runsWith tells whether the binder bound every variable the operation
-// cannot run without; a later operation of a chain runs only then.
-func (o *Operation) runsWith(vars Vars) bool {
-	for _, name := range o.required {
-		if _, ok := vars[name]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // operations are the embedded operations by name.
 type operations map[string]*Operation
 

@@ -250,3 +250,55 @@ func TestPermissionReadsFollowOneRule(t *testing.T) {
 		t.Errorf("000 sign-in: %d %s", a.Status, a.Body)
 	}
 }
+
+// updateUser's password is setPassword's, checked with the rest of the
+// input before anything is written: users change their own with
+// changePassword, and a refused password leaves the profile as it was.
+func TestUpdateWithPasswordIsWholeOrNothing(t *testing.T) {
+	g := newTestGateway(t, "--token-cache-ttl=0")
+	ctx := context.Background()
+	selfID, self := g.member(t, "selfpw", false)
+	_, changer := g.member(t, "changerpw", false, 2)
+	target, targetToken := g.member(t, "targetpw", false)
+	snapshot := func(id store.ID) (store.User, string) {
+		u, err := g.store.UserByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := g.store.PasswordHash(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *u, h
+	}
+	selfBefore, selfHash := snapshot(selfID)
+	r := g.query(t, self, `mutation($id: ID!) { updateUser(id: $id, input: {firstName: "Me", password: "my-own-new-1"}) { id } }`, map[string]any{"id": selfID.String()})
+	if r.code() != "FORBIDDEN" || r.Errors[0].Extensions["permission"] != "change_user" {
+		t.Errorf("own password through updateUser: %s %+v", r.code(), r.Errors)
+	}
+	if u, h := snapshot(selfID); !reflect.DeepEqual(u, selfBefore) || h != selfHash {
+		t.Error("a refused self-service password changed the user")
+	}
+
+	before, hash := snapshot(target)
+	for _, input := range []string{
+		`{firstName: "Changed", password: "` + strings.Repeat("p", 5000) + `"}`,
+		`{firstName: "Changed", password: ""}`,
+		`{email: "not-an-email", password: "a-good-one-1"}`,
+	} {
+		r := g.query(t, changer, `mutation($id: ID!) { updateUser(id: $id, input: `+input+`) { id } }`, map[string]any{"id": target.String()})
+		if r.code() != "BAD_USER_INPUT" {
+			t.Errorf("%.60s: %s %+v", input, r.code(), r.Errors)
+		}
+		if u, h := snapshot(target); !reflect.DeepEqual(u, before) || h != hash {
+			t.Errorf("%.60s: the refused request changed the user", input)
+		}
+	}
+	g.query(t, changer, `mutation($id: ID!) { updateUser(id: $id, input: {firstName: "Changed", password: "a-good-one-1"}) { firstName } }`, map[string]any{"id": target.String()}).mustData(t)
+	if u, h := snapshot(target); u.FirstName != "Changed" || h == hash {
+		t.Errorf("profile and password together: %+v, password changed %v", u, h != hash)
+	}
+	if r := g.query(t, targetToken, `{ me { id } }`, nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("a set password leaves the user's tokens working: %d", r.Status)
+	}
+}
