@@ -52,7 +52,8 @@ type ResolverRoot interface {
 
 type DirectiveRoot struct {
 	Auth          func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
-	HasPermission func(ctx context.Context, obj any, next graphql.Resolver, resource string, action model.Action, orSelf []string, orOwnUser *bool, orStaff *bool) (res any, err error)
+	HasPermission func(ctx context.Context, obj any, next graphql.Resolver, resource string, action model.Action, orSelf []string, orStaff *bool) (res any, err error)
+	Holdings      func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 	Public        func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 	Superuser     func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 }
@@ -2043,20 +2044,28 @@ directive @auth on FIELD_DEFINITION
 Needs the permission ` + "`" + `<action>_<resource>` + "`" + ` (` + "`" + `view_user` + "`" + `), held directly or
 through a role; a superuser holds every permission, an inactive user none.
 With ` + "`" + `orSelf` + "`" + `, a caller may also act on their own user: it names the
-arguments that hold a user id or username. With ` + "`" + `orOwnUser` + "`" + `, a caller may
-read the field on their own User. With ` + "`" + `orStaff` + "`" + `, staff may too, as Django
-REST Framework's ` + "`" + `IsAdminUser | DjangoModelPermissions` + "`" + ` lets them.
+arguments that hold a user id or username. With ` + "`" + `orStaff` + "`" + `, staff may too,
+as Django REST Framework's ` + "`" + `IsAdminUser | DjangoModelPermissions` + "`" + ` lets them.
 """
 directive @hasPermission(
   resource: String!
   action: Action!
   orSelf: [String!]
-  orOwnUser: Boolean
   orStaff: Boolean
 ) on FIELD_DEFINITION
 
 "Needs a superuser."
 directive @superuser on FIELD_DEFINITION
+
+"""
+Guards what a user may do: their roles and permissions, and a role's
+holders. They are shown to the user themself; to whoever a mutation has
+just let write the object (its answer, and the user signIn and signUp
+answer); to staff; and to holders of ` + "`" + `view_permission` + "`" + ` or of
+` + "`" + `change_user` + "`" + ` (who may grant and revoke them). Denied, the field is
+` + "`" + `FORBIDDEN` + "`" + ` naming ` + "`" + `view_permission` + "`" + `.
+"""
+directive @holdings on FIELD_DEFINITION
 
 "What a permission allows on its resource."
 enum Action {
@@ -2094,19 +2103,15 @@ type User {
   modified: Time!
   createdBy: User @goField(forceResolver: true)
   modifiedBy: User @goField(forceResolver: true)
-  # What a user may do is shown by one rule, on these three fields and on
-  # Role.users: users see their own (signIn and signUp answer the user who
-  # just signed in); seeing another's needs ` + "`" + `view_permission` + "`" + `, or staff, who
-  # administer users.
-  "The user's roles (groups). Users see their own; another's needs ` + "`" + `view_permission` + "`" + ` or staff."
-  roles: [Role!]! @goField(forceResolver: true) @hasPermission(resource: "permission", action: VIEW, orOwnUser: true, orStaff: true)
-  "Permissions granted to the user directly. Users see their own; another's needs ` + "`" + `view_permission` + "`" + ` or staff."
-  permissions: [Permission!]! @goField(forceResolver: true) @hasPermission(resource: "permission", action: VIEW, orOwnUser: true, orStaff: true)
+  "The user's roles (groups); see @holdings for who sees them."
+  roles: [Role!]! @goField(forceResolver: true) @holdings
+  "Permissions granted to the user directly; see @holdings for who sees them."
+  permissions: [Permission!]! @goField(forceResolver: true) @holdings
   """
-  Every permission the user holds: direct ones and those of their roles.
-  Users see their own; another's needs ` + "`" + `view_permission` + "`" + ` or staff.
+  Every permission the user holds: direct ones and those of their roles;
+  see @holdings for who sees them.
   """
-  effectivePermissions: [Permission!]! @hasPermission(resource: "permission", action: VIEW, orOwnUser: true, orStaff: true)
+  effectivePermissions: [Permission!]! @holdings
 }
 
 "Allows one action on one kind of resource."
@@ -2132,8 +2137,8 @@ type Role {
   created: Time!
   modified: Time!
   permissions: [Permission!]! @goField(forceResolver: true)
-  "The users holding the role, paged like ` + "`" + `users` + "`" + `: needs ` + "`" + `view_permission` + "`" + ` or staff, as another user's roles do."
-  users(first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): UserConnection! @hasPermission(resource: "permission", action: VIEW, orStaff: true)
+  "The users holding the role, paged like ` + "`" + `users` + "`" + `; see @holdings for who sees them."
+  users(first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): UserConnection! @holdings
 }
 
 type PermissionConnection {
@@ -3339,22 +3344,14 @@ func (ec *executionContext) dir_hasPermission_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["orSelf"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "orOwnUser",
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "orStaff",
 		func(ctx context.Context, v any) (*bool, error) {
 			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["orOwnUser"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orStaff",
-		func(ctx context.Context, v any) (*bool, error) {
-			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["orStaff"] = arg4
+	args["orStaff"] = arg3
 	return args, nil
 }
 
@@ -6446,7 +6443,7 @@ func (ec *executionContext) _Mutation_createUser(ctx context.Context, field grap
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -6523,7 +6520,7 @@ func (ec *executionContext) _Mutation_updateUser(ctx context.Context, field grap
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, orStaff)
 			}
 
 			next = directive1
@@ -6600,7 +6597,7 @@ func (ec *executionContext) _Mutation_replaceUser(ctx context.Context, field gra
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, orStaff)
 			}
 
 			next = directive1
@@ -6672,7 +6669,7 @@ func (ec *executionContext) _Mutation_deleteUser(ctx context.Context, field grap
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -6744,7 +6741,7 @@ func (ec *executionContext) _Mutation_deactivateUser(ctx context.Context, field 
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -6873,7 +6870,7 @@ func (ec *executionContext) _Mutation_setPassword(ctx context.Context, field gra
 					var zeroVal bool
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -6945,7 +6942,7 @@ func (ec *executionContext) _Mutation_grantPermissions(ctx context.Context, fiel
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -7017,7 +7014,7 @@ func (ec *executionContext) _Mutation_revokePermissions(ctx context.Context, fie
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -7089,7 +7086,7 @@ func (ec *executionContext) _Mutation_setPermissions(ctx context.Context, field 
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -7161,7 +7158,7 @@ func (ec *executionContext) _Mutation_assignRoles(ctx context.Context, field gra
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -7233,7 +7230,7 @@ func (ec *executionContext) _Mutation_unassignRoles(ctx context.Context, field g
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -7300,7 +7297,7 @@ func (ec *executionContext) _Mutation_createRole(ctx context.Context, field grap
 					var zeroVal *store.Role
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7367,7 +7364,7 @@ func (ec *executionContext) _Mutation_updateRole(ctx context.Context, field grap
 					var zeroVal *store.Role
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7434,7 +7431,7 @@ func (ec *executionContext) _Mutation_deleteRole(ctx context.Context, field grap
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7615,7 +7612,7 @@ func (ec *executionContext) _Mutation_createTag(ctx context.Context, field graph
 					var zeroVal *store.Tag
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7682,7 +7679,7 @@ func (ec *executionContext) _Mutation_updateTag(ctx context.Context, field graph
 					var zeroVal *store.Tag
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7749,7 +7746,7 @@ func (ec *executionContext) _Mutation_deleteTag(ctx context.Context, field graph
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7816,7 +7813,7 @@ func (ec *executionContext) _Mutation_createOperatorCode(ctx context.Context, fi
 					var zeroVal *store.OperatorCode
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7883,7 +7880,7 @@ func (ec *executionContext) _Mutation_updateOperatorCode(ctx context.Context, fi
 					var zeroVal *store.OperatorCode
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7950,7 +7947,7 @@ func (ec *executionContext) _Mutation_deleteOperatorCode(ctx context.Context, fi
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8017,7 +8014,7 @@ func (ec *executionContext) _Mutation_createClient(ctx context.Context, field gr
 					var zeroVal *store.Client
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8084,7 +8081,7 @@ func (ec *executionContext) _Mutation_updateClient(ctx context.Context, field gr
 					var zeroVal *store.Client
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8151,7 +8148,7 @@ func (ec *executionContext) _Mutation_deleteClient(ctx context.Context, field gr
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8218,7 +8215,7 @@ func (ec *executionContext) _Mutation_createMailing(ctx context.Context, field g
 					var zeroVal *store.Mailing
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8285,7 +8282,7 @@ func (ec *executionContext) _Mutation_updateMailing(ctx context.Context, field g
 					var zeroVal *store.Mailing
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8352,7 +8349,7 @@ func (ec *executionContext) _Mutation_deleteMailing(ctx context.Context, field g
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8419,7 +8416,7 @@ func (ec *executionContext) _Mutation_pauseMailing(ctx context.Context, field gr
 					var zeroVal *store.Mailing
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8486,7 +8483,7 @@ func (ec *executionContext) _Mutation_resumeMailing(ctx context.Context, field g
 					var zeroVal *store.Mailing
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8553,7 +8550,7 @@ func (ec *executionContext) _Mutation_cancelMailing(ctx context.Context, field g
 					var zeroVal *store.Mailing
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -10581,26 +10578,11 @@ func (ec *executionContext) _Role_users(ctx context.Context, field graphql.Colle
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "permission")
-				if err != nil {
+				if ec.Directives.Holdings == nil {
 					var zeroVal *model.UserConnection
-					return zeroVal, err
+					return zeroVal, errors.New("directive holdings is not implemented")
 				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal *model.UserConnection
-					return zeroVal, err
-				}
-				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
-				if err != nil {
-					var zeroVal *model.UserConnection
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal *model.UserConnection
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.Holdings(ctx, obj, directive0)
 			}
 
 			next = directive1
@@ -11558,31 +11540,11 @@ func (ec *executionContext) _User_roles(ctx context.Context, field graphql.Colle
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "permission")
-				if err != nil {
+				if ec.Directives.Holdings == nil {
 					var zeroVal []store.Role
-					return zeroVal, err
+					return zeroVal, errors.New("directive holdings is not implemented")
 				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal []store.Role
-					return zeroVal, err
-				}
-				orOwnUser, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
-				if err != nil {
-					var zeroVal []store.Role
-					return zeroVal, err
-				}
-				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
-				if err != nil {
-					var zeroVal []store.Role
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal []store.Role
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, orOwnUser, orStaff)
+				return ec.Directives.Holdings(ctx, obj, directive0)
 			}
 
 			next = directive1
@@ -11623,31 +11585,11 @@ func (ec *executionContext) _User_permissions(ctx context.Context, field graphql
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "permission")
-				if err != nil {
+				if ec.Directives.Holdings == nil {
 					var zeroVal []store.Permission
-					return zeroVal, err
+					return zeroVal, errors.New("directive holdings is not implemented")
 				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal []store.Permission
-					return zeroVal, err
-				}
-				orOwnUser, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
-				if err != nil {
-					var zeroVal []store.Permission
-					return zeroVal, err
-				}
-				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
-				if err != nil {
-					var zeroVal []store.Permission
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal []store.Permission
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, orOwnUser, orStaff)
+				return ec.Directives.Holdings(ctx, obj, directive0)
 			}
 
 			next = directive1
@@ -11688,31 +11630,11 @@ func (ec *executionContext) _User_effectivePermissions(ctx context.Context, fiel
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "permission")
-				if err != nil {
+				if ec.Directives.Holdings == nil {
 					var zeroVal []store.Permission
-					return zeroVal, err
+					return zeroVal, errors.New("directive holdings is not implemented")
 				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal []store.Permission
-					return zeroVal, err
-				}
-				orOwnUser, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
-				if err != nil {
-					var zeroVal []store.Permission
-					return zeroVal, err
-				}
-				orStaff, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
-				if err != nil {
-					var zeroVal []store.Permission
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal []store.Permission
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, orOwnUser, orStaff)
+				return ec.Directives.Holdings(ctx, obj, directive0)
 			}
 
 			next = directive1

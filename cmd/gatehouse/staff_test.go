@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -182,15 +183,19 @@ func TestStaffAccountsNeedStaff(t *testing.T) {
 }
 
 // A user's permissions and roles (direct, through roles, or as a role's
-// holders) are shown to the user themself, to holders of view_permission
-// and to staff, and to nobody else: on every GraphQL field and REST route
+// holders) are shown to the user themself, to the caller a mutation has
+// just let write the user, to staff and to holders of view_permission or
+// change_user, and to nobody else: on every GraphQL field and REST route
 // that shows them.
 func TestPermissionReadsFollowOneRule(t *testing.T) {
 	g := newTestGateway(t, "--token-cache-ttl=0")
 	ctx := context.Background()
 	plainID, plain := g.member(t, "plainreader", false)
 	_, viewer := g.member(t, "viewer", false, 12) // view_permission
-	_, staff := g.member(t, "staffreader", true)
+	_, changer := g.member(t, "changereader", false, 2)
+	_, adder := g.member(t, "adderreader", false, 1)
+	_, staff := g.member(t, "staffreader", true, 1)
+	root := g.staff(t, "rootreader", true)
 	target, _ := g.member(t, "target", false, 4)
 	role, err := g.store.CreateRole(ctx, store.NewRole{Name: "readers", PermissionIDs: []store.ID{4}})
 	if err != nil {
@@ -214,7 +219,10 @@ func TestPermissionReadsFollowOneRule(t *testing.T) {
 		if r := g.query(t, plain, q, vars); r.code() != "FORBIDDEN" {
 			t.Errorf("a user without view_permission: %s: %s %+v", q, r.code(), r.Data)
 		}
-		for name, token := range map[string]string{"view_permission": viewer, "staff": staff} {
+		if r := g.query(t, adder, q, vars); r.code() != "FORBIDDEN" {
+			t.Errorf("a holder of add_user: %s: %s %+v", q, r.code(), r.Data)
+		}
+		for name, token := range map[string]string{"view_permission": viewer, "change_user": changer, "staff": staff} {
 			if r := g.query(t, token, q, vars); len(r.Errors) > 0 {
 				t.Errorf("%s: %s: %+v", name, q, r.Errors)
 			}
@@ -241,6 +249,16 @@ func TestPermissionReadsFollowOneRule(t *testing.T) {
 		if r := g.rest(t, "GET", c.own, plain, "", ""); r.Status != http.StatusOK {
 			t.Errorf("GET %s, their own: %d %s", c.own, r.Status, r.Body)
 		}
+	}
+	// A mutation's answer shows the user it wrote, and only that user: not
+	// those it refers to (here the adder's own creator, a staff user).
+	created := g.query(t, staff, `mutation { createUser(input: {username: "madeadder", password: "made-adder-1"}) { id } }`, nil)
+	madeID := dig(created.mustData(t), "createUser", "id").(string)
+	g.query(t, root, `mutation($id: ID!) { grantPermissions(userId: $id, permissionIds: ["1"]) { id } }`, map[string]any{"id": madeID}).mustData(t)
+	madeAdder := dig(g.query(t, "", `mutation { signIn(username: "madeadder", password: "made-adder-1") { token } }`, nil).mustData(t), "signIn", "token").(string)
+	r = g.query(t, madeAdder, `mutation { createUser(input: {username: "fresh"}) { roles { id } permissions { id } effectivePermissions { id } createdBy { roles { id } createdBy { roles { id } } } } }`, nil)
+	if len(r.Errors) != 1 || r.code() != "FORBIDDEN" || fmt.Sprint(r.Errors[0].Path) != "[createUser createdBy createdBy roles]" {
+		t.Errorf("createUser's answer: %+v", r.Errors)
 	}
 	// Signing in shows the user their own roles and permissions.
 	g.signUp(t, "newcomer", "newcomer-password")
