@@ -297,6 +297,9 @@ type RouteInfo struct {
 	Method     string
 	Path       string // the full path, as chi's pattern
 	Operations []string
+	// Root is the field the route's operation calls ("Mutation.updateUser"),
+	// whose access rule the route follows.
+	Root string
 }
 
 // Routes lists every mounted route, in table order.
@@ -304,7 +307,7 @@ func (a *API) Routes() []RouteInfo {
 	var out []RouteInfo
 	for _, m := range a.mounts {
 		for _, rt := range m.dialect.Routes {
-			out = append(out, RouteInfo{Dialect: m.dialect.Name, Method: rt.Method, Path: joinPath(m.Prefix, rt.Path), Operations: rt.Op.names()})
+			out = append(out, RouteInfo{Dialect: m.dialect.Name, Method: rt.Method, Path: joinPath(m.Prefix, rt.Path), Operations: rt.Op.names(), Root: a.ops[rt.Op.op].Root})
 		}
 	}
 	return out
