@@ -539,7 +539,7 @@ func (s *sockets) client(t *testing.T, token string) *transportWSClient {
 }
 
 // send runs one operation and answers its first result; a subscription
-// is then completed. A refused socket reads as a 401.
+// is then completed. A refused or closed socket (4403) reads as a 401.
 func (s *sockets) send(t *testing.T, token, doc string, vars map[string]any) gqlResponse {
 	t.Helper()
 	c := s.client(t, token)
@@ -556,7 +556,11 @@ func (s *sockets) send(t *testing.T, token, doc string, vars map[string]any) gql
 	for {
 		m, err := c.next()
 		if err != nil {
-			t.Fatalf("operation %s: %v", id, err)
+			if websocket.CloseStatus(err) != 4403 {
+				t.Fatalf("operation %s: %v", id, err)
+			}
+			s.drop(token)
+			return gqlResponse{Status: http.StatusUnauthorized}
 		}
 		if m.ID != id || m.Type == "complete" {
 			continue // the end of an earlier operation
@@ -681,6 +685,8 @@ func TestAuthorizationTable(t *testing.T) {
 		}
 	}
 
+	socketsOverTime(t)
+
 	g, w := newAuthzWorld(t)
 	mounts, err := rest.ParseMounts("", "")
 	if err != nil {
@@ -721,6 +727,59 @@ func TestAuthorizationTable(t *testing.T) {
 				}
 				if !denied && r.Status >= 300 {
 					t.Errorf("allowed, but answered %d %s", r.Status, r.Body)
+				}
+			})
+		}
+	}
+}
+
+// socketsOverTime runs a query, a mutation and a subscription on one
+// socket before and after its token is revoked, its user deactivated, or
+// the permission the mutation needs taken away: after, each is allowed
+// only as an HTTP request made then would be, and a socket whose token no
+// longer holds is closed with 4403.
+func socketsOverTime(t *testing.T) {
+	g, w := newAuthzWorld(t)
+	ws := &sockets{g: g, w: w, open: map[string]*transportWSClient{}, closes: map[string]func(){}, tokens: map[store.ID]string{}}
+	defer ws.closeAll()
+	root := w.token(w.ids[superUser])
+	changes := map[string]func(id store.ID, token string){
+		"token revoked": func(_ store.ID, token string) {
+			g.query(t, token, `mutation { signOut }`, nil).mustData(t)
+		},
+		"user deactivated": func(id store.ID, _ string) {
+			g.query(t, root, `mutation($id: ID!) { deactivateUser(id: $id) { id } }`, map[string]any{"id": id.String()}).mustData(t)
+		},
+		"permission lost": func(id store.ID, _ string) {
+			g.query(t, root, `mutation($id: ID!) { revokePermissions(userId: $id, permissionIds: ["2"]) { id } }`, map[string]any{"id": id.String()}).mustData(t)
+		},
+	}
+	ops := map[string]string{
+		"query":        "me",
+		"mutation":     "updateUser",
+		"subscription": "mailingProgress",
+	}
+	for change, apply := range changes {
+		for kind, field := range ops {
+			t.Run("websocket-over-time/"+change+"/"+kind, func(t *testing.T) {
+				c := authzCases[field]
+				e := w.env("change_user")
+				id := w.user(true, false, false)
+				if _, err := w.s.ChangeUserPermissions(context.Background(), id, store.SetAdd, []store.ID{e.needed}); err != nil {
+					t.Fatal(err)
+				}
+				token := w.token(id)
+				before := ws.send(t, token, c.doc, c.vars(e))
+				if len(before.Errors) > 0 || before.Status != http.StatusOK {
+					t.Fatalf("before: %d %+v", before.Status, before.Errors)
+				}
+				apply(id, token)
+				after := ws.send(t, token, c.doc, c.vars(e))
+				ws.drop(token)
+				stillAllowed := change == "permission lost" && kind != "mutation"
+				denied := after.Status == http.StatusUnauthorized || after.code() == "UNAUTHENTICATED" || after.code() == "FORBIDDEN"
+				if denied == stillAllowed {
+					t.Errorf("after: allowed = %v, want %v (%d %+v)", !denied, stillAllowed, after.Status, after.Errors)
 				}
 			})
 		}
