@@ -52,10 +52,33 @@ func (a *Authenticator) AuthenticateKey(ctx context.Context, key string) (*Calle
 	if !WellFormedKey(key) {
 		return nil, ErrInvalidToken
 	}
-	digest := Digest(key)
+	return a.AuthenticateDigest(ctx, Digest(key))
+}
+
+// AuthenticateDigest is AuthenticateKey for a token known by its digest,
+// as a websocket that was authenticated once asks again for each
+// operation: cached, so asking often costs a store read a TTL at most.
+func (a *Authenticator) AuthenticateDigest(ctx context.Context, digest string) (*Caller, error) {
 	if c, ok := a.cache.Get(digest); ok {
 		return c, nil
 	}
+	return a.lookUp(ctx, digest)
+}
+
+// Refresh asks the store about a token whatever the cache holds, and
+// leaves the answer in the cache: a revoked token is forgotten, a valid one
+// cached afresh. A long-lived websocket calls it every TTL, so it learns of
+// a revocation made on any instance within the TTL.
+func (a *Authenticator) Refresh(ctx context.Context, digest string) (*Caller, error) {
+	c, err := a.lookUp(ctx, digest)
+	if _, ok := errors.AsType[*Error](err); ok {
+		a.cache.Delete(digest)
+	}
+	return c, err
+}
+
+// lookUp asks the lookup about a token and caches a success.
+func (a *Authenticator) lookUp(ctx context.Context, digest string) (*Caller, error) {
 	gen := a.cache.generation()
 	c, err := a.lookup.CallerByToken(ctx, digest)
 	if err != nil {
@@ -98,7 +121,11 @@ func (a *Authenticator) Middleware(onError func(w http.ResponseWriter, r *http.R
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := a.Authenticate(r.Context(), r.Header.Get("Authorization"))
+			header, err := authorizationHeader(r.Header)
+			var c *Caller
+			if err == nil {
+				c, err = a.Authenticate(r.Context(), header)
+			}
 			if err != nil {
 				onError(w, r, err)
 				return
@@ -114,3 +141,16 @@ func (a *Authenticator) Middleware(onError func(w http.ResponseWriter, r *http.R
 // ForgetAll drops every cached caller, for changes that may concern anyone
 // (a deleted permission).
 func (a *Authenticator) ForgetAll() { a.cache.Purge() }
+
+// authorizationHeader is the request's one Authorization header ("" for
+// none); more than one is ErrManyHeaders, whatever they hold.
+func authorizationHeader(h http.Header) (string, error) {
+	values := h.Values("Authorization")
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+		return values[0], nil
+	}
+	return "", ErrManyHeaders
+}

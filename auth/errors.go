@@ -31,5 +31,10 @@ var (
 	ErrTokenHasSpaces    = &Error{Message: "Invalid token header. Token string should not contain spaces."}
 	ErrTokenInvalidChars = &Error{Message: "Invalid token header. Token string should not contain invalid characters."}
 	ErrInvalidToken      = &Error{Message: "Invalid token."}
-	ErrUserInactive      = &Error{Message: "User inactive or deleted."}
+	// ErrManyHeaders is Gatehouse's own: DRF read whichever header its
+	// server kept. A request with two Authorization headers is refused
+	// rather than read, since a proxy that reads the last one and a
+	// gateway that reads the first would disagree about who is calling.
+	ErrManyHeaders  = &Error{Message: "Invalid token header. Send one Authorization header."}
+	ErrUserInactive = &Error{Message: "User inactive or deleted."}
 )

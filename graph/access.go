@@ -46,9 +46,10 @@ func (a *Access) ChangeUserRoles(ctx context.Context, caller *auth.Caller, userI
 }
 
 // mayChangeUser: nobody but a superuser changes their own permissions or
-// roles, or a superuser's. It tells whether what is handed out must also
-// be checked: nobody but staff (who administer users, as in Django) hands
-// out a permission they do not hold.
+// roles; only staff change a staff account's, and only a superuser a
+// superuser's (the rule of Accounts). It tells whether what is handed out
+// must also be checked: nobody but staff (who administer users, as in
+// Django) hands out a permission they do not hold.
 func (a *Access) mayChangeUser(ctx context.Context, caller *auth.Caller, userID store.ID, op store.SetOperation) (checkGrants bool, err error) {
 	if caller.IsSuperuser {
 		return false, nil
@@ -56,7 +57,11 @@ func (a *Access) mayChangeUser(ctx context.Context, caller *auth.Caller, userID 
 	if isSelf(caller, userID) {
 		return false, forbidden("users cannot change their own permissions or roles")
 	}
-	if err := a.notSuperuser(ctx, userID); err != nil {
+	target, err := a.Store.UserByID(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	if err := mayManage(caller, target); err != nil {
 		return false, err
 	}
 	return op != store.SetRemove && !caller.IsStaff, nil
@@ -90,17 +95,6 @@ func (a *Access) guardRoleChange(ctx context.Context, caller *auth.Caller, userI
 		return err
 	}
 	return holdsAll(caller, perms)
-}
-
-func (a *Access) notSuperuser(ctx context.Context, userID store.ID) error {
-	target, err := a.Store.UserByID(ctx, userID)
-	if err != nil {
-		return err
-	}
-	if target.IsSuperuser {
-		return forbidden("only a superuser can change a superuser")
-	}
-	return nil
 }
 
 // holdsAll refuses to hand out a permission the caller does not hold.

@@ -300,6 +300,10 @@ func (a *Accounts) CreateUser(ctx context.Context, caller *auth.Caller, n store.
 	if n.IsSuperuser && !caller.IsSuperuser {
 		return nil, forbidden("only a superuser can create a superuser")
 	}
+	// A new user is active and not staff unless staff say otherwise.
+	if err := guardStatus(caller, n.IsStaff, !n.IsActive); err != nil {
+		return nil, err
+	}
 	if password != nil {
 		if err := store.ValidatePassword("password", *password); err != nil {
 			return nil, err
@@ -317,49 +321,117 @@ func (a *Accounts) CreateUser(ctx context.Context, caller *auth.Caller, n store.
 	return a.Store.CreateUser(ctx, n)
 }
 
-// UpdateUser changes a user. Users may change their own profile but not
-// their own privileges; only a superuser may grant superuser or change a
-// superuser.
-func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store.ID, u store.UserUpdate) (*store.User, error) {
+// UpdateUser changes a user, and sets their password when one is given.
+// Users may change their own profile but not their own privileges; only
+// staff make a user staff or not, active or not, or change a staff
+// account; only a superuser may grant superuser or change a superuser.
+// Everything is checked before the first write, so a request refused for
+// any reason changes nothing.
+func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store.ID, u store.UserUpdate, password *string) (*store.User, error) {
 	privileged := u.IsActive != nil || u.IsStaff != nil || u.IsSuperuser != nil
 	if privileged && isSelf(caller, id) && !caller.IsSuperuser {
 		return nil, forbidden("users cannot change their own is_active, is_staff or is_superuser")
 	}
-	if err := a.guardSuperuser(ctx, caller, id, u.IsSuperuser != nil); err != nil {
+	if u.IsSuperuser != nil && !caller.IsSuperuser {
+		return nil, forbidden("only a superuser can change is_superuser")
+	}
+	target, err := a.manageable(ctx, caller, id)
+	if err != nil {
 		return nil, err
+	}
+	// A flag sent with the value it already has changes nothing, so a
+	// client that sends the whole user back is not refused for it.
+	changesStaff := u.IsStaff != nil && *u.IsStaff != target.IsStaff
+	changesActive := u.IsActive != nil && *u.IsActive != target.IsActive
+	if err := guardStatus(caller, changesStaff, changesActive); err != nil {
+		return nil, err
+	}
+	hash := ""
+	if password != nil {
+		if hash, err = a.passwordChange(ctx, id, *password); err != nil {
+			return nil, err
+		}
 	}
 	by := store.ID(caller.UserID)
 	u.ModifiedBy = &by
+	if hash != "" {
+		u.PasswordHash = &hash // one write: the profile and its password land together or not at all
+	}
 	user, err := a.Store.UpdateUser(ctx, id, u)
 	if err != nil {
 		return nil, err
 	}
-	if u.IsActive != nil && !*u.IsActive {
+	if hash != "" {
+		// A new password signs out every session, as setPassword does.
+		if err := a.Store.DeleteUserTokens(ctx, id); err != nil {
+			return nil, err
+		}
+	} else if u.IsActive != nil && !*u.IsActive {
 		if err := a.Store.RevokeUserTokens(ctx, id); err != nil {
 			return nil, err
 		}
 	}
-	if privileged {
+	if privileged || hash != "" {
 		a.Tokens.ForgetUser(int64(id))
 	}
 	return user, nil
 }
 
-// guardSuperuser keeps superuser accounts and the superuser flag in the
-// hands of superusers.
-func (a *Accounts) guardSuperuser(ctx context.Context, caller *auth.Caller, id store.ID, settingSuperuser bool) error {
-	if caller.IsSuperuser {
-		return nil
+// passwordChange checks that the caller may set the user's password as
+// setPassword would (the same access rule, run by the same directive) and
+// that the password is valid, and answers its hash.
+func (a *Accounts) passwordChange(ctx context.Context, id store.ID, password string) (string, error) {
+	if _, err := allows(ctx, parsedSchema, "Mutation.setPassword", &id); err != nil {
+		return "", err
 	}
-	if settingSuperuser {
-		return forbidden("only a superuser can change is_superuser")
-	}
+	return a.hashPassword(ctx, "password", password)
+}
+
+// Who may manage whom. Staff administer users, as in Django's admin, and
+// hand out permissions they do not hold themselves; so making a user
+// staff is itself a staff decision, or anyone holding add_user or
+// change_user could make a staff account, sign in as it, and grant
+// themselves everything. The same goes for a staff account: whoever could
+// set its password or change it could act as it. Only superusers touch a
+// superuser.
+
+// manageable finds the user id names and checks that the caller may
+// change, set the password of, deactivate or delete them.
+func (a *Accounts) manageable(ctx context.Context, caller *auth.Caller, id store.ID) (*store.User, error) {
 	target, err := a.Store.UserByID(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if target.IsSuperuser {
+	if err := mayManage(caller, target); err != nil {
+		return nil, err
+	}
+	return target, nil
+}
+
+// mayManage: only a superuser manages a superuser, and only staff (or a
+// superuser) a staff account.
+func mayManage(caller *auth.Caller, target *store.User) error {
+	switch {
+	case caller.IsSuperuser:
+		return nil
+	case target.IsSuperuser:
 		return forbidden("only a superuser can change a superuser")
+	case target.IsStaff && !caller.IsStaff:
+		return forbidden("only staff can change a staff account")
+	}
+	return nil
+}
+
+// guardStatus: only staff (or a superuser) make a user staff or not,
+// active or not.
+func guardStatus(caller *auth.Caller, changesStaff, changesActive bool) error {
+	switch {
+	case caller.IsStaff || caller.IsSuperuser:
+		return nil
+	case changesStaff:
+		return forbidden("only staff can change is_staff")
+	case changesActive:
+		return forbidden("only staff can change is_active")
 	}
 	return nil
 }
@@ -367,12 +439,12 @@ func (a *Accounts) guardSuperuser(ctx context.Context, caller *auth.Caller, id s
 // DeactivateUser sets is_active false and revokes every token of the user.
 func (a *Accounts) DeactivateUser(ctx context.Context, caller *auth.Caller, id store.ID) (*store.User, error) {
 	inactive := false
-	return a.UpdateUser(ctx, caller, id, store.UserUpdate{IsActive: &inactive})
+	return a.UpdateUser(ctx, caller, id, store.UserUpdate{IsActive: &inactive}, nil)
 }
 
 // DeleteUser removes a user and their tokens.
 func (a *Accounts) DeleteUser(ctx context.Context, caller *auth.Caller, id store.ID) error {
-	if err := a.guardSuperuser(ctx, caller, id, false); err != nil {
+	if _, err := a.manageable(ctx, caller, id); err != nil {
 		return err
 	}
 	if err := a.Store.DeleteUser(ctx, id); err != nil {
@@ -413,7 +485,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, caller *auth.Caller, oldP
 // SetPassword sets a user's password as staff asks, and revokes every
 // token the user holds.
 func (a *Accounts) SetPassword(ctx context.Context, caller *auth.Caller, id store.ID, password string) error {
-	if err := a.guardSuperuser(ctx, caller, id, false); err != nil {
+	if _, err := a.manageable(ctx, caller, id); err != nil {
 		return err
 	}
 	if err := a.setPassword(ctx, id, "password", password); err != nil {
@@ -427,14 +499,23 @@ func (a *Accounts) SetPassword(ctx context.Context, caller *auth.Caller, id stor
 }
 
 func (a *Accounts) setPassword(ctx context.Context, id store.ID, field, password string) error {
-	if err := store.ValidatePassword(field, password); err != nil {
+	hash, err := a.hashPassword(ctx, field, password)
+	if err != nil {
 		return err
+	}
+	return a.Store.SetPasswordHash(ctx, id, hash)
+}
+
+// hashPassword checks a new password (an error names field) and hashes it.
+func (a *Accounts) hashPassword(ctx context.Context, field, password string) (string, error) {
+	if err := store.ValidatePassword(field, password); err != nil {
+		return "", err
 	}
 	hash, err := a.Hasher.Hash(ctx, password)
 	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
+		return "", fmt.Errorf("hash password: %w", err)
 	}
-	return a.Store.SetPasswordHash(ctx, id, hash)
+	return hash, nil
 }
 
 func (a *Accounts) now() time.Time {

@@ -38,7 +38,7 @@ func allows(ctx context.Context, schema *ast.Schema, field string, id *store.ID)
 			ctx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Args: selfArgs(orSelf, id)})
 			_, err = d.HasPermission(ctx, nil, yes,
 				stringArg(args["resource"]), model.Action(stringArg(args["action"])), orSelf,
-				boolArg(args["orOwnUser"]), boolArg(args["orStaff"]))
+				boolArg(args["orStaff"]))
 		default:
 			continue
 		}

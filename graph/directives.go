@@ -26,7 +26,7 @@ func Directives() DirectiveRoot {
 			}
 			return next(ctx)
 		},
-		HasPermission: func(ctx context.Context, obj any, next graphql.Resolver, resource string, action model.Action, orSelf []string, orOwnUser, orStaff *bool) (any, error) {
+		HasPermission: func(ctx context.Context, _ any, next graphql.Resolver, resource string, action model.Action, orSelf []string, orStaff *bool) (any, error) {
 			caller, err := signedIn(ctx)
 			if err != nil {
 				return nil, err
@@ -34,11 +34,24 @@ func Directives() DirectiveRoot {
 			codename := store.Codename(strings.ToLower(string(action)), resource)
 			if caller.Can(codename) ||
 				actsOnSelf(ctx, caller, orSelf) ||
-				(orOwnUser != nil && *orOwnUser && isOwnUser(caller, obj)) ||
 				(orStaff != nil && *orStaff && caller.IsStaff) {
 				return next(ctx)
 			}
 			return nil, missingPermission(codename)
+		},
+		Holdings: func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
+			if answeredByMutation(ctx) {
+				return next(ctx)
+			}
+			caller, err := signedIn(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if isOwnUser(caller, obj) || caller.IsStaff ||
+				caller.Can(codenameViewPermission) || caller.Can(codenameChangeUser) {
+				return next(ctx)
+			}
+			return nil, missingPermission(codenameViewPermission)
 		},
 		Superuser: func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
 			caller, err := signedIn(ctx)
@@ -95,4 +108,27 @@ func actsOnSelf(ctx context.Context, caller *auth.Caller, args []string) bool {
 func isOwnUser(caller *auth.Caller, obj any) bool {
 	u, ok := obj.(*store.User)
 	return ok && int64(u.ID) == caller.UserID
+}
+
+// The permissions that let a caller see what other users hold (@holdings).
+var (
+	codenameViewPermission = store.Codename("view", "permission")
+	codenameChangeUser     = store.Codename("change", "user")
+)
+
+// answeredByMutation tells whether the object whose field is resolved is
+// what a mutation answered: its own result, or the user of the AuthPayload
+// signIn and signUp answer. The mutation's rule has just let the caller
+// write that object (or, for signIn, given its password), so its answer
+// may show it whole; an object reached through it (createdBy) is not.
+func answeredByMutation(ctx context.Context) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Parent == nil {
+		return false
+	}
+	result := fc.Parent // the field that answered the object
+	if result.Object == "AuthPayload" {
+		result = result.Parent
+	}
+	return result != nil && result.Object == "Mutation" && len(result.Path()) == 1
 }

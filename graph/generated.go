@@ -52,7 +52,8 @@ type ResolverRoot interface {
 
 type DirectiveRoot struct {
 	Auth          func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
-	HasPermission func(ctx context.Context, obj any, next graphql.Resolver, resource string, action model.Action, orSelf []string, orOwnUser *bool, orStaff *bool) (res any, err error)
+	HasPermission func(ctx context.Context, obj any, next graphql.Resolver, resource string, action model.Action, orSelf []string, orStaff *bool) (res any, err error)
+	Holdings      func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 	Public        func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 	Superuser     func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 }
@@ -2043,20 +2044,28 @@ directive @auth on FIELD_DEFINITION
 Needs the permission ` + "`" + `<action>_<resource>` + "`" + ` (` + "`" + `view_user` + "`" + `), held directly or
 through a role; a superuser holds every permission, an inactive user none.
 With ` + "`" + `orSelf` + "`" + `, a caller may also act on their own user: it names the
-arguments that hold a user id or username. With ` + "`" + `orOwnUser` + "`" + `, a caller may
-read the field on their own User. With ` + "`" + `orStaff` + "`" + `, staff may too, as Django
-REST Framework's ` + "`" + `IsAdminUser | DjangoModelPermissions` + "`" + ` lets them.
+arguments that hold a user id or username. With ` + "`" + `orStaff` + "`" + `, staff may too,
+as Django REST Framework's ` + "`" + `IsAdminUser | DjangoModelPermissions` + "`" + ` lets them.
 """
 directive @hasPermission(
   resource: String!
   action: Action!
   orSelf: [String!]
-  orOwnUser: Boolean
   orStaff: Boolean
 ) on FIELD_DEFINITION
 
 "Needs a superuser."
 directive @superuser on FIELD_DEFINITION
+
+"""
+Guards what a user may do: their roles and permissions, and a role's
+holders. They are shown to the user themself; to whoever a mutation has
+just let write the object (its answer, and the user signIn and signUp
+answer); to staff; and to holders of ` + "`" + `view_permission` + "`" + ` or of
+` + "`" + `change_user` + "`" + ` (who may grant and revoke them). Denied, the field is
+` + "`" + `FORBIDDEN` + "`" + ` naming ` + "`" + `view_permission` + "`" + `.
+"""
+directive @holdings on FIELD_DEFINITION
 
 "What a permission allows on its resource."
 enum Action {
@@ -2102,15 +2111,15 @@ type User {
   modified: Time!
   createdBy: User @goField(forceResolver: true)
   modifiedBy: User @goField(forceResolver: true)
-  "The user's roles (groups)."
-  roles: [Role!]! @goField(forceResolver: true)
-  "Permissions granted to the user directly."
-  permissions: [Permission!]! @goField(forceResolver: true)
+  "The user's roles (groups); see @holdings for who sees them."
+  roles: [Role!]! @goField(forceResolver: true) @holdings
+  "Permissions granted to the user directly; see @holdings for who sees them."
+  permissions: [Permission!]! @goField(forceResolver: true) @holdings
   """
-  Every permission the user holds: direct ones and those of their roles.
-  Users see their own; seeing another's needs ` + "`" + `view_permission` + "`" + `.
+  Every permission the user holds: direct ones and those of their roles;
+  see @holdings for who sees them.
   """
-  effectivePermissions: [Permission!]! @hasPermission(resource: "permission", action: VIEW, orOwnUser: true)
+  effectivePermissions: [Permission!]! @holdings
 }
 
 "Allows one action on one kind of resource."
@@ -2138,8 +2147,8 @@ type Role {
   created: Time!
   modified: Time!
   permissions: [Permission!]! @goField(forceResolver: true)
-  "The users holding the role, paged like ` + "`" + `users` + "`" + `."
-  users(first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): UserConnection!
+  "The users holding the role, paged like ` + "`" + `users` + "`" + `; see @holdings for who sees them."
+  users(first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): UserConnection! @holdings
 }
 
 type PermissionConnection {
@@ -2331,6 +2340,13 @@ input UpdateUserInput {
   isActive: Boolean @goField(omittable: true)
   isStaff: Boolean @goField(omittable: true)
   isSuperuser: Boolean @goField(omittable: true)
+  """
+  Sets the password as ` + "`" + `setPassword` + "`" + ` does, checked with the rest of the
+  input before anything is written: it needs ` + "`" + `change_user` + "`" + ` or staff (users
+  change their own with ` + "`" + `changePassword` + "`" + `), and revokes every token of the
+  user.
+  """
+  password: String
 }
 
 """
@@ -2347,6 +2363,13 @@ input ReplaceUserInput {
   isActive: Boolean @goField(omittable: true)
   isStaff: Boolean @goField(omittable: true)
   isSuperuser: Boolean @goField(omittable: true)
+  """
+  Sets the password as ` + "`" + `setPassword` + "`" + ` does, checked with the rest of the
+  input before anything is written: it needs ` + "`" + `change_user` + "`" + ` or staff (users
+  change their own with ` + "`" + `changePassword` + "`" + `), and revokes every token of the
+  user.
+  """
+  password: String
 }
 
 """
@@ -3346,22 +3369,14 @@ func (ec *executionContext) dir_hasPermission_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["orSelf"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "orOwnUser",
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "orStaff",
 		func(ctx context.Context, v any) (*bool, error) {
 			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["orOwnUser"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orStaff",
-		func(ctx context.Context, v any) (*bool, error) {
-			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["orStaff"] = arg4
+	args["orStaff"] = arg3
 	return args, nil
 }
 
@@ -6453,7 +6468,7 @@ func (ec *executionContext) _Mutation_createUser(ctx context.Context, field grap
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -6530,7 +6545,7 @@ func (ec *executionContext) _Mutation_updateUser(ctx context.Context, field grap
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, orStaff)
 			}
 
 			next = directive1
@@ -6607,7 +6622,7 @@ func (ec *executionContext) _Mutation_replaceUser(ctx context.Context, field gra
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, orSelf, orStaff)
 			}
 
 			next = directive1
@@ -6679,7 +6694,7 @@ func (ec *executionContext) _Mutation_deleteUser(ctx context.Context, field grap
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -6751,7 +6766,7 @@ func (ec *executionContext) _Mutation_deactivateUser(ctx context.Context, field 
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -6880,7 +6895,7 @@ func (ec *executionContext) _Mutation_setPassword(ctx context.Context, field gra
 					var zeroVal bool
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -6952,7 +6967,7 @@ func (ec *executionContext) _Mutation_grantPermissions(ctx context.Context, fiel
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -7024,7 +7039,7 @@ func (ec *executionContext) _Mutation_revokePermissions(ctx context.Context, fie
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -7096,7 +7111,7 @@ func (ec *executionContext) _Mutation_setPermissions(ctx context.Context, field 
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -7168,7 +7183,7 @@ func (ec *executionContext) _Mutation_assignRoles(ctx context.Context, field gra
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -7240,7 +7255,7 @@ func (ec *executionContext) _Mutation_unassignRoles(ctx context.Context, field g
 					var zeroVal *store.User
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, orStaff)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, orStaff)
 			}
 
 			next = directive1
@@ -7307,7 +7322,7 @@ func (ec *executionContext) _Mutation_createRole(ctx context.Context, field grap
 					var zeroVal *store.Role
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7374,7 +7389,7 @@ func (ec *executionContext) _Mutation_updateRole(ctx context.Context, field grap
 					var zeroVal *store.Role
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7441,7 +7456,7 @@ func (ec *executionContext) _Mutation_deleteRole(ctx context.Context, field grap
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7622,7 +7637,7 @@ func (ec *executionContext) _Mutation_createTag(ctx context.Context, field graph
 					var zeroVal *store.Tag
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7689,7 +7704,7 @@ func (ec *executionContext) _Mutation_updateTag(ctx context.Context, field graph
 					var zeroVal *store.Tag
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7756,7 +7771,7 @@ func (ec *executionContext) _Mutation_deleteTag(ctx context.Context, field graph
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7823,7 +7838,7 @@ func (ec *executionContext) _Mutation_createOperatorCode(ctx context.Context, fi
 					var zeroVal *store.OperatorCode
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7890,7 +7905,7 @@ func (ec *executionContext) _Mutation_updateOperatorCode(ctx context.Context, fi
 					var zeroVal *store.OperatorCode
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -7957,7 +7972,7 @@ func (ec *executionContext) _Mutation_deleteOperatorCode(ctx context.Context, fi
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8024,7 +8039,7 @@ func (ec *executionContext) _Mutation_createClient(ctx context.Context, field gr
 					var zeroVal *store.Client
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8091,7 +8106,7 @@ func (ec *executionContext) _Mutation_updateClient(ctx context.Context, field gr
 					var zeroVal *store.Client
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8158,7 +8173,7 @@ func (ec *executionContext) _Mutation_deleteClient(ctx context.Context, field gr
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8225,7 +8240,7 @@ func (ec *executionContext) _Mutation_createMailing(ctx context.Context, field g
 					var zeroVal *store.Mailing
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8292,7 +8307,7 @@ func (ec *executionContext) _Mutation_updateMailing(ctx context.Context, field g
 					var zeroVal *store.Mailing
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8359,7 +8374,7 @@ func (ec *executionContext) _Mutation_deleteMailing(ctx context.Context, field g
 					var zeroVal store.ID
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8426,7 +8441,7 @@ func (ec *executionContext) _Mutation_pauseMailing(ctx context.Context, field gr
 					var zeroVal *store.Mailing
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8493,7 +8508,7 @@ func (ec *executionContext) _Mutation_resumeMailing(ctx context.Context, field g
 					var zeroVal *store.Mailing
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -8560,7 +8575,7 @@ func (ec *executionContext) _Mutation_cancelMailing(ctx context.Context, field g
 					var zeroVal *store.Mailing
 					return zeroVal, errors.New("directive hasPermission is not implemented")
 				}
-				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil, nil)
+				return ec.Directives.HasPermission(ctx, nil, directive0, resource, action, nil, nil)
 			}
 
 			next = directive1
@@ -10584,7 +10599,20 @@ func (ec *executionContext) _Role_users(ctx context.Context, field graphql.Colle
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Role().Users(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["offset"].(*int), fc.Args["limit"].(*int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Holdings == nil {
+					var zeroVal *model.UserConnection
+					return zeroVal, errors.New("directive holdings is not implemented")
+				}
+				return ec.Directives.Holdings(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UserConnection) graphql.Marshaler {
 			return ec.marshalNUserConnection2ᚖgithubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐUserConnection(ctx, selections, v)
 		},
@@ -11533,7 +11561,20 @@ func (ec *executionContext) _User_roles(ctx context.Context, field graphql.Colle
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.User().Roles(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Holdings == nil {
+					var zeroVal []store.Role
+					return zeroVal, errors.New("directive holdings is not implemented")
+				}
+				return ec.Directives.Holdings(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []store.Role) graphql.Marshaler {
 			return ec.marshalNRole2ᚕgithubᚗcomᚋgatehouseᚋgatehouseᚋstoreᚐRoleᚄ(ctx, selections, v)
 		},
@@ -11565,7 +11606,20 @@ func (ec *executionContext) _User_permissions(ctx context.Context, field graphql
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.User().Permissions(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Holdings == nil {
+					var zeroVal []store.Permission
+					return zeroVal, errors.New("directive holdings is not implemented")
+				}
+				return ec.Directives.Holdings(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []store.Permission) graphql.Marshaler {
 			return ec.marshalNPermission2ᚕgithubᚗcomᚋgatehouseᚋgatehouseᚋstoreᚐPermissionᚄ(ctx, selections, v)
 		},
@@ -11601,26 +11655,11 @@ func (ec *executionContext) _User_effectivePermissions(ctx context.Context, fiel
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				resource, err := ec.unmarshalNString2string(ctx, "permission")
-				if err != nil {
+				if ec.Directives.Holdings == nil {
 					var zeroVal []store.Permission
-					return zeroVal, err
+					return zeroVal, errors.New("directive holdings is not implemented")
 				}
-				action, err := ec.unmarshalNAction2githubᚗcomᚋgatehouseᚋgatehouseᚋgraphᚋmodelᚐAction(ctx, "VIEW")
-				if err != nil {
-					var zeroVal []store.Permission
-					return zeroVal, err
-				}
-				orOwnUser, err := ec.unmarshalOBoolean2ᚖbool(ctx, true)
-				if err != nil {
-					var zeroVal []store.Permission
-					return zeroVal, err
-				}
-				if ec.Directives.HasPermission == nil {
-					var zeroVal []store.Permission
-					return zeroVal, errors.New("directive hasPermission is not implemented")
-				}
-				return ec.Directives.HasPermission(ctx, obj, directive0, resource, action, nil, orOwnUser, nil)
+				return ec.Directives.Holdings(ctx, obj, directive0)
 			}
 
 			next = directive1
@@ -13572,7 +13611,7 @@ func (ec *executionContext) unmarshalInputReplaceUserInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"username", "email", "firstName", "lastName", "uname", "phoneNumber", "isActive", "isStaff", "isSuperuser"}
+	fieldsInOrder := [...]string{"username", "email", "firstName", "lastName", "uname", "phoneNumber", "isActive", "isStaff", "isSuperuser", "password"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13642,6 +13681,13 @@ func (ec *executionContext) unmarshalInputReplaceUserInput(ctx context.Context, 
 				return it, err
 			}
 			it.IsSuperuser = graphql.OmittableOf(data)
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
 		}
 	}
 	return it, nil
@@ -14216,7 +14262,7 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"username", "email", "firstName", "lastName", "uname", "phoneNumber", "isActive", "isStaff", "isSuperuser"}
+	fieldsInOrder := [...]string{"username", "email", "firstName", "lastName", "uname", "phoneNumber", "isActive", "isStaff", "isSuperuser", "password"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14286,6 +14332,13 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 				return it, err
 			}
 			it.IsSuperuser = graphql.OmittableOf(data)
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
 		}
 	}
 	return it, nil

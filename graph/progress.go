@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/graph/model"
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -19,13 +18,11 @@ import (
 // reads, never a backlog.
 type Progress struct {
 	Store *store.Store
-	// Interval between polls of a watched mailing.
+	// Interval between polls of a watched mailing. (A subscriber whose
+	// token stops holding has its socket closed, which ends its
+	// subscriptions: see socket.go.)
 	Interval time.Duration
-	// Recheck says whether a subscriber's token still holds; it runs every
-	// RecheckEvery, so a revoked token ends its subscriptions.
-	Recheck      func(ctx context.Context, caller *auth.Caller) error
-	RecheckEvery time.Duration
-	Logger       *slog.Logger
+	Logger   *slog.Logger
 
 	mu      sync.Mutex
 	watches map[store.ID]*watch
@@ -66,31 +63,12 @@ func (p *Progress) Subscribe(ctx context.Context, id store.ID) (<-chan *model.Ma
 	w.subs[ch] = struct{}{}
 	p.mu.Unlock()
 
-	go p.watchSubscriber(ctx, id, ch, auth.CallerFrom(ctx))
+	go func() {
+		// The client went away, or its socket was closed.
+		<-ctx.Done()
+		p.unsubscribe(id, ch)
+	}()
 	return ch, nil
-}
-
-// watchSubscriber ends a subscription when its client goes away or its
-// token stops holding.
-func (p *Progress) watchSubscriber(ctx context.Context, id store.ID, ch chan *model.MailingStats, caller *auth.Caller) {
-	var tick <-chan time.Time
-	if p.Recheck != nil && p.RecheckEvery > 0 && caller != nil {
-		t := time.NewTicker(p.RecheckEvery)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			p.unsubscribe(id, ch)
-			return
-		case <-tick:
-			if err := p.Recheck(ctx, caller); err != nil {
-				p.unsubscribe(id, ch)
-				return
-			}
-		}
-	}
 }
 
 func (p *Progress) unsubscribe(id store.ID, ch chan *model.MailingStats) {

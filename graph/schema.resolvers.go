@@ -109,7 +109,7 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, id store.ID, input mo
 	if err != nil {
 		return nil, err
 	}
-	return r.Accounts.UpdateUser(ctx, auth.CallerFrom(ctx), id, update)
+	return r.Accounts.UpdateUser(ctx, auth.CallerFrom(ctx), id, update, input.Password)
 }
 
 // ReplaceUser is the resolver for the replaceUser field.
@@ -118,7 +118,7 @@ func (r *mutationResolver) ReplaceUser(ctx context.Context, id store.ID, input m
 	if err != nil {
 		return nil, err
 	}
-	return r.Accounts.UpdateUser(ctx, auth.CallerFrom(ctx), id, update)
+	return r.Accounts.UpdateUser(ctx, auth.CallerFrom(ctx), id, update, input.Password)
 }
 
 // DeleteUser is the resolver for the deleteUser field.

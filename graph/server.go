@@ -41,8 +41,12 @@ type ServerConfig struct {
 	// origin always may.
 	AllowedOrigins []string
 	// Authenticator checks the token a websocket client sends in its
-	// connection_init payload.
+	// connection_init payload, and again for every operation it starts.
 	Authenticator *auth.Authenticator
+	// SocketCheckEvery is how often an open websocket asks the store
+	// whether its token still holds (see socket.go); 0 never, leaving the
+	// check to the operations it starts.
+	SocketCheckEvery time.Duration
 	// Observer, when set, learns about every operation (metrics).
 	Observer OperationObserver
 	Logger   *slog.Logger
@@ -63,18 +67,19 @@ const (
 // NewServer builds the GraphQL handler explicitly: named transports, a query
 // cache, the limits, the introspection switch, the error presenter and the
 // recover function.
-func NewServer(r *Resolver, cfg ServerConfig) *handler.Server {
+func NewServer(r *Resolver, cfg ServerConfig) http.Handler {
 	cfg = cfg.withDefaults()
 	srv := handler.New(newExecutableSchema(r))
 
-	srv.AddTransport(transport.Websocket{
+	ws := transport.Websocket{
 		Implementation: deadlinesLiftedOnAccept{terminalOnce{transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: originHosts(cfg.AllowedOrigins)},
 		}}},
-		InitFunc:              websocketAuth(cfg.Authenticator, cfg.Logger),
+		InitFunc:              websocketAuth(cfg.Authenticator, cfg.SocketCheckEvery, cfg.Logger),
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 15 * time.Second,
-	})
+	}
+	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})
 	// One transport for GET and POST instead of gqlgen's transport.GET and
 	// transport.POST: see HTTPTransport for what they get wrong.
@@ -82,7 +87,13 @@ func NewServer(r *Resolver, cfg ServerConfig) *handler.Server {
 
 	// The same execution settings as the in-process executor (executor.go).
 	configureExecution(srv, r, cfg)
-	return srv
+	srv.AroundOperations(socketAccess(cfg.Authenticator, cfg.Logger))
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if ws.Supports(req) {
+			req = req.WithContext(withSocket(req.Context()))
+		}
+		srv.ServeHTTP(w, req)
+	})
 }
 
 // pageSize is the number of items a list field may return.
@@ -95,33 +106,35 @@ func pageSize(sizes ...*int) int {
 	return DefaultPageSize
 }
 
-// websocketAuth authenticates a subscription client by the Authorization
+// websocketAuth authenticates a websocket client by the Authorization
 // value of its connection_init payload, as graphql-ws clients send it. A bad
 // token closes the socket with 4403 (graphql-ws's Forbidden) and the auth
 // message as the reason; a token that cannot be checked because the store is
 // down closes it with 1013 (try again later), saying nothing of the store. A
 // client that sends no token keeps the caller of the upgrade request's
-// Authorization header, or stays anonymous.
-func websocketAuth(a *auth.Authenticator, logger *slog.Logger) transport.WebsocketInitFunc {
+// Authorization header, or stays anonymous. Either way the socket's token is
+// then watched (socket.go).
+func websocketAuth(a *auth.Authenticator, checkEvery time.Duration, logger *slog.Logger) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		header := payload.Authorization()
-		if a == nil || header == "" {
-			return ctx, nil, nil
+		if header := payload.Authorization(); a != nil && header != "" {
+			caller, err := a.Authenticate(ctx, header)
+			var ae *auth.Error
+			switch {
+			case errors.As(err, &ae):
+				ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), ae.Message)
+				return ctx, nil, err
+			case err != nil:
+				logger.WarnContext(ctx, "token check failed", "request_id", middleware.GetReqID(ctx), "err", err)
+				ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, int(websocket.StatusTryAgainLater)), msgUnavailable)
+				return ctx, nil, errors.New(msgUnavailable)
+			case caller != nil:
+				ctx = auth.WithCaller(ctx, caller)
+			}
 		}
-		caller, err := a.Authenticate(ctx, header)
-		var ae *auth.Error
-		switch {
-		case errors.As(err, &ae):
-			ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4403), ae.Message)
-			return ctx, nil, err
-		case err != nil:
-			logger.WarnContext(ctx, "token check failed", "request_id", middleware.GetReqID(ctx), "err", err)
-			ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, int(websocket.StatusTryAgainLater)), msgUnavailable)
-			return ctx, nil, errors.New(msgUnavailable)
-		case caller == nil:
-			return ctx, nil, nil
+		if s := socketFrom(ctx); s != nil {
+			ctx = s.watch(ctx, a, auth.CallerFrom(ctx), checkEvery, logger)
 		}
-		return auth.WithCaller(ctx, caller), nil, nil
+		return ctx, nil, nil
 	}
 }
 

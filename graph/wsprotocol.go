@@ -18,7 +18,8 @@ import (
 // releases the operation once for each of those, and when its count of
 // operations falls to zero it closes the socket: one unsubscription ends
 // every other subscription on the socket. terminalOnce keeps the protocol
-// on gqlgen's behalf, dropping what follows an operation's end.
+// on gqlgen's behalf, dropping what follows an operation's end. It also
+// hands every connection to its socket (socket.go), which may close it.
 type terminalOnce struct {
 	transport.WebsocketImplementation
 }
@@ -26,12 +27,18 @@ type terminalOnce struct {
 // Accept implements transport.WebsocketImplementation.
 func (t terminalOnce) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
 	conn, err := t.WebsocketImplementation.Accept(w, r, opts)
-	if err != nil || conn.Subprotocol() != graphqlTransportWS {
-		// The legacy graphql-ws protocol answers a client's stop with a
-		// complete: gqlgen is right there.
+	if err != nil {
 		return conn, err
 	}
-	return &terminalOnceConn{WebsocketConn: conn, ended: map[string]bool{}}, nil
+	// The legacy graphql-ws protocol answers a client's stop with a
+	// complete: gqlgen is right there.
+	if conn.Subprotocol() == graphqlTransportWS {
+		conn = &terminalOnceConn{WebsocketConn: conn, ended: map[string]bool{}}
+	}
+	if s := socketFrom(r.Context()); s != nil {
+		s.accepted(conn)
+	}
+	return conn, nil
 }
 
 const graphqlTransportWS = "graphql-transport-ws"

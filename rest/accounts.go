@@ -23,7 +23,7 @@ func accounts() *Dialect {
 			// 4- Retrieving a user
 			{"GET", "/{id}", op("Account"), bindID, shapeAccount(http.StatusOK, "user")},
 			// 5- Updating a user: only the fields sent
-			{"PUT", "/{id}", op("UpdateAccount", "SetAccountPassword"), bindAccountUpdate, shapeAccount(http.StatusOK, "updateUser")},
+			{"PUT", "/{id}", op("UpdateAccount"), bindAccountUpdate, shapeAccount(http.StatusOK, "updateUser")},
 			// 6- Deleting a user
 			{"DELETE", "/{id}", op("DeleteAccount"), bindID, noContent},
 			// 7- Listing a user's permissions
@@ -115,8 +115,8 @@ func bindID(req *Request) (Vars, error) {
 	return Vars{"id": id}, nil
 }
 
-// bindAccountUpdate is 000's PUT: a partial update of the fields sent; a
-// password sent is set by a second operation.
+// bindAccountUpdate is 000's PUT: a partial update of the fields sent,
+// the password among them.
 func bindAccountUpdate(req *Request) (Vars, error) {
 	vars, err := bindID(req)
 	if err != nil {
@@ -137,7 +137,7 @@ func bindAccountUpdate(req *Request) (Vars, error) {
 		}
 	}
 	if v, ok := f.text("password", textRule{}); ok {
-		vars["password"] = *v
+		input["password"] = *v
 	}
 	if err := f.err(); err != nil {
 		return nil, err

@@ -34,19 +34,18 @@ func bindIDInput(read inputReader, partial bool) Binder {
 	}
 }
 
-// userReader reads a user's body and, apart, the password it sends (nil
-// for none), which the GraphQL input of a change does not take.
-type userReader func(req *Request, partial bool) (input map[string]any, password *string, err error)
+// userReader reads a user's body into the GraphQL input, password
+// included.
+type userReader func(req *Request, partial bool) (input map[string]any, err error)
 
 // bindUserCreate binds a create whose password is required: createUser
 // hashes it; it is never stored or shown as sent.
 func bindUserCreate(read userReader) Binder {
 	return func(req *Request) (Vars, error) {
-		input, password, err := read(req, false)
+		input, err := read(req, false)
 		if err != nil {
 			return nil, err
 		}
-		input["password"] = *password
 		return Vars{"input": input}, nil
 	}
 }

@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -51,5 +52,36 @@ func TestDocsListEveryRoute(t *testing.T) {
 		if !slices.Contains(inCode, key) {
 			t.Errorf("docs/rest.md lists %s, which no route table has", key)
 		}
+	}
+}
+
+// TestV1UsersNamesOnlyRead: 001 documents a user's username in the path of
+// Get By Name only, so a username names a user to read, and the writes take
+// the primary key; the README says so, and the routes do so.
+func TestV1UsersNamesOnlyRead(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"`GET /{pk or username}`", "`PUT`, `PATCH` and `DELETE /{pk}`"} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("the README's v1users row does not say %s", want)
+		}
+	}
+	g := newGateway(t)
+	if r := g.do("GET", "/v1/users/mike", "staff", ""); r.Status != http.StatusOK {
+		t.Errorf("GET by name: %d %s", r.Status, r.Body)
+	}
+	for _, c := range []struct{ method, body string }{
+		{"PUT", `{"username": "mike", "password": "pw-pw-pw-1", "first_name": "Changed"}`},
+		{"PATCH", `{"first_name": "Changed"}`},
+		{"DELETE", ""},
+	} {
+		if r := g.do(c.method, "/v1/users/mike", "staff", c.body); r.Status != http.StatusNotFound {
+			t.Errorf("%s by name: %d %s", c.method, r.Status, r.Body)
+		}
+	}
+	if r := g.do("PATCH", "/v1/users/8", "staff", `{"first_name": "Changed"}`); r.Status != http.StatusOK {
+		t.Errorf("PATCH by pk: %d %s", r.Status, r.Body)
 	}
 }

@@ -109,8 +109,8 @@ func (p *pathHandler) objectRef(req *Request) (string, Vars, bool) {
 	return "", nil, false
 }
 
-// serve runs a route: the dialect's own rule, the binder, the preflight of
-// later operations, the operations, the shaper. A failure of the request's
+// serve runs a route: the dialect's own rule, the lookup, the binder, the
+// operation, the shaper. A failure of the request's
 // own (a bad body, an invalid field) gives way to 401, 403 or 404 first,
 // as DRF checks those before it reads the body.
 func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute) {
@@ -122,7 +122,7 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 			return
 		}
 	}
-	rule, onObject := rt.ops[0].Root, strings.Contains(rt.Path, "{id}") || rt.lookup != nil
+	rule, onObject := rt.op.Root, strings.Contains(rt.Path, "{id}") || rt.lookup != nil
 	req.ask = func(name string, vars Vars) (json.RawMessage, error) {
 		data, errs := p.m.api.runNamed(ctx, name, vars)
 		if len(errs) > 0 {
@@ -158,22 +158,13 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 	}
 	req.vars = vars
 	req.again = func(vars Vars) (json.RawMessage, error) {
-		data, errs := p.m.api.run(ctx, rt.ops[0], vars)
+		data, errs := p.m.api.run(ctx, rt.op, vars)
 		if len(errs) > 0 {
 			return nil, errs[0]
 		}
 		return data, nil
 	}
-	later := rt.ops[1:]
-	for _, o := range later {
-		if o.runsWith(vars) {
-			if g := p.guard(ctx, req, o.Root, onObject); g != nil {
-				finish(g)
-				return
-			}
-		}
-	}
-	data, errs := p.m.api.run(ctx, rt.ops[0], vars)
+	data, errs := p.m.api.run(ctx, rt.op, vars)
 	if len(errs) > 0 {
 		if isInputError(errs[0]) {
 			if g := p.guard(ctx, req, rule, onObject); g != nil {
@@ -183,15 +174,6 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 		}
 		finish(p.errorsAnswer(req, vars, errs))
 		return
-	}
-	for _, o := range later {
-		if !o.runsWith(vars) {
-			continue
-		}
-		if _, errs := p.m.api.run(ctx, o, vars); len(errs) > 0 {
-			finish(p.errorsAnswer(req, vars, errs))
-			return
-		}
 	}
 	status, body, err := rt.Shape(req, data)
 	if err != nil {

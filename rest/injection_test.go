@@ -28,7 +28,7 @@ func TestNoSQLInjection(t *testing.T) {
 		{"sign-up with an operator", "POST", "/api/users/signup", "", `{"username": {"$gt": ""}, "password": "pw-pw-pw-1"}`, 400, `{"username":["Not a valid string."]}`},
 		{"000 update with an operator", "PUT", "/api/users/66", "admin", `{"email": {"$ne": null}}`, 400, `{"email":["Not a valid string."]}`},
 		{"000 list, operator parameter", "GET", "/api/users?username[$ne]=x&ordering=-password", "alice", "", 200, `"count":66`},
-		{"004 list, operator parameter", "GET", "/api/users/?username[$ne]=x&email[$regex]=.*&ordering=-password", "alice", "", 200, `"count":66`},
+		{"004 list, operator parameter", "GET", "/api/users/?username[$ne]=x&email[$regex]=.*&ordering=-password", "staff", "", 200, `"count":66`},
 		{"004 list, operator as a value", "GET", "/api/users/?username=%7B%22%24ne%22%3A1%7D", "alice", "", 200, `"count":0`},
 		{"004 search, a catastrophic regex", "GET", "/api/users/?search=.*(a%2B)%2B$&username__iregex=x", "alice", "", 200, `"count":0`},
 		{"004 create with an operator", "POST", "/api/users/", "admin", `{"username": "x", "email": {"$ne": null}}`, 400, `{"email":["Not a valid string."]}`},

@@ -22,8 +22,8 @@ func jsonapi() *Dialect {
 			// Create a user: username, password and uname required
 			{"POST", "", op("CreateJSONAPIUser"), bindJSONAPIUserCreate, shapeJSONAPIUser(http.StatusCreated, "createUser")},
 			{"GET", "/{id}", op("JSONAPIUser"), bindJSONAPIUser, shapeJSONAPIUser(http.StatusOK, "user")},
-			// Modify a user: the attributes sent; a password is set after
-			{"PATCH", "/{id}", op("UpdateJSONAPIUser", "SetJSONAPIUserPassword"), bindJSONAPIUserUpdate, shapeJSONAPIUser(http.StatusOK, "updateUser")},
+			// Modify a user: the attributes sent
+			{"PATCH", "/{id}", op("UpdateJSONAPIUser"), bindJSONAPIUserUpdate, shapeJSONAPIUser(http.StatusOK, "updateUser")},
 			// Remove a user
 			{"DELETE", "/{id}", op("DeleteJSONAPIUser"), bindJSONAPIUser, noContent},
 			// A user's roles
@@ -125,11 +125,10 @@ func bindJSONAPIUserCreate(req *Request) (Vars, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	input, password, err := userAttributes(res, true)
+	input, err := userAttributes(res, true)
 	if err != nil {
 		return nil, err
 	}
-	input["password"] = *password
 	return Vars{"input": input}, nil
 }
 
@@ -160,14 +159,11 @@ func bindJSONAPIUserUpdate(req *Request) (Vars, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	input, password, err := userAttributes(res, false)
+	input, err := userAttributes(res, false)
 	if err != nil {
 		return nil, err
 	}
 	vars["input"] = input
-	if password != nil {
-		vars["password"] = *password
-	}
 	return vars, nil
 }
 
@@ -247,15 +243,14 @@ func jsonapiID(v any) (string, bool) {
 // userAttributes reads the attributes of a user resource into the GraphQL
 // input, as the service's fields read them (DRF's rules of text and
 // booleans: 12 is "12", "yes" is true); created requires username,
-// password and uname. The password goes apart: a change sets it with a
-// mutation of its own. Attributes the service does not have are refused,
+// password and uname. Attributes the service does not have are refused,
 // naming each; read-only ones are left as they are.
-func userAttributes(res map[string]any, create bool) (map[string]any, *string, error) {
+func userAttributes(res map[string]any, create bool) (map[string]any, error) {
 	attrs := map[string]any{}
 	if raw, ok := res["attributes"]; ok {
 		m, isObject := raw.(map[string]any)
 		if !isObject {
-			return nil, nil, jsonapiError(http.StatusBadRequest, "/data/attributes", "attributes must be an object.")
+			return nil, jsonapiError(http.StatusBadRequest, "/data/attributes", "attributes must be an object.")
 		}
 		attrs = m
 	}
@@ -294,14 +289,16 @@ func userAttributes(res map[string]any, create bool) (map[string]any, *string, e
 			input[b.graphql] = *v
 		}
 	}
-	password, _ := f.text("password", textRule{required: create, keepSpace: true})
+	if v, ok := f.text("password", textRule{required: create, keepSpace: true}); ok {
+		input["password"] = *v
+	}
 	if err := f.err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if create && input["phoneNumber"] == nil {
 		delete(input, "phoneNumber")
 	}
-	return input, password, nil
+	return input, nil
 }
 
 // maxRoleChange is the most identifiers one relationship change takes.

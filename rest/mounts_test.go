@@ -92,7 +92,7 @@ func TestLinks(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			g := newGateway(t, withTrustedProxies(c.proxies...))
-			r := g.do("GET", "/api/users/?limit=5", "alice", "", forwarded...)
+			r := g.do("GET", "/api/users/?limit=5", "staff", "", forwarded...)
 			if !strings.Contains(string(r.Body), c.want) {
 				t.Errorf("%s, want %s", r.Body, c.want)
 			}

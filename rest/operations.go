@@ -31,17 +31,6 @@ type Operation struct {
 	required []string
 }
 
-// runsWith tells whether the binder bound every variable the operation
-// cannot run without; a later operation of a chain runs only then.
-func (o *Operation) runsWith(vars Vars) bool {
-	for _, name := range o.required {
-		if _, ok := vars[name]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // OperationNames are the names of the operations the dialects run, sorted:
 // names the gateway itself sends, which metrics may use as labels.
 func OperationNames() []string {

@@ -89,7 +89,7 @@ type pathHandler struct {
 type boundRoute struct {
 	*Route
 	lookup *Operation // nil: the chain has none
-	ops    []*Operation
+	op     *Operation
 }
 
 // New builds the REST layer for the mounts (see ParseMounts). The route
@@ -149,16 +149,16 @@ func (a *API) mount(d *Dialect, mt Mount) *mounted {
 			m.paths = append(m.paths, p)
 		}
 		br := &boundRoute{Route: rt}
-		for i, name := range rt.Ops.names() {
+		for i, name := range rt.Op.names() {
 			o := a.ops[name]
 			if o == nil {
 				panic("rest: " + d.Name + " " + rt.Method + " " + rt.Path + ": no operation " + name)
 			}
-			if i == 0 && rt.Ops.lookup != "" {
+			if i == 0 && rt.Op.lookup != "" {
 				br.lookup = o
 				continue
 			}
-			br.ops = append(br.ops, o)
+			br.op = o
 		}
 		p.routes[rt.Method] = br
 	}
@@ -166,7 +166,7 @@ func (a *API) mount(d *Dialect, mt Mount) *mounted {
 		p.allow = allowHeader(p.routes)
 		p.open = true
 		for _, r := range p.routes {
-			p.open = p.open && openOps[r.ops[0].Root]
+			p.open = p.open && openOps[r.op.Root]
 		}
 	}
 	return m
@@ -250,7 +250,7 @@ func (p *pathHandler) routeName(method string) string {
 		method = http.MethodGet
 	}
 	if rt := p.routes[method]; rt != nil {
-		return rt.ops[0].Name
+		return rt.op.Name
 	}
 	if method == http.MethodOptions {
 		return "options"
@@ -300,6 +300,9 @@ type RouteInfo struct {
 	Method     string
 	Path       string // the full path, as chi's pattern
 	Operations []string
+	// Root is the field the route's operation calls ("Mutation.updateUser"),
+	// whose access rule the route follows.
+	Root string
 }
 
 // Routes lists every mounted route, in table order.
@@ -307,7 +310,7 @@ func (a *API) Routes() []RouteInfo {
 	var out []RouteInfo
 	for _, m := range a.mounts {
 		for _, rt := range m.dialect.Routes {
-			out = append(out, RouteInfo{Dialect: m.dialect.Name, Method: rt.Method, Path: joinPath(m.Prefix, rt.Path), Operations: rt.Ops.names()})
+			out = append(out, RouteInfo{Dialect: m.dialect.Name, Method: rt.Method, Path: joinPath(m.Prefix, rt.Path), Operations: rt.Op.names(), Root: a.ops[rt.Op.op].Root})
 		}
 	}
 	return out
@@ -372,7 +375,7 @@ func (p *pathHandler) options() *answer {
 		return &answer{status: http.StatusNoContent}
 	}
 	parses := []string{"application/json"}
-	if r := p.routes[http.MethodPost]; r != nil && r.ops[0].Root == "Mutation.signIn" {
+	if r := p.routes[http.MethodPost]; r != nil && r.op.Root == "Mutation.signIn" {
 		// ObtainAuthToken's parser_classes, in its order.
 		parses = []string{"application/x-www-form-urlencoded", "multipart/form-data", "application/json"}
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"time"
 
@@ -30,51 +29,48 @@ type Binder func(req *Request) (Vars, error)
 type Shaper func(req *Request, data json.RawMessage) (status int, body any, err error)
 
 // Route is one legacy endpoint: method, path under the dialect's mount
-// (chi's syntax; {id} is always the user), the GraphQL operations it runs,
+// (chi's syntax; {id} is always the user), the GraphQL operation it runs,
 // its binder and its shaper.
 type Route struct {
 	Method string
 	Path   string
-	Ops    chain
+	Op     chain
 	Bind   Binder
 	Shape  Shaper
 }
 
-// chain names a route's GraphQL operations. The first always runs; each
-// later one runs after the one before succeeded, and only when the binder
-// bound every variable it requires (a password set after a profile
-// update, since no single mutation does both). Before the first runs, the
-// access rule of every later one that will run is checked, so a denial
-// writes nothing.
+// chain names a route's GraphQL operation: one, so that a request either
+// is done whole or changes nothing (a profile change and a password go in
+// one mutation, checked whole before anything is written).
 //
-// A chain may start with a lookup (lookUp("ShowroomUserRef").then(...)):
-// an operation run before the binder, with the path's parameters as its
+// It may start with a lookup (lookUp("ShowroomUserRef").then(...)): an
+// operation run before the binder, with the path's parameters as its
 // variables, that finds the object the path names. The fields of the
 // object it answers fill the variables the binder leaves unset (a user's
 // id for a path that names a username; a tag's name for a PATCH that
 // sends none), and when it finds nothing the route answers 404, after
-// the access check, as Django's get_object does.
+// the access check, as Django's get_object does. A lookup only reads.
 type chain struct {
 	lookup string
-	ops    []string
+	op     string
 }
 
-func op(names ...string) chain { return chain{ops: names} }
+func op(name string) chain { return chain{op: name} }
 
-// lookUp starts a chain with a lookup operation; then names the rest.
+// lookUp starts a chain with a lookup operation; then names the operation.
 func lookUp(name string) chain { return chain{lookup: name} }
 
-func (c chain) then(names ...string) chain {
-	c.ops = names
+func (c chain) then(name string) chain {
+	c.op = name
 	return c
 }
 
 // names lists the chain's operations in the order they run.
 func (c chain) names() []string {
 	if c.lookup == "" {
-		return slices.Clone(c.ops)
+		return []string{c.op}
 	}
-	return append([]string{c.lookup}, c.ops...)
+	return []string{c.lookup, c.op}
 }
 
 // Dialect is one legacy API: a table of routes, read like its seed's table

@@ -19,7 +19,11 @@ func TestSameRulesAsGraphQL(t *testing.T) {
 		vars               map[string]any
 	}{
 		{"list, anonymous", "", "GET", "/api/users", "", `{ users(limit: 10) { nodes { id } } }`, nil},
-		{"list, signed in", "alice", "GET", "/api/users/", "", `{ users(limit: 10) { nodes { id } } }`, nil},
+		{"list with roles, signed in", "alice", "GET", "/api/users/", "", `{ users(limit: 10) { nodes { id roles { id } } } }`, nil},
+		{"list with roles, staff", "staff", "GET", "/api/users/", "", `{ users(limit: 10) { nodes { id roles { id } } } }`, nil},
+		{"list, signed in", "alice", "GET", "/api/users", "", `{ users(limit: 10) { nodes { id } } }`, nil},
+		{"another's permissions, signed in", "alice", "GET", "/api/users/66/permissions", "", `{ user(id: 66) { permissions { id } } }`, nil},
+		{"own permissions", "alice", "GET", "/api/users/3/permissions", "", `{ user(id: 3) { permissions { id } } }`, nil},
 		{"read, anonymous", "", "GET", "/api/users/66", "", `{ user(id: 66) { id } }`, nil},
 		{"update another, no right", "alice", "PUT", "/api/users/66", `{"first_name": "x"}`,
 			`mutation { updateUser(id: 66, input: {firstName: "x"}) { id } }`, nil},

@@ -34,17 +34,19 @@ func showroomUser(req *Request, u *showroomUserData) object {
 // client sends for a read-only field); groups and user_permissions are
 // changed through GraphQL (assignRoles, grantPermissions), so a list
 // naming any is refused rather than ignored.
-func showroomUserInput(req *Request, partial bool) (input map[string]any, password *string, err error) {
+func showroomUserInput(req *Request, partial bool) (input map[string]any, err error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	f := newForm(data)
 	input = map[string]any{}
 	if v, ok := f.text("username", textRule{required: !partial}); ok {
 		input["username"] = *v
 	}
-	password, _ = f.text("password", textRule{required: !partial, keepSpace: true})
+	if v, ok := f.text("password", textRule{required: !partial, keepSpace: true}); ok {
+		input["password"] = *v
+	}
 	for _, t := range []struct{ json, graphql string }{{"first_name", "firstName"}, {"last_name", "lastName"}, {"email", "email"}} {
 		if v, ok := f.text(t.json, optionalText); ok {
 			input[t.graphql] = *v
@@ -62,25 +64,20 @@ func showroomUserInput(req *Request, partial bool) (input map[string]any, passwo
 			}
 		}
 	}
-	return input, password, f.err()
+	return input, f.err()
 }
 
 var bindShowroomUserCreate = bindUserCreate(showroomUserInput)
 
 // bindShowroomUserChange is PUT (username and password required) or
-// PATCH; the id comes from the route's lookup of the path's username, and
-// a password sent is set by the chain's next operation.
+// PATCH; the id comes from the route's lookup of the path's username.
 func bindShowroomUserChange(partial bool) Binder {
 	return func(req *Request) (Vars, error) {
-		input, password, err := showroomUserInput(req, partial)
+		input, err := showroomUserInput(req, partial)
 		if err != nil {
 			return nil, err
 		}
-		vars := Vars{"input": input}
-		if password != nil {
-			vars["password"] = *password
-		}
-		return vars, nil
+		return Vars{"input": input}, nil
 	}
 }
 

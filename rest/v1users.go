@@ -22,9 +22,9 @@ func v1users() *Dialect {
 			// Retrieve by pk, and Get By Name
 			{"GET", "/{id}", op("V1User"), bindV1UserRef, shapeV1User(http.StatusOK, "user")},
 			// Update: username and password required
-			{"PUT", "/{id}", op("ReplaceV1User", "SetV1UserPassword"), bindV1UserReplace, shapeV1User(http.StatusOK, "replaceUser")},
+			{"PUT", "/{id}", op("ReplaceV1User"), bindV1UserReplace, shapeV1User(http.StatusOK, "replaceUser")},
 			// Partial update
-			{"PATCH", "/{id}", op("UpdateV1User", "SetV1UserPassword"), bindV1UserUpdate, shapeV1User(http.StatusOK, "updateUser")},
+			{"PATCH", "/{id}", op("UpdateV1User"), bindV1UserUpdate, shapeV1User(http.StatusOK, "updateUser")},
 			// Destroy: marks the user inactive
 			{"DELETE", "/{id}", op("DeactivateV1User"), bindID, noContent},
 		},
@@ -81,19 +81,20 @@ var v1UserText = []struct{ json, graphql string }{
 }
 
 // v1UserInput reads the body of create, PUT and PATCH: username and
-// password required unless partial; the password is bound apart, for the
-// operation that sets it.
-func v1UserInput(req *Request, partial bool) (input map[string]any, password *string, err error) {
+// password required unless partial.
+func v1UserInput(req *Request, partial bool) (input map[string]any, err error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	f := newForm(data)
 	input = map[string]any{}
 	if v, ok := f.text("username", textRule{required: !partial}); ok {
 		input["username"] = *v
 	}
-	password, _ = f.text("password", textRule{required: !partial})
+	if v, ok := f.text("password", textRule{required: !partial}); ok {
+		input["password"] = *v
+	}
 	for _, t := range v1UserText {
 		if v, ok := f.text(t.json, optionalText); ok {
 			input[t.graphql] = *v
@@ -105,7 +106,7 @@ func v1UserInput(req *Request, partial bool) (input map[string]any, password *st
 	if v, ok := f.boolean("is_staff", false); ok {
 		input["isStaff"] = *v
 	}
-	return input, password, f.err()
+	return input, f.err()
 }
 
 var bindV1UserCreate = bindUserCreate(v1UserInput)
@@ -129,14 +130,11 @@ func bindV1UserChange(req *Request, partial bool) (Vars, error) {
 	if err != nil {
 		return nil, err
 	}
-	input, password, err := v1UserInput(req, partial)
+	input, err := v1UserInput(req, partial)
 	if err != nil {
 		return nil, err
 	}
 	vars["input"] = input
-	if password != nil {
-		vars["password"] = *password
-	}
 	return vars, nil
 }
 

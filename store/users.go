@@ -123,6 +123,9 @@ type UserUpdate struct {
 	IsStaff     *bool
 	IsSuperuser *bool
 	ModifiedBy  *ID
+	// PasswordHash, already hashed by the caller, replaces the password in
+	// the same write as the rest.
+	PasswordHash *string
 }
 
 func (u *UserUpdate) validate() error {
@@ -394,6 +397,7 @@ func (s *Store) updateUser(ctx context.Context, id ID, u UserUpdate) (*User, err
 	setIf("is_staff", derefBool(u.IsStaff), u.IsStaff != nil)
 	setIf("is_superuser", derefBool(u.IsSuperuser), u.IsSuperuser != nil)
 	setIf("modified_by", u.ModifiedBy, u.ModifiedBy != nil)
+	setIf("password", deref(u.PasswordHash), u.PasswordHash != nil)
 
 	// The secrets are decoded into doc and go no further.
 	var doc userDoc

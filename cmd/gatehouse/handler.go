@@ -77,12 +77,19 @@ func addressThrottlePolicy() auth.ThrottlePolicy {
 	return p
 }
 
-// Subscriptions poll a watched mailing this often, and check that their
-// token still holds this often.
-const (
-	progressInterval = time.Second
-	progressRecheck  = 30 * time.Second
-)
+// Subscriptions poll a watched mailing this often.
+const progressInterval = time.Second
+
+// socketCheckEvery is how often an open websocket asks the store whether
+// its token still holds: once a token cache TTL, so that a revocation made
+// on any instance closes it within the TTL; once a second with the cache
+// off.
+func socketCheckEvery(ttl time.Duration) time.Duration {
+	if ttl <= 0 {
+		return time.Second
+	}
+	return ttl
+}
 
 // resolver is the root of the GraphQL layer, shared by every surface.
 func (g *gateway) resolver() *graph.Resolver {
@@ -93,12 +100,7 @@ func (g *gateway) resolver() *graph.Resolver {
 		Progress: &graph.Progress{
 			Store:    g.store,
 			Interval: progressInterval,
-			Recheck: func(ctx context.Context, c *auth.Caller) error {
-				_, err := g.accounts.CallerByToken(ctx, c.TokenDigest)
-				return err
-			},
-			RecheckEvery: progressRecheck,
-			Logger:       g.logger,
+			Logger:   g.logger,
 		},
 	}
 }
@@ -120,6 +122,7 @@ func (g *gateway) handler(cfg *config) http.Handler {
 		Introspection:    cfg.Introspect,
 		AllowedOrigins:   cfg.CORS,
 		Authenticator:    g.authenticator,
+		SocketCheckEvery: socketCheckEvery(cfg.TokenCacheTTL),
 		Observer:         g.observer(),
 		Logger:           g.logger,
 	}

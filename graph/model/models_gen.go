@@ -136,6 +136,11 @@ type ReplaceUserInput struct {
 	IsActive    graphql.Omittable[*bool]   `json:"isActive,omitempty"`
 	IsStaff     graphql.Omittable[*bool]   `json:"isStaff,omitempty"`
 	IsSuperuser graphql.Omittable[*bool]   `json:"isSuperuser,omitempty"`
+	// Sets the password as `setPassword` does, checked with the rest of the
+	// input before anything is written: it needs `change_user` or staff (users
+	// change their own with `changePassword`), and revokes every token of the
+	// user.
+	Password *string `json:"password,omitempty"`
 }
 
 type RoleEdge struct {
@@ -199,6 +204,11 @@ type UpdateUserInput struct {
 	IsActive    graphql.Omittable[*bool]   `json:"isActive,omitempty"`
 	IsStaff     graphql.Omittable[*bool]   `json:"isStaff,omitempty"`
 	IsSuperuser graphql.Omittable[*bool]   `json:"isSuperuser,omitempty"`
+	// Sets the password as `setPassword` does, checked with the rest of the
+	// input before anything is written: it needs `change_user` or staff (users
+	// change their own with `changePassword`), and revokes every token of the
+	// user.
+	Password *string `json:"password,omitempty"`
 }
 
 type UserEdge struct {
