@@ -20,6 +20,11 @@ type Caller struct {
 	// TokenDigest is the digest of the token the caller presented, so that
 	// sign-out can revoke exactly that token.
 	TokenDigest string
+	// Record is the user record the caller was made from, in the store's
+	// own type (auth does not know it), as read when the token was checked:
+	// while the caller is cached, a request about the caller themself needs
+	// no read of its own. Shared like the rest: never modified.
+	Record any
 }
 
 // PermissionSet holds the codenames of a user's permissions, direct and

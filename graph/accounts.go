@@ -254,6 +254,16 @@ func (a *Accounts) SignOut(ctx context.Context, caller *auth.Caller) error {
 	return nil
 }
 
+// Me is the caller's own user: the record the token check read, while the
+// caller is cached (so at most --token-cache-ttl old, and dropped at once by
+// any change made through this instance), otherwise a fresh read.
+func (a *Accounts) Me(ctx context.Context, caller *auth.Caller) (*store.User, error) {
+	if u, ok := caller.Record.(*store.User); ok && u != nil {
+		return u, nil
+	}
+	return a.Store.UserByID(ctx, store.ID(caller.UserID))
+}
+
 // CallerByToken implements auth.CallerLookup: the token check behind every
 // authenticated request (cached by the authenticator).
 func (a *Accounts) CallerByToken(ctx context.Context, digest string) (*auth.Caller, error) {
@@ -291,6 +301,7 @@ func (a *Accounts) CallerByToken(ctx context.Context, digest string) (*auth.Call
 		IsStaff:     user.IsStaff,
 		IsSuperuser: user.IsSuperuser,
 		TokenDigest: digest,
+		Record:      user,
 	}, nil
 }
 
@@ -371,9 +382,9 @@ func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store
 			return nil, err
 		}
 	}
-	if privileged || hash != "" {
-		a.Tokens.ForgetUser(int64(id))
-	}
+	// Cached callers carry the user's record (me answers from it): any
+	// change drops them, so this instance shows it at once.
+	a.Tokens.ForgetUser(int64(id))
 	return user, nil
 }
 

@@ -299,7 +299,7 @@ func (r *permissionConnectionResolver) TotalCount(ctx context.Context, obj *mode
 
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*store.User, error) {
-	return r.Store.UserByID(ctx, store.ID(auth.CallerFrom(ctx).UserID))
+	return r.Accounts.Me(ctx, auth.CallerFrom(ctx))
 }
 
 // User is the resolver for the user field.

@@ -576,7 +576,8 @@ func TestIntrospectionSwitch(t *testing.T) {
 // GraphQL: "a store error inside a resolver → the client sees no store text,
 // URI or stack". The store is gone (dropped and disconnected) while the
 // gateway's token cache still vouches for the caller, so the resolvers
-// themselves meet the store error.
+// themselves meet the store error (me is not asked: it answers from the
+// cached caller).
 func TestStoreErrorsAreNotShown(t *testing.T) {
 	s := storetest.Open(t, store.Options{})
 	g := newTestGatewayOn(t, s, "--token-cache-ttl=1h")
@@ -591,7 +592,6 @@ func TestStoreErrorsAreNotShown(t *testing.T) {
 	}
 
 	for _, c := range []struct{ token, query string }{
-		{token, meQuery},
 		{token, `{ users { totalCount nodes { id } } }`},
 		{token, `{ user(id: "1") { id } }`},
 		{"", `mutation { signIn(username: "alice", password: "pw") { token } }`},

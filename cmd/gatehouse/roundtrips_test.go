@@ -129,3 +129,23 @@ func BenchmarkUsersWithRoles(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(rt.snapshot()["total"])/float64(b.N), "roundtrips/op")
 }
+
+// me answers from the caller the token check made: within the token
+// cache's TTL it costs no store round trip, and a change made through this
+// gateway shows at once.
+func TestMeCostsNoRoundTripWhileCached(t *testing.T) {
+	rt := &roundTrips{}
+	g := newTestGatewayOn(t, storetest.Open(t, store.Options{Observer: rt.observer()}), "--token-cache-ttl=1h")
+	token := g.signUp(t, "cached", "pw-cached")
+	g.query(t, token, meQuery, nil).mustData(t)
+	rt.reset()
+	data := g.query(t, token, `{ me { id username firstName } }`, nil).mustData(t)
+	if got := rt.snapshot()["total"]; got != 0 {
+		t.Errorf("me cost %d store round trips, want 0: %v", got, rt.snapshot())
+	}
+	id := dig(data, "me", "id")
+	g.query(t, token, `mutation($id: ID!) { updateUser(id: $id, input: {firstName: "Changed"}) { id } }`, map[string]any{"id": id}).mustData(t)
+	if got := dig(g.query(t, token, `{ me { firstName } }`, nil).mustData(t), "me", "firstName"); got != "Changed" {
+		t.Errorf("me after a change: firstName %v", got)
+	}
+}
