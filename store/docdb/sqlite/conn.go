@@ -48,6 +48,21 @@ func (c *stmtCache) get(ctx context.Context, text string, prepare func(context.C
 	return st, true, nil
 }
 
+// withStmt runs use on the statement for text: the kept one, or one
+// prepared for this use alone (rows read from it keep it open until they
+// are closed, as database/sql tracks).
+func withStmt[T any](ctx context.Context, c *stmtCache, prepare func(context.Context, string) (*sql.Stmt, error), text string, use func(*sql.Stmt) (T, error)) (T, error) {
+	st, cached, err := c.get(ctx, text, prepare)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	if !cached {
+		defer st.Close()
+	}
+	return use(st)
+}
+
 func (c *stmtCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -69,15 +84,9 @@ type runner interface {
 type reader struct{ d *DB }
 
 func (r reader) QueryContext(ctx context.Context, text string, args ...any) (*sql.Rows, error) {
-	st, cached, err := r.d.readStmts.get(ctx, text, r.d.read.PrepareContext)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if !cached {
-		defer st.Close()
-	}
-	return rows, err
+	return withStmt(ctx, &r.d.readStmts, r.d.read.PrepareContext, text, func(st *sql.Stmt) (*sql.Rows, error) {
+		return st.QueryContext(ctx, args...)
+	})
 }
 
 func (r reader) ExecContext(context.Context, string, ...any) (sql.Result, error) {
@@ -109,26 +118,15 @@ func newWriter(ctx context.Context, pool *sql.DB) (*writer, error) {
 }
 
 func (w *writer) QueryContext(ctx context.Context, text string, args ...any) (*sql.Rows, error) {
-	st, cached, err := w.stmts.get(ctx, text, w.conn.PrepareContext)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if !cached {
-		defer st.Close()
-	}
-	return rows, err
+	return withStmt(ctx, &w.stmts, w.conn.PrepareContext, text, func(st *sql.Stmt) (*sql.Rows, error) {
+		return st.QueryContext(ctx, args...)
+	})
 }
 
 func (w *writer) ExecContext(ctx context.Context, text string, args ...any) (sql.Result, error) {
-	st, cached, err := w.stmts.get(ctx, text, w.conn.PrepareContext)
-	if err != nil {
-		return nil, err
-	}
-	if !cached {
-		defer st.Close()
-	}
-	return st.ExecContext(ctx, args...)
+	return withStmt(ctx, &w.stmts, w.conn.PrepareContext, text, func(st *sql.Stmt) (sql.Result, error) {
+		return st.ExecContext(ctx, args...)
+	})
 }
 
 // tx runs fn in a transaction, waiting for the connection at most until
