@@ -15,9 +15,9 @@ const benchClients = 10_000
 
 // BenchmarkDispatch sends a mailing of 10,000 clients, start to finish,
 // through a sender that does nothing and through a webhook on this
-// machine, on the embedded store (FerretDB v1 on SQLite, in this process:
-// the allocations counted include the store's own). Each iteration seeds a
-// new database; only the dispatch is timed.
+// machine, on the embedded store (SQLite in this process: the allocations
+// counted include the store's own). Each iteration seeds a new database;
+// only the dispatch is timed.
 func BenchmarkDispatch(b *testing.B) {
 	for _, tc := range []struct {
 		name   string

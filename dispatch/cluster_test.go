@@ -41,10 +41,10 @@ func TestTwoDispatchersSendEachMessageOnce(t *testing.T) {
 	cfgA, cfgB := config(logs), config(logs)
 	cfgA.Owner, cfgB.Owner = "dispatcher-a", "dispatcher-b"
 	// Exactly once holds while no lease passes. The tests' five-second
-	// leases can pass when a loaded machine stalls the embedded store for
-	// seconds; then the work is taken over and its in-flight sends go out
-	// again (TestKilledDispatcherIsTakenOver bounds those). Leases as long
-	// as production's keep this test about sharing, not stalls.
+	// leases can pass when a loaded machine stalls the store for seconds;
+	// then the work is taken over and its in-flight sends go out again
+	// (TestKilledDispatcherIsTakenOver bounds those). Leases as long as
+	// production's keep this test about sharing, not stalls.
 	cfgA.Lease, cfgB.Lease = time.Minute, time.Minute
 	start(t, a, one, cfgA)
 	start(t, b, two, cfgB)

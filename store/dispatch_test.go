@@ -253,7 +253,7 @@ func TestRecordResultsInBulk(t *testing.T) {
 	for i, msg := range msgs {
 		ids[i] = msg.ID
 	}
-	// 120 updates: more than one command may carry on the embedded store.
+	// 120 updates: more than one bulk command carries on MongoDB.
 	if err := s.MarkSending(ctx, ids); err != nil {
 		t.Fatal(err)
 	}

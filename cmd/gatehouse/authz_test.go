@@ -648,8 +648,8 @@ var writesUser = map[string]bool{
 // rules declare.
 func TestAuthorizationTable(t *testing.T) {
 	for _, transport := range []string{"http", "websocket"} {
-		// A store of its own for each part: the embedded store reads whole
-		// collections for some lookups, and each case adds users.
+		// A store of its own for each part: each case adds users, and the
+		// parts should not see each other's.
 		g, w := newAuthzWorld(t)
 		ws := &sockets{g: g, w: w, open: map[string]*transportWSClient{}, closes: map[string]func(){}, tokens: map[store.ID]string{}}
 		defer ws.closeAll()

@@ -1,16 +1,14 @@
 package main
 
 // Benchmarks of the hot operations through the whole gateway: real HTTP
-// (httptest), the real driver, the embedded store (FerretDB v1 on SQLite)
-// holding 10,000 users. Each benchmark seeds its own database once, before
-// the timer starts; nothing is seeded unless benchmarks run.
+// (httptest), the real store holding 10,000 users, on each engine in turn
+// (storetest). Each benchmark seeds its own database once, before the
+// timer starts; nothing is seeded unless benchmarks run.
 //
-//	go test -run '^$' -bench . -benchtime 3x ./cmd/gatehouse/
+//	GATEHOUSE_TEST_ENGINES=sqlite go test -run '^$' -bench . -benchtime 3x ./cmd/gatehouse/
 //
-// The figures are the embedded store's, which reads every row of a
-// collection for any query that is not a lookup by string _id (see
-// shared/notes/embedded-store.md): compare them with each other, not with
-// MongoDB.
+// On the MongoDB pass without MONGODB_URI the figures are the in-process
+// stand-in's, which filters in Go: compare those with nothing.
 
 import (
 	"context"
