@@ -13,8 +13,9 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// The "Dispatcher" table of shared/notes/hardening.md, a test per line
-// (the crash and two-dispatcher lines are in cluster_test.go).
+// The faults a dispatcher must survive (a receiver that fails, hangs, asks
+// to wait or commits and drops the answer; a sender that panics), a test
+// each; crashes and two dispatchers are in cluster_test.go.
 
 // callsByID groups the receiver's calls by message id, in arrival order.
 func callsByID(calls []call) map[int64][]call {

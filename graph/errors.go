@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"log/slog"
 	"runtime/debug"
 	"sort"
@@ -20,8 +21,10 @@ import (
 )
 
 // Error codes in extensions.code. SPA clients and the REST dialects branch
-// on them; the messages are for people.
+// on them; the messages are for people. Every code the gateway sends is
+// one of these, and the README lists them all (a test checks both).
 const (
+	// Errors of an operation that ran.
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeUnauthenticated = "UNAUTHENTICATED"
 	CodeForbidden       = "FORBIDDEN"
@@ -30,7 +33,26 @@ const (
 	CodeTooManyRequests = "TOO_MANY_REQUESTS"
 	CodeUnavailable     = "UNAVAILABLE"
 	CodeInternal        = "INTERNAL"
+
+	// Errors of a request refused before it ran.
+	CodeParseFailed             = errcode.ParseFailed
+	CodeValidationFailed        = errcode.ValidationFailed
+	CodeDepthLimitExceeded      = "DEPTH_LIMIT_EXCEEDED"
+	CodeComplexityLimitExceeded = "COMPLEXITY_LIMIT_EXCEEDED"
+	CodeBadRequest              = "BAD_REQUEST"
+	CodeMethodNotAllowed        = "METHOD_NOT_ALLOWED"
+	CodeNotAcceptable           = "NOT_ACCEPTABLE"
+	CodeUnsupportedMediaType    = "UNSUPPORTED_MEDIA_TYPE"
+	CodePayloadTooLarge         = "PAYLOAD_TOO_LARGE"
 )
+
+// Codes lists every error code, in the order of the README's table.
+var Codes = []string{
+	CodeBadUserInput, CodeUnauthenticated, CodeForbidden, CodeNotFound, CodeConflict,
+	CodeTooManyRequests, CodeUnavailable, CodeInternal,
+	CodeParseFailed, CodeValidationFailed, CodeDepthLimitExceeded, CodeComplexityLimitExceeded,
+	CodeBadRequest, CodeMethodNotAllowed, CodeNotAcceptable, CodeUnsupportedMediaType, CodePayloadTooLarge,
+}
 
 // Messages as Django REST Framework words them, so that every surface says
 // the same thing.

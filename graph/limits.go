@@ -48,7 +48,7 @@ func (d DepthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	w := depthWalk{fragments: newFragmentMemo[int](oc.Doc)}
 	if w.depth(oc.Operation.SelectionSet) > d.Max {
 		err := gqlerror.Errorf("operation is nested deeper than %d levels", d.Max)
-		err.Extensions = map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}
+		err.Extensions = map[string]any{"code": CodeDepthLimitExceeded}
 		return err
 	}
 	return nil
@@ -136,7 +136,7 @@ func (c ComplexityLimit) MutateOperationContext(_ context.Context, oc *graphql.O
 	oc.Stats.SetExtension(c.ExtensionName(), &extension.ComplexityStats{Complexity: cost, ComplexityLimit: c.Max})
 	if cost > c.Max {
 		err := gqlerror.Errorf("operation has complexity %s, which exceeds the limit of %d", costText(cost), c.Max)
-		err.Extensions = map[string]any{"code": "COMPLEXITY_LIMIT_EXCEEDED"}
+		err.Extensions = map[string]any{"code": CodeComplexityLimitExceeded}
 		return err
 	}
 	return nil

@@ -222,7 +222,7 @@ func (HTTPTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	if !ok {
 		w.Header().Set("Content-Type", mediaJSON+"; charset=utf-8")
 		writeRequestErrors(w, http.StatusNotAcceptable, exec.DispatchError(ctx, codedErrors(
-			"The response can be application/graphql-response+json or application/json; the Accept header allows neither.", "NOT_ACCEPTABLE")))
+			"The response can be application/graphql-response+json or application/json; the Accept header allows neither.", CodeNotAcceptable)))
 		return
 	}
 	w.Header().Set("Content-Type", mediaType+"; charset=utf-8")
@@ -236,7 +236,7 @@ func (HTTPTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	start := graphql.Now()
 	params, problem := readGraphQLParams(r)
 	if problem != "" {
-		writeRequestErrors(w, http.StatusBadRequest, exec.DispatchError(ctx, codedErrors(problem, "BAD_REQUEST")))
+		writeRequestErrors(w, http.StatusBadRequest, exec.DispatchError(ctx, codedErrors(problem, CodeBadRequest)))
 		return
 	}
 	params.Headers = r.Header
@@ -251,11 +251,11 @@ func (HTTPTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	case op == ast.Mutation && r.Method == http.MethodGet:
 		w.Header().Set("Allow", http.MethodPost)
 		writeRequestErrors(w, http.StatusMethodNotAllowed, exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), codedErrors(
-			"Mutations cannot be sent with GET; send them with POST.", "METHOD_NOT_ALLOWED")))
+			"Mutations cannot be sent with GET; send them with POST.", CodeMethodNotAllowed)))
 		return
 	case op == ast.Subscription:
 		writeRequestErrors(w, requestErrorStatus, exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), codedErrors(
-			"Subscriptions are served over a websocket (graphql-transport-ws), not over plain HTTP.", "BAD_REQUEST")))
+			"Subscriptions are served over a websocket (graphql-transport-ws), not over plain HTTP.", CodeBadRequest)))
 		return
 	}
 

@@ -1,5 +1,5 @@
-// Package rest serves the legacy REST APIs (the seeds under
-// ../shared/seeds) through GraphQL: every route binds its request to the
+// Package rest serves the legacy REST APIs (the documents of the services
+// Gatehouse replaces; docs/rest.md lists every route) through GraphQL: every route binds its request to the
 // variables of named GraphQL operations, runs them in-process on the
 // gateway's executable schema with the caller's identity, and shapes the
 // data into the body the legacy service answered. The same directives,

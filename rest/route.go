@@ -78,7 +78,8 @@ func (c chain) names() []string {
 // others.
 type Dialect struct {
 	Name string
-	// Seed is the document it implements, under ../shared/seeds.
+	// Seed names the legacy API document it implements (000 to 004), as
+	// docs/rest.md and the golden files name it.
 	Seed   string
 	Routes []Route
 	// Fields is the serializer's field order, which DRF keeps in error

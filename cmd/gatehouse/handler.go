@@ -238,7 +238,7 @@ func graphQLMethodNotAllowed(routes chi.Routes) http.HandlerFunc {
 			path = rctx.RoutePath
 		}
 		w.Header().Set("Allow", allowedMethods(routes, path))
-		writeGraphQLError(w, http.StatusMethodNotAllowed, `Method "`+r.Method+`" not allowed.`, "METHOD_NOT_ALLOWED")
+		writeGraphQLError(w, http.StatusMethodNotAllowed, `Method "`+r.Method+`" not allowed.`, graph.CodeMethodNotAllowed)
 	}
 }
 

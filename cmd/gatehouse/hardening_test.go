@@ -1,8 +1,9 @@
 package main
 
-// Tests for shared/notes/hardening.md, one per line of the checklist that the
-// gateway's foundation touches, against the real gateway over real HTTP on
-// the embedded store. Each test names the section and line it covers.
+// The inputs and faults a trusted gateway must survive (transport, GraphQL,
+// tokens, sign-in, store faults), a test each, against the real gateway
+// over real HTTP on the real store. Each test names the section and the
+// input it covers.
 // Slow headers and SIGTERM need the real http.Server: see lifecycle_test.go.
 
 import (

@@ -20,6 +20,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/graph"
 )
 
 // requestIDPattern is what a proxy's X-Request-Id must look like to be
@@ -121,7 +122,7 @@ func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
 					panic(p)
 				}
 				logger.ErrorContext(r.Context(), "panic", "request_id", middleware.GetReqID(r.Context()), "panic", p)
-				writeGraphQLError(w, http.StatusInternalServerError, "internal error", "INTERNAL")
+				writeGraphQLError(w, http.StatusInternalServerError, "internal error", graph.CodeInternal)
 			}()
 			next.ServeHTTP(w, r)
 		})
@@ -188,7 +189,7 @@ func websocketSlots(perClient int) func(http.Handler) http.Handler {
 			if full {
 				w.Header().Set("Retry-After", "60")
 				writeGraphQLError(w, http.StatusTooManyRequests,
-					"This address has too many websockets open; close one first.", "TOO_MANY_REQUESTS")
+					"This address has too many websockets open; close one first.", graph.CodeTooManyRequests)
 				return
 			}
 			defer release(ip)
@@ -211,24 +212,24 @@ func graphQLBody(limit int64) func(http.Handler) http.Handler {
 			}
 			if !isJSON(r.Header.Get("Content-Type")) {
 				w.Header().Set("Accept", "application/json")
-				writeGraphQLError(w, http.StatusUnsupportedMediaType, "Send the request as application/json (UTF-8).", "UNSUPPORTED_MEDIA_TYPE")
+				writeGraphQLError(w, http.StatusUnsupportedMediaType, "Send the request as application/json (UTF-8).", graph.CodeUnsupportedMediaType)
 				return
 			}
 			if r.ContentLength > limit {
-				writeGraphQLError(w, http.StatusRequestEntityTooLarge, "The request body is too large.", "PAYLOAD_TOO_LARGE")
+				writeGraphQLError(w, http.StatusRequestEntityTooLarge, "The request body is too large.", graph.CodePayloadTooLarge)
 				return
 			}
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 			var tooLarge *http.MaxBytesError
 			switch {
 			case errors.As(err, &tooLarge):
-				writeGraphQLError(w, http.StatusRequestEntityTooLarge, "The request body is too large.", "PAYLOAD_TOO_LARGE")
+				writeGraphQLError(w, http.StatusRequestEntityTooLarge, "The request body is too large.", graph.CodePayloadTooLarge)
 				return
 			case err != nil:
-				writeGraphQLError(w, http.StatusBadRequest, "The request body could not be read.", "BAD_REQUEST")
+				writeGraphQLError(w, http.StatusBadRequest, "The request body could not be read.", graph.CodeBadRequest)
 				return
 			case !json.Valid(body):
-				writeGraphQLError(w, http.StatusBadRequest, "The request body is not valid JSON.", "BAD_REQUEST")
+				writeGraphQLError(w, http.StatusBadRequest, "The request body is not valid JSON.", graph.CodeBadRequest)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -269,10 +270,10 @@ func graphQLAuthError(logger *slog.Logger) func(http.ResponseWriter, *http.Reque
 		var ae *auth.Error
 		if errors.As(err, &ae) {
 			w.Header().Set("WWW-Authenticate", `Token`)
-			writeGraphQLError(w, http.StatusUnauthorized, ae.Message, "UNAUTHENTICATED")
+			writeGraphQLError(w, http.StatusUnauthorized, ae.Message, graph.CodeUnauthenticated)
 			return
 		}
 		logger.WarnContext(r.Context(), "token check failed", "request_id", middleware.GetReqID(r.Context()), "err", err)
-		writeGraphQLError(w, http.StatusServiceUnavailable, "The service is unavailable. Try again shortly.", "UNAVAILABLE")
+		writeGraphQLError(w, http.StatusServiceUnavailable, "The service is unavailable. Try again shortly.", graph.CodeUnavailable)
 	}
 }
