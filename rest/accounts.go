@@ -54,7 +54,7 @@ var djangoModelPermissions = map[string]string{
 	http.MethodDelete:  "Mutation.deleteUser",
 }
 
-// accountText are the text fields of 000's user, as a ModelSerializer
+// accountText are the text fields of accounts' user, as a ModelSerializer
 // derives them from Django's auth.User.
 var accountText = []struct {
 	json, graphql string
@@ -115,7 +115,7 @@ func bindID(req *Request) (Vars, error) {
 	return Vars{"id": id}, nil
 }
 
-// bindAccountUpdate is 000's PUT: a partial update of the fields sent,
+// bindAccountUpdate is accounts' PUT: a partial update of the fields sent,
 // the password among them.
 func bindAccountUpdate(req *Request) (Vars, error) {
 	vars, err := bindID(req)
@@ -166,7 +166,7 @@ func bindPermissionIDs(req *Request) (Vars, error) {
 	return vars, nil
 }
 
-// account is 000's user as GraphQL gives it.
+// account is accounts' user as GraphQL gives it.
 type account struct {
 	ID        string `json:"id"`
 	FirstName string `json:"firstName"`
@@ -179,7 +179,7 @@ type account struct {
 	Permissions []ref `json:"permissions"`
 }
 
-// drf writes the user as 000's serializer does (the password is
+// drf writes the user as accounts' serializer does (the password is
 // write-only, and the gateway never has it to show anyway).
 func (u *account) drf() object {
 	return object{}.

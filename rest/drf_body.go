@@ -17,7 +17,7 @@ type parsers int
 const (
 	parseJSON parsers = iota
 	parseJSONOrForm
-	// parseJSONAPI reads JSON:API documents (002), and plain JSON too.
+	// parseJSONAPI reads JSON:API documents (jsonapi), and plain JSON too.
 	parseJSONAPI
 )
 

@@ -86,7 +86,7 @@ func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, look
 
 // objectRef is the guard operation for the object the path names and its
 // variables: the dialect's own for the path, or AllowedOnUser with the
-// user's id or (001) username; false when the path names none that could
+// user's id or (v1users) username; false when the path names none that could
 // exist. An object a chain's lookup found is the one the path names.
 func (p *pathHandler) objectRef(req *Request) (string, Vars, bool) {
 	raw := req.Param("id")

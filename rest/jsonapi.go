@@ -222,7 +222,7 @@ func checkNoRelationships(p *problems, res map[string]any) {
 }
 
 // jsonapiID reads a resource id: a string, as JSON:API writes ids, or a
-// number, as 002's examples do; either must be a whole number from 1.
+// number, as jsonapi's examples do; either must be a whole number from 1.
 func jsonapiID(v any) (string, bool) {
 	var text string
 	switch v := v.(type) {
@@ -305,7 +305,7 @@ func userAttributes(res map[string]any, create bool) (map[string]any, error) {
 const maxRoleChange = 100
 
 // bindRoleChange reads the roles of a relationship change, one resource
-// identifier ({"type": "roles", "id": 7}, as 002 sends) or a list of them,
+// identifier ({"type": "roles", "id": 7}, as jsonapi sends) or a list of them,
 // and looks at the store first: an unknown role is refused before
 // anything is written, and the roles the user held tell the shaper
 // whether the change changed anything.

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// JSON:API 1.1 documents (seed 002): the media type and its negotiation,
+// JSON:API 1.1 documents (the jsonapi dialect): the media type and its negotiation,
 // error documents, links, and how the dialect writes times.
 
 const jsonapiMediaType = "application/vnd.api+json"
@@ -123,7 +123,7 @@ func renderJSONAPI(a *answer) *answer {
 
 // jsonapiPointer points at the member a field error is about: the GraphQL
 // layer names fields as the data model does (first_name), the document
-// as 002 does (name).
+// as jsonapi does (name).
 func jsonapiPointer(field string) string {
 	switch field {
 	case drfNonFieldErrors, "roles":
@@ -132,7 +132,7 @@ func jsonapiPointer(field string) string {
 	return "/data/attributes/" + jsonapiAttributeOf(field)
 }
 
-// jsonapiAttributeOf is 002's name of a data-model field.
+// jsonapiAttributeOf is jsonapi's name of a data-model field.
 func jsonapiAttributeOf(field string) string {
 	switch field {
 	case "first_name":

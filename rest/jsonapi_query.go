@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// 002's collections are numbered pages: page (from 1) and page_size
+// jsonapi's collections are numbered pages: page (from 1) and page_size
 // (default 20, at most GraphQL's largest page, 100).
 const (
 	jsonapiPageSize    = 20

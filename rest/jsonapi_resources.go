@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// 002's resources (users, roles, role linkage) and the shapers that answer
+// jsonapi's resources (users, roles, role linkage) and the shapers that answer
 // them.
 
-// jsonapiUser is 002's user as GraphQL gives it.
+// jsonapiUser is jsonapi's user as GraphQL gives it.
 type jsonapiUser struct {
 	ID          string     `json:"id"`
 	Username    string     `json:"username"`
@@ -61,7 +61,7 @@ func (u *jsonapiUser) resource(req *Request) object {
 		set("relationships", object{}.set("roles", roles))
 }
 
-// refNumber is a reference to another user as 002 shows it (created_by:
+// refNumber is a reference to another user as jsonapi shows it (created_by:
 // 1), or null when there is none (or that user is gone).
 func refNumber(r *ref) any {
 	if r == nil {
@@ -109,7 +109,7 @@ type jsonapiRole struct {
 	Modified     time.Time `json:"modified"`
 }
 
-// resource is the role as 002 shows it; its links are where the legacy
+// resource is the role as jsonapi shows it; its links are where the legacy
 // service served roles, beside /users.
 func (r *jsonapiRole) resource(req *Request) object {
 	attrs := object{}.
@@ -177,7 +177,7 @@ func shapeRoleLinkage(req *Request, data json.RawMessage) (int, any, error) {
 }
 
 // shapeRoleChange answers a relationship change: 200 with the resulting
-// linkage and 002's links when it changed something, 204 when every role
+// linkage and jsonapi's links when it changed something, 204 when every role
 // was already (or still not) the user's.
 func shapeRoleChange(assign bool) Shaper {
 	field := "unassignRoles"

@@ -92,7 +92,7 @@ type Dialect struct {
 	// Permit is the dialect's own access rule on top of GraphQL's,
 	// checked after authentication and before anything else; nil for none.
 	Permit func(req *Request) error
-	// NamesInPath: a {id} that is not all digits is a username (001).
+	// NamesInPath: a {id} that is not all digits is a username (v1users).
 	NamesInPath bool
 	// OptionalSlash: every path is also served with a trailing slash.
 	OptionalSlash bool
@@ -112,7 +112,7 @@ type Dialect struct {
 	// the legacy service would have reported with them; nil for nothing.
 	MoreErrors func(ctx context.Context, req *Request, vars Vars, run runFunc, fields map[string][]string)
 	// Negotiate is asked first about every request (after the token was
-	// checked): a media type the dialect does not serve fails there (002's
+	// checked): a media type the dialect does not serve fails there (jsonapi's
 	// 415 and 406). nil: DRF's way, which looks at the media type only
 	// when it reads a body.
 	Negotiate func(req *Request) error
@@ -152,13 +152,13 @@ type Request struct {
 	sortAfter func([]v1User)
 
 	// ask runs another named operation for a binder that must look at the
-	// store before the route writes (002: do the roles exist, which does
+	// store before the route writes (jsonapi: do the roles exist, which does
 	// the user hold); its errors are the operation's first.
 	ask func(name string, vars Vars) (json.RawMessage, error)
-	// header is what a shaper adds to its answer's headers (002's Location).
+	// header is what a shaper adds to its answer's headers (jsonapi's Location).
 	header http.Header
 	// heldRoles are the role ids the user held before a relationship
-	// change (002), so the shaper can tell whether anything changed.
+	// change (jsonapi), so the shaper can tell whether anything changed.
 	heldRoles []string
 }
 

@@ -4,7 +4,7 @@ package rest
 // field of it but the password, which is write-only (and never shown by
 // any dialect).
 
-// showroomUserData is 001's user with its roles and direct permissions.
+// showroomUserData is v1users' user with its roles and direct permissions.
 type showroomUserData struct {
 	v1User
 	Roles       []ref `json:"roles"`

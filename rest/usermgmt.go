@@ -34,7 +34,7 @@ func usermgmt() *Dialect {
 	}
 }
 
-// managedUserFilters are 004's field__lookup parameters: the fields, and
+// managedUserFilters are usermgmt's field__lookup parameters: the fields, and
 // every lookup the seed lists. The exact lookup is the bare field name, as
 // django-filter names it, and also field__exact, since the seed lists
 // `exact` among its [field]__[lookup] lookups and its clients send it.
@@ -155,7 +155,7 @@ func searchTerms(search string) []any {
 	return terms
 }
 
-// managedUserInput reads 004's writable fields; username and email are
+// managedUserInput reads usermgmt's writable fields; username and email are
 // required unless partial (PATCH).
 func managedUserInput(req *Request, partial bool) (map[string]any, error) {
 	data, err := req.object(parseJSON)
@@ -194,7 +194,7 @@ var (
 	bindManagedUserUpdate  = bindIDInput(managedUserInput, true)
 )
 
-// managedUser is 004's user as GraphQL gives it.
+// managedUser is usermgmt's user as GraphQL gives it.
 type managedUser struct {
 	ID          string     `json:"id"`
 	Roles       []ref      `json:"roles"`

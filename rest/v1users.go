@@ -37,7 +37,7 @@ func v1users() *Dialect {
 	}
 }
 
-// staffOrReadingOneself is 001's rule: staff and superusers may do
+// staffOrReadingOneself is v1users' rule: staff and superusers may do
 // everything; anyone else may only read their own user.
 func staffOrReadingOneself(req *Request) error {
 	c := req.Caller()
@@ -75,7 +75,7 @@ func bindV1UserList(req *Request) (Vars, error) {
 	return vars, nil
 }
 
-// v1UserWritable are 001's text fields, as its document lists them.
+// v1UserWritable are v1users' text fields, as its document lists them.
 var v1UserText = []struct{ json, graphql string }{
 	{"first_name", "firstName"}, {"last_name", "lastName"}, {"email", "email"},
 }
@@ -138,7 +138,7 @@ func bindV1UserChange(req *Request, partial bool) (Vars, error) {
 	return vars, nil
 }
 
-// v1User is 001's user as GraphQL gives it.
+// v1User is v1users' user as GraphQL gives it.
 type v1User struct {
 	Username    string     `json:"username"`
 	ID          string     `json:"id"`
@@ -178,7 +178,7 @@ func shapeV1User(status int, path ...string) Shaper {
 	}
 }
 
-// shapeV1UserList answers every user the filter keeps: 001 has no
+// shapeV1UserList answers every user the filter keeps: v1users has no
 // pagination.
 func shapeV1UserList(req *Request, data json.RawMessage) (int, any, error) {
 	users, _, err := readUsers[v1User](req, data, 0, -1)

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// filterSpec is 001's list body read onto GraphQL's users arguments:
+// filterSpec is v1users' list body read onto GraphQL's users arguments:
 //
 //	{"expressions": [{"type": "exact"|"contains"|"is_null"|"compare"|"and"|"or",
 //	  "field", "value", "case_insensitive", "operator", "sub_expressions", "invert"}],
@@ -27,7 +27,7 @@ type filterSpec struct {
 	sortAfter func([]v1User)
 }
 
-// v1Fields are the fields 001's users can be filtered and ordered by.
+// v1Fields are the fields v1users' users can be filtered and ordered by.
 var v1Fields = map[string]v1Field{
 	"pk":           {kind: pkField, order: "ID"},
 	"id":           {kind: pkField, order: "ID"},

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// orderKey is one key of 001's order_by.
+// orderKey is one key of v1users' order_by.
 type orderKey struct {
 	field      string
 	ascending  bool

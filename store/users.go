@@ -20,7 +20,7 @@ type User struct {
 	Username      string     `bson:"username"`
 	FirstName     string     `bson:"first_name"`
 	LastName      string     `bson:"last_name"`
-	Uname         string     `bson:"uname"` // 002's second name beside the username; not unique, may be empty
+	Uname         string     `bson:"uname"` // jsonapi's second name beside the username; not unique, may be empty
 	Email         string     `bson:"email"`
 	PhoneNumber   *string    `bson:"phone_number"`
 	IsActive      bool       `bson:"is_active"`
