@@ -1,0 +1,69 @@
+package graph
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/store"
+)
+
+func TestPageArgsResolve(t *testing.T) {
+	n := func(v int) *int { return &v }
+	c := func(offset int) *string { s := encodeCursor(offset); return &s }
+	bad := "not a cursor"
+	for _, tc := range []struct {
+		name  string
+		args  pageArgs
+		total int
+		want  store.Page // the read, after anchoring at total
+		field string     // the field of the error, when one is expected
+	}{
+		{name: "default page", args: pageArgs{}, want: store.Page{Offset: 0, Limit: DefaultPageSize + 1}},
+		{name: "first", args: pageArgs{First: n(5)}, want: store.Page{Offset: 0, Limit: 6}},
+		{name: "first after", args: pageArgs{First: n(5), After: c(9)}, want: store.Page{Offset: 10, Limit: 6}},
+		{name: "first is capped", args: pageArgs{First: n(5000)}, want: store.Page{Offset: 0, Limit: MaxPageSize + 1}},
+		{name: "offset is not capped", args: pageArgs{Offset: n(150), Limit: n(3)}, want: store.Page{Offset: 150, Limit: 4}},
+		{name: "limit is capped", args: pageArgs{Offset: n(7), Limit: n(1000)}, want: store.Page{Offset: 7, Limit: MaxPageSize + 1}},
+		{name: "last alone counts from the end", args: pageArgs{Last: n(3)}, total: 50, want: store.Page{Offset: 47, Limit: 4}},
+		{name: "last of fewer than asked", args: pageArgs{Last: n(10)}, total: 4, want: store.Page{Offset: 0, Limit: 5}},
+		{name: "last before", args: pageArgs{Last: n(2), Before: c(10)}, want: store.Page{Offset: 8, Limit: 3}},
+		{name: "after and before", args: pageArgs{After: c(2), Before: c(6)}, want: store.Page{Offset: 3, Limit: 4}},
+		{name: "before ahead of after", args: pageArgs{After: c(6), Before: c(2)}, want: store.Page{Offset: 7, Limit: 1}},
+		{name: "a negative first", args: pageArgs{First: n(-1)}, field: "first"},
+		{name: "a negative offset", args: pageArgs{Offset: n(-3)}, field: "offset"},
+		{name: "offsets and cursors mixed", args: pageArgs{Offset: n(1), First: n(2)}, field: store.NonFieldErrors},
+		{name: "a cursor that is not one", args: pageArgs{After: &bad}, field: "after"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := tc.args.resolve()
+			if tc.field != "" {
+				var v *store.ValidationError
+				if !errors.As(err, &v) || len(v.Fields[tc.field]) == 0 {
+					t.Fatalf("want an error on %s, got %v", tc.field, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := w.anchor(tc.total).page(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("reads %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCursorsRoundTrip(t *testing.T) {
+	for _, offset := range []int{0, 1, 99, 1 << 40} {
+		got, err := decodeCursor("after", encodeCursor(offset))
+		if err != nil || got != offset {
+			t.Errorf("%d came back as %d, %v", offset, got, err)
+		}
+	}
+	for _, cursor := range []string{"", "Y3Vyc29yOi0x" /* cursor:-1 */, "eA==" /* x */, "%%%"} {
+		if _, err := decodeCursor("after", cursor); err == nil {
+			t.Errorf("%q was taken for a cursor", cursor)
+		}
+	}
+}
