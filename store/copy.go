@@ -22,7 +22,7 @@ type counter struct {
 }
 
 // copiers copies each collection, in the order of collections.
-var copiers = map[string]func(ctx context.Context, from, to docdb.Collection, progress func(int)) (int, error){
+var copiers = map[string]func(ctx context.Context, from, to docdb.Collection) (int, error){
 	colCounters:    copyAs[counter],
 	colUsers:       copyAs[userDoc],
 	colTokens:      copyAs[Token],
@@ -56,8 +56,9 @@ var ErrTargetNotEmpty = fmt.Errorf("the target database is not empty")
 
 // Copy copies every collection of from into to, creating its collections
 // and indexes first. A target that holds any document is refused unless
-// replace is set, which empties it first. progress hears of each batch.
-func Copy(ctx context.Context, from, to docdb.DB, replace bool, progress func(collection string, copied int)) ([]CopyReport, error) {
+// replace is set, which empties it first. done, when set, hears of each
+// collection as it is finished.
+func Copy(ctx context.Context, from, to docdb.DB, replace bool, done func(CopyReport)) ([]CopyReport, error) {
 	for _, spec := range collections {
 		n, err := to.Collection(spec.Name).Count(ctx, nil)
 		if err != nil {
@@ -80,11 +81,7 @@ func Copy(ctx context.Context, from, to docdb.DB, replace bool, progress func(co
 	for _, spec := range collections {
 		r := CopyReport{Collection: spec.Name}
 		var err error
-		r.Copied, err = copiers[spec.Name](ctx, from.Collection(spec.Name), to.Collection(spec.Name), func(n int) {
-			if progress != nil {
-				progress(spec.Name, n)
-			}
-		})
+		r.Copied, err = copiers[spec.Name](ctx, from.Collection(spec.Name), to.Collection(spec.Name))
 		if err != nil {
 			return reports, fmt.Errorf("copy %s: %w", spec.Name, err)
 		}
@@ -95,6 +92,9 @@ func Copy(ctx context.Context, from, to docdb.DB, replace bool, progress func(co
 			return reports, err
 		}
 		reports = append(reports, r)
+		if done != nil {
+			done(r)
+		}
 	}
 	return reports, nil
 }
@@ -102,7 +102,7 @@ func Copy(ctx context.Context, from, to docdb.DB, replace bool, progress func(co
 // copyAs copies a collection in _id order, a batch at a time, each batch
 // read after the last _id of the one before (no skipping over what was
 // read already).
-func copyAs[T any](ctx context.Context, from, to docdb.Collection, progress func(int)) (int, error) {
+func copyAs[T any](ctx context.Context, from, to docdb.Collection) (int, error) {
 	copied := 0
 	var after any
 	for {
@@ -129,7 +129,6 @@ func copyAs[T any](ctx context.Context, from, to docdb.Collection, progress func
 			return copied, err
 		}
 		copied += len(docs)
-		progress(copied)
 		last := raws[len(raws)-1].Lookup("_id")
 		switch last.Type {
 		case bson.TypeString:

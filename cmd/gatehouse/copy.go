@@ -47,10 +47,9 @@ func copyCommand(ctx context.Context, args []string, getenv func(string) string,
 	defer dst.Close(context.WithoutCancel(ctx))
 
 	fmt.Fprintf(stdout, "copying %s (%s) to %s (%s)\n", describe(from), src.Engine(), describe(to), dst.Engine())
-	reports, err := store.Copy(ctx, src, dst, replace, nil)
-	for _, r := range reports {
+	reports, err := store.Copy(ctx, src, dst, replace, func(r store.CopyReport) {
 		fmt.Fprintf(stdout, "%-16s %8d copied, %8d in the source, %8d in the target\n", r.Collection, r.Copied, r.Source, r.Target)
-	}
+	})
 	if err != nil {
 		return err
 	}
