@@ -75,7 +75,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.db.Prepare(ctx, collections); err != nil {
 		return fmt.Errorf("prepare collections: %w", err)
 	}
-	return s.seedPermissions(ctx)
+	if err := s.seedPermissions(ctx); err != nil {
+		return err
+	}
+	return s.givePersons(ctx)
 }
 
 // Collections names every collection Migrate creates.

@@ -525,6 +525,40 @@ func deref(s *string) string {
 
 func derefBool(b *bool) bool { return b != nil && *b }
 
+// givePersons gives a person id to every user stored without one (by a
+// version of Gatehouse before persons were numbered), so that every user
+// has one, as the accounts dialect's clients expect. It reads only such
+// users, and a batch of them at a time.
+func (s *Store) givePersons(ctx context.Context) error {
+	for {
+		var missing []struct {
+			ID ID `bson:"_id"`
+		}
+		err := s.users().Find(ctx, bson.D{{Key: "person", Value: nil}}, docdb.FindOptions{Projection: idOnly, Limit: deleteBatch}, &missing)
+		if err != nil {
+			return fmt.Errorf("find users without a person: %w", err)
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		first, err := s.nextIDs(ctx, personCounter, len(missing))
+		if err != nil {
+			return err
+		}
+		writes := make([]docdb.Write, len(missing))
+		for i, u := range missing {
+			// The filter keeps a person given meanwhile by another gateway.
+			writes[i] = docdb.Write{
+				Filter: bson.D{{Key: "_id", Value: u.ID}, {Key: "person", Value: nil}},
+				Update: bson.D{{Key: "$set", Value: bson.D{{Key: "person", Value: int64(first) + int64(i)}}}},
+			}
+		}
+		if _, err := s.bulkWrite(ctx, s.users(), writes); err != nil {
+			return fmt.Errorf("give users a person: %w", err)
+		}
+	}
+}
+
 // assignPersons gives every new user that has no person id the next one of
 // the person counter, and first moves the counter past the ids imported
 // users bring, so that no two users ever share a person.

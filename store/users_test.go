@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
@@ -573,5 +575,41 @@ func TestRevokeUserTokens(t *testing.T) {
 		if err != nil || tok.Revoked != revoked {
 			t.Errorf("token %s: %+v, %v; want revoked %v", digest, tok, err, revoked)
 		}
+	}
+}
+
+// Users stored before persons were numbered get one at the next migrate,
+// after those that have one, and keep it.
+func TestMigrateGivesEveryUserAPerson(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	numbered := mustCreate(t, s, store.NewUser{Username: "numbered"})
+	for i, name := range []string{"older1", "older2"} {
+		old := bson.D{{Key: "_id", Value: fmt.Sprintf("%020d", 901+i)}, {Key: "username", Value: name},
+			{Key: "email_key", Value: "\x00" + name}, {Key: "person", Value: nil}, {Key: "is_active", Value: true}}
+		if _, err := s.Collection("users").Insert(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]string{*numbered.Person: "numbered"}
+	for _, name := range []string{"older1", "older2"} {
+		u, err := s.UserByUsername(ctx, name)
+		if err != nil || u.Person == nil {
+			t.Fatalf("%s after migrate: %+v %v", name, u, err)
+		}
+		if other, dup := seen[*u.Person]; dup {
+			t.Errorf("%s got person %d, which %s has", name, *u.Person, other)
+		}
+		seen[*u.Person] = name
+	}
+	again, _ := s.UserByUsername(ctx, "older1")
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := s.UserByUsername(ctx, "older1"); *after.Person != *again.Person {
+		t.Errorf("a second migrate moved a person: %d, then %d", *again.Person, *after.Person)
 	}
 }
