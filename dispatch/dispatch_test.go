@@ -264,7 +264,7 @@ func TestCancelExpiresUnsent(t *testing.T) {
 	cfg.Concurrency = 2
 	start(t, f.s, webhook(t, rcv, time.Second), cfg)
 	waitFor(t, 20*time.Second, "some deliveries", func() bool { return rcv.deliveredCount() >= 20 })
-	if _, err := f.s.SetMailingStatus(context.Background(), m.ID, store.MailingCancelled, "changed our minds", store.MailingRunning); err != nil {
+	if _, err := f.s.MoveMailing(context.Background(), m.ID, store.MoveCancel, "changed our minds"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "every message final", func() bool {

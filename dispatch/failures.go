@@ -40,7 +40,7 @@ func (d *Dispatcher) sendFailed(ctx context.Context, mailing store.ID, reason st
 	why := fmt.Sprintf("Paused by the dispatcher after %d failed sends in a row; the last: %s. Fix the cause, then resume the mailing.", n, reason)
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	_, err := d.store.SetMailingStatus(ctx, mailing, store.MailingPaused, why, store.MailingRunning)
+	_, err := d.store.MoveMailing(ctx, mailing, store.MovePause, why)
 	var ce *store.ConflictError
 	switch {
 	case err == nil:

@@ -213,7 +213,7 @@ func TestManyFailuresPauseTheMailing(t *testing.T) {
 	}
 
 	healthy.Store(true)
-	if _, err := f.s.SetMailingStatus(context.Background(), m.ID, store.MailingRunning, "", store.MailingPaused); err != nil {
+	if _, err := f.s.MoveMailing(context.Background(), m.ID, store.MoveResume, ""); err != nil {
 		t.Fatal(err)
 	}
 	f.waitFinished(m.ID, 30*time.Second)
@@ -235,7 +235,7 @@ func TestPauseThenResumeSendsNobodyTwice(t *testing.T) {
 	ctx := context.Background()
 
 	waitFor(t, 20*time.Second, "some deliveries", func() bool { return rcv.deliveredCount() >= 50 })
-	if _, err := f.s.SetMailingStatus(ctx, m.ID, store.MailingPaused, "operator", store.MailingRunning); err != nil {
+	if _, err := f.s.MoveMailing(ctx, m.ID, store.MovePause, "operator"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "sends stopped", func() bool { return f.stats(m.ID).Count(store.MessageSending) == 0 })
@@ -244,7 +244,7 @@ func TestPauseThenResumeSendsNobodyTwice(t *testing.T) {
 	if later := len(rcv.snapshot()); later != calls || calls == 300 {
 		t.Fatalf("calls while paused: %d, then %d", calls, later)
 	}
-	if _, err := f.s.SetMailingStatus(ctx, m.ID, store.MailingRunning, "", store.MailingPaused); err != nil {
+	if _, err := f.s.MoveMailing(ctx, m.ID, store.MoveResume, ""); err != nil {
 		t.Fatal(err)
 	}
 	f.waitFinished(m.ID, 30*time.Second)

@@ -70,7 +70,7 @@ func (l *lead) step(ctx context.Context) bool {
 			return l.endUnstarted(ctx, m, now)
 		}
 		if _, err := bounded(d, ctx, func(ctx context.Context) (*store.Mailing, error) {
-			return d.store.SetMailingStatus(ctx, m.ID, store.MailingRunning, "", store.MailingScheduled)
+			return d.store.MoveMailing(ctx, m.ID, store.MoveStart, "")
 		}); err != nil {
 			if !isConflict(err) {
 				d.logStoreError(ctx, "start mailing", err, slog.String("mailing", m.ID.String()))
@@ -222,7 +222,7 @@ func (l *lead) endUnstarted(ctx context.Context, m *store.Mailing, now time.Time
 func (l *lead) finishMailing(ctx context.Context, m *store.Mailing, reason string) bool {
 	d := l.d
 	done, err := bounded(d, ctx, func(ctx context.Context) (*store.Mailing, error) {
-		return d.store.SetMailingStatus(ctx, m.ID, store.MailingFinished, reason, store.MailingScheduled, store.MailingRunning, store.MailingPaused)
+		return d.store.MoveMailing(ctx, m.ID, store.MoveFinish, reason)
 	})
 	if err != nil {
 		if !isConflict(err) {

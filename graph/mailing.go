@@ -155,9 +155,9 @@ func mailingUpdate(in model.UpdateMailingInput) store.MailingUpdate {
 }
 
 // moveMailing changes a mailing's status on an operator's word, recording who.
-func (r *Resolver) moveMailing(ctx context.Context, id store.ID, to store.MailingStatus, verb string, from ...store.MailingStatus) (*store.Mailing, error) {
-	reason := fmt.Sprintf("%s by %s", verb, auth.CallerFrom(ctx).Username)
-	return r.Store.SetMailingStatus(ctx, id, to, reason, from...)
+func (r *Resolver) moveMailing(ctx context.Context, id store.ID, move store.MailingMove) (*store.Mailing, error) {
+	reason := fmt.Sprintf("%s by %s", move.Verb, auth.CallerFrom(ctx).Username)
+	return r.Store.MoveMailing(ctx, id, move, reason)
 }
 
 func isSet(b *bool) bool { return b != nil && *b }

@@ -274,17 +274,17 @@ func (r *mutationResolver) DeleteMailing(ctx context.Context, id store.ID) (stor
 
 // PauseMailing is the resolver for the pauseMailing field.
 func (r *mutationResolver) PauseMailing(ctx context.Context, id store.ID) (*store.Mailing, error) {
-	return r.moveMailing(ctx, id, store.MailingPaused, "paused", store.MailingScheduled, store.MailingRunning)
+	return r.moveMailing(ctx, id, store.MovePause)
 }
 
 // ResumeMailing is the resolver for the resumeMailing field.
 func (r *mutationResolver) ResumeMailing(ctx context.Context, id store.ID) (*store.Mailing, error) {
-	return r.moveMailing(ctx, id, store.MailingScheduled, "resumed", store.MailingPaused)
+	return r.moveMailing(ctx, id, store.MoveResume)
 }
 
 // CancelMailing is the resolver for the cancelMailing field.
 func (r *mutationResolver) CancelMailing(ctx context.Context, id store.ID) (*store.Mailing, error) {
-	return r.moveMailing(ctx, id, store.MailingCancelled, "cancelled", store.MailingScheduled, store.MailingRunning, store.MailingPaused)
+	return r.moveMailing(ctx, id, store.MoveCancel)
 }
 
 // TotalCount is the resolver for the totalCount field.

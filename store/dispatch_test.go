@@ -336,7 +336,7 @@ func TestSummarizeCountsWhatDispatchersWatch(t *testing.T) {
 	if _, err := s.ClaimWork(ctx, &chunks[0], "a", now, now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetMailingStatus(ctx, m.ID, store.MailingRunning, "", store.MailingScheduled); err != nil {
+	if _, err := s.MoveMailing(ctx, m.ID, store.MoveStart, ""); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := s.Summarize(ctx, now.Add(time.Second))

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
@@ -138,11 +141,11 @@ func TestMailingsAndStats(t *testing.T) {
 	}
 
 	// Status moves are checked.
-	if _, err := s.SetMailingStatus(ctx, m.ID, store.MailingRunning, "", store.MailingScheduled); err != nil {
+	if _, err := s.MoveMailing(ctx, m.ID, store.MoveStart, ""); err != nil {
 		t.Fatal(err)
 	}
 	var ce *store.ConflictError
-	if _, err := s.SetMailingStatus(ctx, m.ID, store.MailingRunning, "", store.MailingScheduled); !errors.As(err, &ce) {
+	if _, err := s.MoveMailing(ctx, m.ID, store.MoveStart, ""); !errors.As(err, &ce) {
 		t.Errorf("a second start: %v", err)
 	}
 
@@ -161,6 +164,56 @@ func TestMailingsAndStats(t *testing.T) {
 		at := time.Date(2026, 1, 1, h, 30, 0, 0, time.UTC) // Moscow is UTC+3
 		if got := w.Contains(at, msk); got != want {
 			t.Errorf("%02d:30 UTC in window %v: %v, want %v", h, w, got, want)
+		}
+	}
+}
+
+// A mailing's status moves only as the moves say: from each status, a move
+// goes through exactly when the status is one it starts from, and a
+// refused move leaves the mailing as it was.
+func TestMailingMoves(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	if _, err := s.CreateTag(ctx, "vip"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateOperatorCode(ctx, "916"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(time.Hour)
+	for _, move := range store.MailingMoves {
+		for _, from := range store.MailingStatuses {
+			t.Run(move.Verb+" from "+string(from), func(t *testing.T) {
+				m, err := s.CreateMailing(ctx, store.MailingInput{Text: "hi", Start: start, End: start.Add(time.Hour), Tags: []string{"vip"}, Codes: []string{"916"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = s.Collection("mailings").UpdateOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprintf("%020d", int64(m.ID))}},
+					bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: from}}}}, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := s.MoveMailing(ctx, m.ID, move, "by the test")
+				allowed := slices.Contains(move.From, from)
+				var ce *store.ConflictError
+				switch {
+				case allowed && (err != nil || got.Status != move.To || got.StatusReason != "by the test"):
+					t.Errorf("allowed, got %+v, %v", got, err)
+				case !allowed && !errors.As(err, &ce):
+					t.Errorf("want a conflict, got %v", err)
+				case !allowed:
+					if again, _ := s.MailingByID(ctx, m.ID); again.Status != from {
+						t.Errorf("a refused move changed the status to %s", again.Status)
+					}
+				}
+			})
+		}
+	}
+	for _, final := range []store.MailingStatus{store.MailingFinished, store.MailingCancelled} {
+		for _, move := range store.MailingMoves {
+			if slices.Contains(move.From, final) {
+				t.Errorf("%s moves a %s mailing", move.Verb, final)
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -230,18 +231,38 @@ func (s *Store) UpdateMailing(ctx context.Context, id ID, u MailingUpdate) (*Mai
 	return s.MailingByID(ctx, id)
 }
 
-// SetMailingStatus moves a mailing to status if it is in one of from, and
-// returns it. Errors: ErrNotFound, *ConflictError (not in from).
-func (s *Store) SetMailingStatus(ctx context.Context, id ID, status MailingStatus, reason string, from ...MailingStatus) (*Mailing, error) {
+// MailingMove is one way a mailing's status changes: to what, from which
+// statuses, and the word its reason uses ("paused by alice").
+type MailingMove struct {
+	Verb string
+	To   MailingStatus
+	From []MailingStatus
+}
+
+// The moves of a mailing's status, the only ones there are. Operators pause,
+// resume and cancel; the dispatcher starts, finishes, and pauses a mailing
+// whose sends keep failing. A finished or cancelled mailing moves no more.
+var (
+	MoveStart  = MailingMove{Verb: "started", To: MailingRunning, From: []MailingStatus{MailingScheduled}}
+	MovePause  = MailingMove{Verb: "paused", To: MailingPaused, From: []MailingStatus{MailingScheduled, MailingRunning}}
+	MoveResume = MailingMove{Verb: "resumed", To: MailingScheduled, From: []MailingStatus{MailingPaused}}
+	MoveCancel = MailingMove{Verb: "cancelled", To: MailingCancelled, From: []MailingStatus{MailingScheduled, MailingRunning, MailingPaused}}
+	MoveFinish = MailingMove{Verb: "finished", To: MailingFinished, From: []MailingStatus{MailingScheduled, MailingRunning, MailingPaused}}
+)
+
+// MailingMoves lists every move.
+var MailingMoves = []MailingMove{MoveStart, MovePause, MoveResume, MoveCancel, MoveFinish}
+
+// MoveMailing makes a move if the mailing's status allows it, records why,
+// and returns the mailing. Errors: ErrNotFound, *ConflictError (a status
+// the move does not start from, or a change made meanwhile).
+func (s *Store) MoveMailing(ctx context.Context, id ID, move MailingMove, reason string) (*Mailing, error) {
+	status := move.To
 	m, err := s.MailingByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	allowed := false
-	for _, f := range from {
-		allowed = allowed || m.Status == f
-	}
-	if !allowed {
+	if !slices.Contains(move.From, m.Status) {
 		return nil, &ConflictError{Message: fmt.Sprintf("A %s mailing cannot become %s.", strings.ToLower(string(m.Status)), strings.ToLower(string(status)))}
 	}
 	now := s.nowUTC()
