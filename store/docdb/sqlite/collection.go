@@ -24,20 +24,17 @@ func (c *collection) fail(op string, err error) error {
 	return fmt.Errorf("%s %s: %w", op, c.name, classify(err))
 }
 
-// selectDocs reads the matching documents as BSON.
-func (c *collection) selectDocs(ctx context.Context, r runner, t *table, filter bson.D, o docdb.FindOptions, withID bool) ([]bson.Raw, []any, error) {
+// scan runs the SELECT a filter and its options make, handing each row's
+// id and JSON text to each (the text is only valid during the call).
+func (c *collection) scan(ctx context.Context, r runner, t *table, filter bson.D, o docdb.FindOptions, each func(id any, doc []byte) error) error {
 	q := &query{t: t}
 	where, err := q.where(filter)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	order, err := orderBy(o.Sort)
 	if err != nil {
-		return nil, nil, err
-	}
-	proj, err := newProjection(o.Projection)
-	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	text := "SELECT id, json(doc) FROM " + quote(t.name) + " WHERE " + where + order
 	if o.Limit > 0 || o.Skip > 0 {
@@ -49,27 +46,51 @@ func (c *collection) selectDocs(ctx context.Context, r runner, t *table, filter 
 	}
 	rows, err := r.QueryContext(ctx, text, q.args...)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	defer rows.Close()
-	var docs []bson.Raw
-	var ids []any
 	for rows.Next() {
 		var id any
 		var doc sql.RawBytes
 		if err := rows.Scan(&id, &doc); err != nil {
-			return nil, nil, err
+			return err
 		}
-		raw, err := fromJSON(doc, proj)
-		if err != nil {
-			return nil, nil, err
-		}
-		docs = append(docs, raw)
-		if withID {
-			ids = append(ids, id)
+		if err := each(id, doc); err != nil {
+			return err
 		}
 	}
-	return docs, ids, rows.Err()
+	return rows.Err()
+}
+
+// selectDocs reads the matching documents as BSON, projected.
+func (c *collection) selectDocs(ctx context.Context, r runner, t *table, filter bson.D, o docdb.FindOptions) ([]bson.Raw, error) {
+	proj, err := newProjection(o.Projection)
+	if err != nil {
+		return nil, err
+	}
+	var docs []bson.Raw
+	err = c.scan(ctx, r, t, filter, o, func(_ any, doc []byte) error {
+		raw, err := fromJSON(doc, proj)
+		docs = append(docs, raw)
+		return err
+	})
+	return docs, err
+}
+
+// storedRow is a row as a write reads it: its id and its JSON text, which
+// the write changes without turning it into BSON first.
+type storedRow struct {
+	id   any
+	json []byte
+}
+
+func (c *collection) selectRows(ctx context.Context, tx runner, t *table, filter bson.D, o docdb.FindOptions) ([]storedRow, error) {
+	var rows []storedRow
+	err := c.scan(ctx, tx, t, filter, o, func(id any, doc []byte) error {
+		rows = append(rows, storedRow{id: id, json: bytes.Clone(doc)})
+		return nil
+	})
+	return rows, err
 }
 
 func (c *collection) Find(ctx context.Context, filter bson.D, o docdb.FindOptions, out any) error {
@@ -77,7 +98,7 @@ func (c *collection) Find(ctx context.Context, filter bson.D, o docdb.FindOption
 	if err != nil {
 		return err
 	}
-	docs, _, err := c.selectDocs(ctx, reader{c.db}, t, filter, o, false)
+	docs, err := c.selectDocs(ctx, reader{c.db}, t, filter, o)
 	if err != nil {
 		return c.fail("find in", err)
 	}
@@ -93,7 +114,7 @@ func (c *collection) FindOne(ctx context.Context, filter bson.D, o docdb.FindOpt
 		return err
 	}
 	o.Limit = 1
-	docs, _, err := c.selectDocs(ctx, reader{c.db}, t, filter, o, false)
+	docs, err := c.selectDocs(ctx, reader{c.db}, t, filter, o)
 	if err != nil {
 		return c.fail("find in", err)
 	}
@@ -284,19 +305,16 @@ func (c *collection) Insert(ctx context.Context, docs ...any) (int, error) {
 }
 
 // modify runs an update on up to limit matches (0: all) inside tx, and
-// returns the documents before and after, and how many it changed.
-func (c *collection) modify(ctx context.Context, tx runner, t *table, filter bson.D, u *update, sort bson.D, limit int64, upsert bool) (before, after []bson.Raw, res docdb.UpdateResult, err error) {
-	docs, ids, err := c.selectDocs(ctx, tx, t, filter, docdb.FindOptions{Sort: sort, Limit: limit}, true)
+// returns the documents before and after, as JSON text, and how many it
+// changed.
+func (c *collection) modify(ctx context.Context, tx runner, t *table, filter bson.D, u *update, sort bson.D, limit int64, upsert bool) (before, after [][]byte, res docdb.UpdateResult, err error) {
+	rows, err := c.selectRows(ctx, tx, t, filter, docdb.FindOptions{Sort: sort, Limit: limit})
 	if err != nil {
 		return nil, nil, res, err
 	}
-	for i, raw := range docs {
-		var doc bson.D
-		oldJSON, err := toJSON(raw)
+	for _, row := range rows {
+		doc, err := decodeJSON(row.json)
 		if err != nil {
-			return nil, nil, res, err
-		}
-		if doc, err = decodeJSON(oldJSON); err != nil {
 			return nil, nil, res, err
 		}
 		if doc, err = u.apply(doc, false); err != nil {
@@ -307,22 +325,18 @@ func (c *collection) modify(ctx context.Context, tx runner, t *table, filter bso
 			return nil, nil, res, err
 		}
 		res.Matched++
-		if !bytes.Equal(oldJSON, newJSON) {
+		if !bytes.Equal(row.json, newJSON) {
 			res.Modified++
-			if _, err := tx.ExecContext(ctx, "UPDATE "+quote(t.name)+" SET doc = jsonb(?) WHERE id = ?", newJSON, ids[i]); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE "+quote(t.name)+" SET doc = jsonb(?) WHERE id = ?", newJSON, row.id); err != nil {
 				if dup := duplicate(t, err); dup != nil {
 					return nil, nil, res, dup
 				}
 				return nil, nil, res, err
 			}
 		}
-		newRaw, err := fromJSON(newJSON, nil)
-		if err != nil {
-			return nil, nil, res, err
-		}
-		before, after = append(before, raw), append(after, newRaw)
+		before, after = append(before, row.json), append(after, newJSON)
 	}
-	if len(docs) > 0 || !upsert {
+	if len(rows) > 0 || !upsert {
 		return before, after, res, nil
 	}
 	doc, err := upsertDocument(filter)
@@ -342,12 +356,8 @@ func (c *collection) modify(ctx context.Context, tx runner, t *table, filter bso
 	if err := c.insertOne(ctx, tx, t, s); err != nil {
 		return nil, nil, res, err
 	}
-	newRaw, err := fromJSON(s.json, nil)
-	if err != nil {
-		return nil, nil, res, err
-	}
 	res.Upserted++
-	return nil, []bson.Raw{newRaw}, res, nil
+	return nil, [][]byte{s.json}, res, nil
 }
 
 func (c *collection) update(ctx context.Context, filter, upd bson.D, limit int64, upsert bool) (docdb.UpdateResult, error) {
@@ -388,7 +398,7 @@ func (c *collection) FindOneAndUpdate(ctx context.Context, filter, upd bson.D, o
 	if err != nil {
 		return err
 	}
-	var before, after []bson.Raw
+	var before, after [][]byte
 	err = c.db.writeTx(ctx, func(tx runner) error {
 		var err error
 		before, after, _, err = c.modify(ctx, tx, t, filter, u, o.Sort, 1, o.Upsert)
@@ -404,7 +414,16 @@ func (c *collection) FindOneAndUpdate(ctx context.Context, filter, upd bson.D, o
 	if len(docs) == 0 {
 		return docdb.ErrNotFound
 	}
-	return bson.Unmarshal(docs[0], out)
+	return decodeText(docs[0], out)
+}
+
+// decodeText decodes one stored JSON text into out.
+func decodeText(text []byte, out any) error {
+	raw, err := fromJSON(text, nil)
+	if err != nil {
+		return err
+	}
+	return bson.Unmarshal(raw, out)
 }
 
 func (c *collection) FindOneAndDelete(ctx context.Context, filter bson.D, out any) error {
@@ -412,14 +431,14 @@ func (c *collection) FindOneAndDelete(ctx context.Context, filter bson.D, out an
 	if err != nil {
 		return err
 	}
-	var doc bson.Raw
+	var doc []byte
 	err = c.db.writeTx(ctx, func(tx runner) error {
-		docs, ids, err := c.selectDocs(ctx, tx, t, filter, docdb.FindOptions{Limit: 1}, true)
-		if err != nil || len(docs) == 0 {
+		rows, err := c.selectRows(ctx, tx, t, filter, docdb.FindOptions{Limit: 1})
+		if err != nil || len(rows) == 0 {
 			return err
 		}
-		doc = docs[0]
-		_, err = tx.ExecContext(ctx, "DELETE FROM "+quote(t.name)+" WHERE id = ?", ids[0])
+		doc = rows[0].json
+		_, err = tx.ExecContext(ctx, "DELETE FROM "+quote(t.name)+" WHERE id = ?", rows[0].id)
 		return err
 	})
 	if err != nil {
@@ -428,7 +447,7 @@ func (c *collection) FindOneAndDelete(ctx context.Context, filter bson.D, out an
 	if doc == nil {
 		return docdb.ErrNotFound
 	}
-	return bson.Unmarshal(doc, out)
+	return decodeText(doc, out)
 }
 
 func (c *collection) delete(ctx context.Context, tx runner, t *table, filter bson.D, one bool) (int64, error) {
