@@ -168,9 +168,9 @@ func (s *Store) DeleteClient(ctx context.Context, id ID) error {
 	return s.deleteClientsWhere(ctx, bson.D{{Key: "_id", Value: id}})
 }
 
-// deleteBatch bounds the ids of one delete, so no one write holds the
-// store for long.
-const deleteBatch = 500
+// writeBatch bounds the documents one write touches, so no one write holds
+// the store for long.
+const writeBatch = 500
 
 // deleteClientsWhere deletes matching clients and their messages (messages
 // first: a message never outlives its client's deletion).
@@ -179,8 +179,8 @@ func (s *Store) deleteClientsWhere(ctx context.Context, filter bson.D) error {
 	if err != nil {
 		return err
 	}
-	for start := 0; start < len(ids); start += deleteBatch {
-		chunk := idKeys(ids[start:min(start+deleteBatch, len(ids))])
+	for start := 0; start < len(ids); start += writeBatch {
+		chunk := idKeys(ids[start:min(start+writeBatch, len(ids))])
 		if _, err := s.messages().DeleteMany(ctx, bson.D{{Key: "client", Value: bson.D{{Key: "$in", Value: chunk}}}}); err != nil {
 			return fmt.Errorf("delete messages of clients: %w", err)
 		}

@@ -15,12 +15,6 @@ import (
 // keeps its type on the way: the SQLite engine hands dates back as
 // milliseconds, which the type turns into dates again for MongoDB.
 
-// counter is a counters document: the last id handed out in a collection.
-type counter struct {
-	ID  string `bson:"_id"`
-	Seq int64  `bson:"seq"`
-}
-
 // copiers copies each collection, in the order of collections.
 var copiers = map[string]func(ctx context.Context, from, to docdb.Collection) (int, error){
 	colCounters:    copyAs[counter],

@@ -10,13 +10,17 @@ import (
 	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
+// counter is a counters document: the last id handed out in a collection.
+type counter struct {
+	ID  string `bson:"_id"`
+	Seq int64  `bson:"seq"`
+}
+
 // nextIDs reserves n consecutive ids for a collection and returns the first.
 // One atomic $inc on the collection's counter document serves any number of
 // gateways, on either engine: no two ever get the same id.
 func (s *Store) nextIDs(ctx context.Context, collection string, n int) (ID, error) {
-	var doc struct {
-		Seq int64 `bson:"seq"`
-	}
+	var doc counter
 	var err error
 	// Two first-ever upserts of a counter can race to insert it; the loser
 	// gets a duplicate-key error and simply increments the winner's document.

@@ -21,6 +21,8 @@ var collections = []docdb.CollectionSpec{
 		{Name: idxUsername, Fields: []string{"username"}, Unique: true},
 		{Name: idxEmail, Fields: []string{"email_key"}, Unique: true},
 		{Name: "users_email", Fields: []string{"email"}},
+		// Finds the users an older version stored without a person.
+		{Name: "users_person", Fields: []string{"person"}},
 		{Name: "users_date_joined", Fields: []string{"date_joined"}},
 		{Name: "users_roles", Fields: []string{"roles"}},
 		{Name: "users_permissions", Fields: []string{"permissions"}},

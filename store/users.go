@@ -528,13 +528,14 @@ func derefBool(b *bool) bool { return b != nil && *b }
 // givePersons gives a person id to every user stored without one (by a
 // version of Gatehouse before persons were numbered), so that every user
 // has one, as the accounts dialect's clients expect. It reads only such
-// users, and a batch of them at a time.
+// users (an index finds them, so a start costs one index probe when there
+// are none), a batch of them at a time.
 func (s *Store) givePersons(ctx context.Context) error {
 	for {
 		var missing []struct {
 			ID ID `bson:"_id"`
 		}
-		err := s.users().Find(ctx, bson.D{{Key: "person", Value: nil}}, docdb.FindOptions{Projection: idOnly, Limit: deleteBatch}, &missing)
+		err := s.users().Find(ctx, bson.D{{Key: "person", Value: nil}}, docdb.FindOptions{Projection: idOnly, Limit: writeBatch}, &missing)
 		if err != nil {
 			return fmt.Errorf("find users without a person: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/gatehouse/gatehouse/store/docdb"
 )
@@ -236,14 +237,12 @@ func storedForm(doc any) (stored, error) {
 	return stored{id: id, json: text}, nil
 }
 
+// idValue is an _id as the id column holds it: a string or an integer,
+// compared as filters compare them.
 func idValue(v bson.RawValue) (any, error) {
 	switch v.Type {
-	case bson.TypeString:
-		return v.StringValue(), nil
-	case bson.TypeInt32:
-		return int64(v.Int32()), nil
-	case bson.TypeInt64:
-		return v.Int64(), nil
+	case bson.TypeString, bson.TypeInt32, bson.TypeInt64:
+		return sqlValue(bsoncore.Value{Type: bsoncore.Type(v.Type), Data: v.Value})
 	}
 	return nil, docdb.Unsupported("an _id of type %s", v.Type)
 }

@@ -1,0 +1,73 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/gatehouse/gatehouse/store/docdb"
+)
+
+// The lookups the store makes on declared indexes are answered by those
+// indexes: SQLite's plan searches an index and scans no table.
+func TestLookupsSearchTheirIndexes(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, Config{Dir: t.TempDir(), Database: "plan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	spec := docdb.CollectionSpec{Name: "users", Arrays: []string{"roles"}, Indexes: []docdb.Index{
+		{Name: "users_username", Fields: []string{"username"}, Unique: true},
+		{Name: "users_person", Fields: []string{"person"}},
+		{Name: "users_roles", Fields: []string{"roles"}},
+		{Name: "messages_mailing_status", Fields: []string{"mailing", "status"}},
+	}}
+	if err := db.Prepare(ctx, []docdb.CollectionSpec{spec}); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := db.table(ctx, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		filter bson.D
+	}{
+		{"by id", bson.D{{Key: "_id", Value: "00000000000000000007"}}},
+		{"by ids", bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{"a", "b"}}}}}},
+		{"by username", bson.D{{Key: "username", Value: "alice"}}},
+		{"without a person", bson.D{{Key: "person", Value: nil}}},
+		{"holding a role", bson.D{{Key: "roles", Value: "00000000000000000003"}}},
+		{"holding any of roles", bson.D{{Key: "roles", Value: bson.D{{Key: "$in", Value: bson.A{"a", "b"}}}}}},
+		{"a compound index's prefix", bson.D{{Key: "mailing", Value: "m"}, {Key: "status", Value: "SENT"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := &query{t: tbl}
+			where, err := q.where(tc.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := db.read.QueryContext(ctx, "EXPLAIN QUERY PLAN SELECT id, json(doc) FROM "+quote("users")+" WHERE "+where, q.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			text := strings.Join(plan, "; ")
+			if !strings.Contains(text, "USING") || strings.Contains(text, "SCAN users") || strings.Contains(text, `SCAN "users"`) {
+				t.Errorf("plan %q: want an index search and no scan of the table (%s)", text, where)
+			}
+		})
+	}
+}
