@@ -56,6 +56,18 @@ func TestCopyMovesEveryCollectionAndBack(t *testing.T) {
 			_ = db.Close(ctx)
 		}
 	})
+	// On MongoDB the dates are dates again (the SQLite engine keeps them as
+	// milliseconds): a range on a date finds the user.
+	onMongo, err := store.Open(ctx, store.Config{MongoURI: mongoURI, Database: database}, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Hour)
+	n, err := onMongo.CountUsers(ctx, &store.UserFilter{DateJoined: &store.TimeLookup{Lt: &future}})
+	_ = onMongo.Close(ctx)
+	if err != nil || n != 1 {
+		t.Errorf("users joined before now on MongoDB: %d %v; the copy's dates are not dates", n, err)
+	}
 	// A second copy into a store that holds data is refused, unless told.
 	if _, err := copyRun(first, mongoURI); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("a second copy: %v", err)
