@@ -31,8 +31,8 @@ func NewAuthenticator(lookup CallerLookup, cache *CallerCache) *Authenticator {
 
 // Authenticate returns the caller an Authorization header value names: nil
 // and no error for an anonymous request (no header, or another scheme such
-// as Basic); an *Error for a malformed header, an unknown or ill-formed key,
-// or an inactive user; any other error for a store failure.
+// as Basic); a refusal (IsRefusal) for a malformed header, an unknown or
+// ill-formed key, or an inactive user; any other error for a store failure.
 func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Caller, error) {
 	key, err := ParseAuthorization(header)
 	if err != nil || key == "" {
@@ -71,7 +71,7 @@ func (a *Authenticator) AuthenticateDigest(ctx context.Context, digest string) (
 // a revocation made on any instance within the TTL.
 func (a *Authenticator) Refresh(ctx context.Context, digest string) (*Caller, error) {
 	c, err := a.lookUp(ctx, digest)
-	if _, ok := errors.AsType[*Error](err); ok {
+	if IsRefusal(err) {
 		a.cache.Delete(digest)
 	}
 	return c, err
@@ -82,7 +82,7 @@ func (a *Authenticator) lookUp(ctx context.Context, digest string) (*Caller, err
 	gen := a.cache.generation()
 	c, err := a.lookup.CallerByToken(ctx, digest)
 	if err != nil {
-		if _, ok := errors.AsType[*Error](err); ok {
+		if IsRefusal(err) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("look up token: %w", err)
@@ -111,10 +111,9 @@ func (a *Authenticator) ForgetUser(userID int64) { a.cache.DeleteUser(userID) }
 // Authorization header and puts the caller in its context (see CallerFrom;
 // an anonymous request gets none). On failure it calls onError instead of
 // the next handler: the HTTP surface decides the body, since GraphQL and each
-// REST dialect answer differently. An error holding an *Error (find it with
-// errors.AsType and show only its Message) means 401 with
-// "WWW-Authenticate: Token"; anything else is a server fault, to be logged
-// and never shown. onError must not be nil.
+// REST dialect answer differently. A refusal (IsRefusal; show only its
+// message) means 401 with "WWW-Authenticate: Token"; anything else is a
+// server fault, to be logged and never shown. onError must not be nil.
 func (a *Authenticator) Middleware(onError func(w http.ResponseWriter, r *http.Request, err error)) func(http.Handler) http.Handler {
 	if onError == nil {
 		panic("auth: Middleware needs an onError function")

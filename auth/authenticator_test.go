@@ -139,8 +139,8 @@ func TestAuthenticateStoreFailure(t *testing.T) {
 		if c != nil || !errors.Is(err, errStoreDown) {
 			t.Fatalf("Authenticate = %+v, %v; want the store's error", c, err)
 		}
-		if _, ok := errors.AsType[*Error](err); ok {
-			t.Errorf("a store failure came back as an *Error (a 401): %v", err)
+		if IsRefusal(err) {
+			t.Errorf("a store failure came back as a refusal (a 401): %v", err)
 		}
 	}
 	if got := f.Calls(); got != 2 {
@@ -154,8 +154,8 @@ func TestAuthenticateNilCallerFromLookup(t *testing.T) {
 	if c != nil || err == nil {
 		t.Fatalf("Authenticate = %+v, %v; want an error", c, err)
 	}
-	if _, ok := errors.AsType[*Error](err); ok {
-		t.Errorf("a broken lookup came back as an *Error (a 401): %v", err)
+	if IsRefusal(err) {
+		t.Errorf("a broken lookup came back as a refusal (a 401): %v", err)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // TestParseAuthorization's expectations were produced by running DRF 3.14's
@@ -60,10 +62,10 @@ func TestErrorIs(t *testing.T) {
 	}{
 		{"the sentinel itself", ErrInvalidToken, ErrInvalidToken, true},
 		{"wrapped sentinel", fmt.Errorf("look up: %w", ErrUserInactive), ErrUserInactive, true},
-		{"a fresh value with the same message", &Error{Message: "Invalid token."}, ErrInvalidToken, true},
+		{"a fresh value with the same message", fault.New(fault.Unauthenticated, "Invalid token."), ErrInvalidToken, true},
 		{"another message", ErrInvalidToken, ErrUserInactive, false},
 		{"a plain error with the same text", errors.New("Invalid token."), ErrInvalidToken, false},
-		{"nil *Error target", ErrInvalidToken, (*Error)(nil), false},
+		{"nil *fault.Error target", ErrInvalidToken, (*fault.Error)(nil), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +74,7 @@ func TestErrorIs(t *testing.T) {
 			}
 		})
 	}
-	if e, ok := errors.AsType[*Error](fmt.Errorf("x: %w", ErrNoCredentials)); !ok || e.Message != "Invalid token header. No credentials provided." {
+	if e, ok := errors.AsType[*fault.Error](fmt.Errorf("x: %w", ErrNoCredentials)); !ok || e.Message != "Invalid token header. No credentials provided." {
 		t.Errorf("errors.AsType did not recover the message: %v, %v", e, ok)
 	}
 }

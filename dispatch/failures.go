@@ -2,11 +2,11 @@ package dispatch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // Auto-pause, as listmonk does it: a mailing whose sends keep failing
@@ -41,11 +41,10 @@ func (d *Dispatcher) sendFailed(ctx context.Context, mailing store.ID, reason st
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
 	_, err := d.store.MoveMailing(ctx, mailing, store.MovePause, why)
-	var ce *store.ConflictError
 	switch {
 	case err == nil:
 		d.log.Warn("mailing paused after failures in a row", "mailing", mailing.String(), "failures", n, "last_error", reason)
-	case errors.As(err, &ce):
+	case fault.CodeOf(err) == fault.Conflict:
 		// Paused, cancelled or finished meanwhile: nothing to do.
 	default:
 		d.logStoreError(ctx, "pause mailing", err)

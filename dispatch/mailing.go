@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // lead is a mailing's lead while this dispatcher holds it: it starts the
@@ -304,7 +305,4 @@ func bounded[T any](d *Dispatcher, ctx context.Context, call func(context.Contex
 	return call(ctx)
 }
 
-func isConflict(err error) bool {
-	var ce *store.ConflictError
-	return errors.As(err, &ce)
-}
+func isConflict(err error) bool { return fault.CodeOf(err) == fault.Conflict }

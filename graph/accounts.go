@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // Accounts is the logic of signing up, signing in and managing users that
@@ -47,7 +48,7 @@ type Accounts struct {
 // unknown, inactive, or the password wrong.
 const msgBadCredentials = "Unable to log in with provided credentials."
 
-var errBadCredentials = store.FieldError(store.NonFieldErrors, msgBadCredentials)
+var errBadCredentials = fault.Field(fault.NonField, msgBadCredentials)
 
 // Sign-in outcomes, logged with every attempt (and counted as metrics).
 const (
@@ -478,7 +479,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, caller *auth.Caller, oldP
 		return ctx.Err()
 	}
 	if !ok {
-		return store.FieldError("old_password", "Your old password was entered incorrectly. Please enter it again.")
+		return fault.Field("old_password", "Your old password was entered incorrectly. Please enter it again.")
 	}
 	if err := a.setPassword(ctx, id, "new_password", newPassword); err != nil {
 		return err

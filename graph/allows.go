@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/graph/model"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // allows runs the access-rule directive of another root field for the
@@ -19,7 +20,7 @@ import (
 func allows(ctx context.Context, schema *ast.Schema, field string, id *store.ID) (bool, error) {
 	def := rootField(schema, field)
 	if def == nil {
-		return false, store.FieldError("field", "Name a query or mutation field, as Mutation.updateUser.")
+		return false, fault.Field("field", "Name a query or mutation field, as Mutation.updateUser.")
 	}
 	yes := func(context.Context) (any, error) { return true, nil }
 	d := Directives()

@@ -3,26 +3,23 @@ package graph
 import (
 	"context"
 	"errors"
-	"github.com/99designs/gqlgen/graphql/errcode"
 	"log/slog"
 	"runtime/debug"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
-// Error codes in extensions.code. SPA clients and the REST dialects branch
-// on them; the messages are for people. Every code the gateway sends is
-// one of these, and the README lists them all (a test checks both).
+// Error codes in extensions.code, which SPA clients branch on; the
+// messages are for people. Every code the gateway sends is one of these,
+// and the README lists them all (a test checks both).
 const (
 	// Errors of an operation that ran.
 	CodeBadUserInput    = "BAD_USER_INPUT"
@@ -59,46 +56,45 @@ var Codes = []string{
 const (
 	msgNotAuthenticated = "Authentication credentials were not provided."
 	msgForbidden        = "You do not have permission to perform this action."
-	msgNotFound         = "Not found."
 	msgUnavailable      = "The service is unavailable. Try again shortly."
 	msgInternal         = "internal error"
 )
 
-// Error is an error a resolver means the client to see, with its code.
-type Error struct {
-	Code    string
-	Message string
-	// Extensions are added to the error's extensions (retryAfter, …).
-	Extensions map[string]any
+// codes maps each kind of failure to the code GraphQL clients see: the
+// one place the GraphQL edge translates the gateway's error.
+var codes = map[fault.Code]string{
+	fault.Invalid:         CodeBadUserInput,
+	fault.Unauthenticated: CodeUnauthenticated,
+	fault.Forbidden:       CodeForbidden,
+	fault.NotFound:        CodeNotFound,
+	fault.Conflict:        CodeConflict,
+	fault.Throttled:       CodeTooManyRequests,
+	fault.Unavailable:     CodeUnavailable,
+	fault.Internal:        CodeInternal,
 }
 
-func (e *Error) Error() string { return e.Message }
-
 var (
-	errUnauthenticated = &Error{Code: CodeUnauthenticated, Message: msgNotAuthenticated}
-	errForbidden       = &Error{Code: CodeForbidden, Message: msgForbidden}
+	errUnauthenticated = fault.New(fault.Unauthenticated, msgNotAuthenticated)
+	errForbidden       = fault.New(fault.Forbidden, msgForbidden)
 )
 
 // forbidden is a denial that says what was missing.
-func forbidden(reason string) *Error {
-	return &Error{Code: CodeForbidden, Message: msgForbidden, Extensions: map[string]any{"reason": reason}}
+func forbidden(reason string) *fault.Error {
+	return &fault.Error{Code: fault.Forbidden, Message: msgForbidden, Details: map[string]any{"reason": reason}}
 }
 
 // missingPermission is a denial naming the permission that would allow it.
-func missingPermission(codename string) *Error {
-	return &Error{Code: CodeForbidden, Message: msgForbidden, Extensions: map[string]any{"permission": codename}}
+func missingPermission(codename string) *fault.Error {
+	return &fault.Error{Code: fault.Forbidden, Message: msgForbidden, Details: map[string]any{"permission": codename}}
 }
 
 // throttledError tells a client how long to wait, as DRF's throttling does.
-func throttledError(wait time.Duration) *Error {
-	secs := int(wait.Round(time.Second) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	return &Error{
-		Code:       CodeTooManyRequests,
+func throttledError(wait time.Duration) *fault.Error {
+	secs := max(int(wait.Round(time.Second)/time.Second), 1)
+	return &fault.Error{
+		Code:       fault.Throttled,
 		Message:    "Request was throttled. Expected available in " + strconv.Itoa(secs) + " seconds.",
-		Extensions: map[string]any{"retryAfter": secs},
+		RetryAfter: secs,
 	}
 }
 
@@ -117,14 +113,14 @@ func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			cause = ge.Err
 		}
 		if cause == nil {
-			return withCode(gqlErr, gqlErr.Extensions, CodeBadUserInput)
+			return withCode(gqlErr, CodeBadUserInput)
 		}
 		// gqlgen hands on with a cause two errors that are the client's:
 		// an argument that does not coerce (an ID that is not a number, a
 		// time that does not parse), whose scalar's message is safe to show,
 		// and the refusal of introspection when it is turned off.
 		if argumentError(ctx, gqlErr) {
-			return withCode(gqlErr, gqlErr.Extensions, CodeBadUserInput)
+			return withCode(gqlErr, CodeBadUserInput)
 		}
 		if introspectionRefused(ctx) {
 			cause = forbidden("introspection is disabled")
@@ -134,52 +130,56 @@ func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 	}
 }
 
+// present writes a resolver's error as clients see it, and leaves the
+// *fault.Error it was read as in gqlErr.Err, so that in-process callers
+// (the REST dialects) map the same value without reading extensions back.
 func present(ctx context.Context, logger *slog.Logger, gqlErr *gqlerror.Error, cause error) {
-	var (
-		e        *Error
-		ve       *store.ValidationError
-		ae       *auth.Error
-		conflict *store.ConflictError
-		ext      = map[string]any{}
-	)
+	f := classify(cause)
+	message := f.Message
 	switch {
-	case errors.As(cause, &e):
-		gqlErr.Message = e.Message
-		for k, v := range e.Extensions {
-			ext[k] = v
-		}
-		ext["code"] = e.Code
-	case errors.As(cause, &ve):
-		gqlErr.Message = validationMessage(ve)
-		ext["code"] = CodeBadUserInput
-		ext["fields"] = ve.Fields
-	case errors.As(cause, &conflict):
-		gqlErr.Message = conflict.Message
-		ext["code"] = CodeConflict
-	case errors.Is(cause, store.ErrNotFound):
-		gqlErr.Message = msgNotFound
-		ext["code"] = CodeNotFound
-	case errors.As(cause, &ae):
-		gqlErr.Message = ae.Message
-		ext["code"] = CodeUnauthenticated
-	case errors.Is(cause, context.Canceled):
+	case f.Code == fault.Invalid && len(f.Fields) > 0:
+		// One line for people; clients that show errors next to fields
+		// read extensions.fields instead.
+		message = fault.FieldErrors(f.Fields).String()
+	case errors.Is(cause, context.Canceled) && (f.Code == fault.Unavailable || f.Code == fault.Internal):
 		// The client went away; nobody reads this answer.
-		gqlErr.Message = "The request was cancelled."
-		ext["code"] = CodeUnavailable
-	case errors.Is(cause, store.ErrUnavailable), errors.Is(cause, context.DeadlineExceeded):
+		f, message = fault.Wrap(fault.Unavailable, "", cause), "The request was cancelled."
+	case f.Code == fault.Unavailable:
 		logger.WarnContext(ctx, "store unavailable", "request_id", middleware.GetReqID(ctx), "path", gqlErr.Path.String(), "err", cause)
-		gqlErr.Message = msgUnavailable
-		ext["code"] = CodeUnavailable
-	default:
-		requestID := middleware.GetReqID(ctx)
-		logger.ErrorContext(ctx, "internal error", "request_id", requestID, "path", gqlErr.Path.String(), "err", cause)
-		gqlErr.Message = msgInternal
-		ext["code"] = CodeInternal
-		if requestID != "" {
-			ext["requestId"] = requestID
-		}
+		message = msgUnavailable
+	case f.Code == fault.Internal:
+		logger.ErrorContext(ctx, "internal error", "request_id", middleware.GetReqID(ctx), "path", gqlErr.Path.String(), "err", cause)
+		message = msgInternal
 	}
+	ext := map[string]any{}
+	for k, v := range f.Details {
+		ext[k] = v
+	}
+	ext["code"] = codes[f.Code]
+	if len(f.Fields) > 0 {
+		ext["fields"] = f.Fields
+	}
+	if f.RetryAfter > 0 {
+		ext["retryAfter"] = f.RetryAfter
+	}
+	if requestID := middleware.GetReqID(ctx); f.Code == fault.Internal && requestID != "" {
+		ext["requestId"] = requestID
+	}
+	gqlErr.Message = message
 	gqlErr.Extensions = ext
+	gqlErr.Err = f
+}
+
+// classify reads any error as a *fault.Error: the one it holds, or
+// Unavailable for a deadline the request ran out of, or Internal holding it.
+func classify(err error) *fault.Error {
+	if f, ok := fault.As(err); ok {
+		return f
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fault.Wrap(fault.Unavailable, msgUnavailable, err)
+	}
+	return fault.Wrap(fault.Internal, msgInternal, err)
 }
 
 // argumentError reports an error raised while coercing the arguments of
@@ -212,15 +212,19 @@ func introspectionRefused(ctx context.Context) bool {
 		graphql.HasOperationContext(ctx) && graphql.GetOperationContext(ctx).DisableIntrospection
 }
 
-// withCode keeps gqlgen's own extensions and adds a code when none is set.
-func withCode(e *gqlerror.Error, ext map[string]any, code string) *gqlerror.Error {
-	if ext == nil {
-		ext = map[string]any{}
+// withCode keeps gqlgen's own extensions and adds a code when none is
+// set. An error that ends up BAD_USER_INPUT holds a fault.Invalid with its
+// message, as a resolver's would.
+func withCode(e *gqlerror.Error, code string) *gqlerror.Error {
+	if e.Extensions == nil {
+		e.Extensions = map[string]any{}
 	}
-	if _, ok := ext["code"]; !ok {
-		ext["code"] = code
+	if _, ok := e.Extensions["code"]; !ok {
+		e.Extensions["code"] = code
 	}
-	e.Extensions = ext
+	if e.Extensions["code"] == CodeBadUserInput {
+		e.Err = fault.Wrap(fault.Invalid, e.Message, e.Err)
+	}
 	return e
 }
 
@@ -234,22 +238,3 @@ func Recover(logger *slog.Logger) graphql.RecoverFunc {
 }
 
 var errPanic = errors.New("resolver panicked")
-
-// validationMessage sums up field errors in one line for people; clients
-// that show errors next to fields read extensions.fields instead.
-func validationMessage(ve *store.ValidationError) string {
-	fields := make([]string, 0, len(ve.Fields))
-	for f := range ve.Fields {
-		fields = append(fields, f)
-	}
-	sort.Strings(fields)
-	parts := make([]string, 0, len(fields))
-	for _, f := range fields {
-		msg := strings.Join(ve.Fields[f], " ")
-		if f != store.NonFieldErrors {
-			msg = f + ": " + msg
-		}
-		parts = append(parts, msg)
-	}
-	return strings.Join(parts, " ")
-}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // Bounds of a users filter. A filter arrives as a variable, which the
@@ -42,7 +43,7 @@ func checkUserFilter(f *store.UserFilter) error {
 		return true
 	}
 	if !within(f, 1) {
-		return store.FieldError("filter", fmt.Sprintf(
+		return fault.Field("filter", fmt.Sprintf(
 			"A filter may hold at most %d conditions (itself and each one in and, or and not), nested at most %d deep.",
 			MaxFilterNodes, MaxFilterDepth))
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/graph/model"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // Page sizes: a list answers DefaultPageSize items unless asked for another
@@ -50,12 +51,12 @@ func decodeCursor(arg, cursor string) (int, error) {
 			return n, nil
 		}
 	}
-	return 0, store.FieldError(arg, "Invalid cursor.")
+	return 0, fault.Field(arg, "Invalid cursor.")
 }
 
 // resolve checks the arguments and works out the window.
 func (p pageArgs) resolve() (window, error) {
-	v := &store.ValidationError{}
+	v := &fault.FieldErrors{}
 	nonNegative := func(name string, n *int) int {
 		if n == nil {
 			return -1
@@ -78,7 +79,7 @@ func (p pageArgs) resolve() (window, error) {
 	limit := pageSize("limit", p.Limit)
 	offset := nonNegative("offset", p.Offset)
 	if (p.Offset != nil || p.Limit != nil) && (p.First != nil || p.Last != nil || p.After != nil || p.Before != nil) {
-		v.Add(store.NonFieldErrors, "Use either offset and limit or cursors (first, after, last, before), not both.")
+		v.Add(fault.NonField, "Use either offset and limit or cursors (first, after, last, before), not both.")
 	}
 	if err := v.Err(); err != nil {
 		return window{}, err

@@ -1,11 +1,11 @@
 package graph
 
 import (
-	"errors"
 	"reflect"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 func TestPageArgsResolve(t *testing.T) {
@@ -32,14 +32,13 @@ func TestPageArgsResolve(t *testing.T) {
 		{name: "before ahead of after", args: pageArgs{After: c(6), Before: c(2)}, want: store.Page{Offset: 7, Limit: 1}},
 		{name: "a negative first", args: pageArgs{First: n(-1)}, field: "first"},
 		{name: "a negative offset", args: pageArgs{Offset: n(-3)}, field: "offset"},
-		{name: "offsets and cursors mixed", args: pageArgs{Offset: n(1), First: n(2)}, field: store.NonFieldErrors},
+		{name: "offsets and cursors mixed", args: pageArgs{Offset: n(1), First: n(2)}, field: fault.NonField},
 		{name: "a cursor that is not one", args: pageArgs{After: &bad}, field: "after"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, err := tc.args.resolve()
 			if tc.field != "" {
-				var v *store.ValidationError
-				if !errors.As(err, &v) || len(v.Fields[tc.field]) == 0 {
+				if v, ok := fault.As(err); !ok || len(v.Fields[tc.field]) == 0 {
 					t.Fatalf("want an error on %s, got %v", tc.field, err)
 				}
 				return

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/graph/model"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // MobileOperatorCode is the resolver for the mobileOperatorCode field.
@@ -306,7 +307,7 @@ func (r *queryResolver) Me(ctx context.Context) (*store.User, error) {
 func (r *queryResolver) User(ctx context.Context, id *store.ID, username *string) (*store.User, error) {
 	switch {
 	case (id == nil) == (username == nil):
-		return nil, store.FieldError(store.NonFieldErrors, "Give exactly one of id and username.")
+		return nil, fault.Field(fault.NonField, "Give exactly one of id and username.")
 	case id != nil:
 		return nilIfNotFound(r.Store.UserByID(ctx, *id))
 	default:

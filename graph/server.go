@@ -118,10 +118,10 @@ func websocketAuth(a *auth.Authenticator, checkEvery time.Duration, logger *slog
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		if header := payload.Authorization(); a != nil && header != "" {
 			caller, err := a.Authenticate(ctx, header)
-			var ae *auth.Error
+			message, refused := auth.Refused(err)
 			switch {
-			case errors.As(err, &ae):
-				ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), ae.Message)
+			case refused:
+				ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), message)
 				return ctx, nil, err
 			case err != nil:
 				logger.WarnContext(ctx, "token check failed", "request_id", middleware.GetReqID(ctx), "err", err)

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -96,10 +95,10 @@ func (s *socket) watch(ctx context.Context, a *auth.Authenticator, caller *auth.
 // holds. A store that cannot answer closes nothing: the next operation is
 // told the service is unavailable, as an HTTP request would be.
 func (s *socket) refuse(ctx context.Context, err error, logger *slog.Logger) {
-	var ae *auth.Error
+	message, refused := auth.Refused(err)
 	switch {
-	case errors.As(err, &ae):
-		s.close(closeForbidden, ae.Message)
+	case refused:
+		s.close(closeForbidden, message)
 	case err != nil && ctx.Err() == nil:
 		logger.WarnContext(ctx, "websocket token check failed", "request_id", middleware.GetReqID(ctx), "err", err)
 	}
@@ -132,7 +131,7 @@ func socketAccess(a *auth.Authenticator, logger *slog.Logger) graphql.OperationM
 		caller, err := a.AuthenticateDigest(ctx, s.token())
 		if err != nil {
 			s.refuse(ctx, err, logger)
-			if _, ok := errors.AsType[*auth.Error](err); ok {
+			if auth.IsRefusal(err) {
 				return graphql.OneShot(&graphql.Response{Errors: codedErrors(msgNotAuthenticated, CodeUnauthenticated)})
 			}
 			return graphql.OneShot(&graphql.Response{Errors: codedErrors(msgUnavailable, CodeUnavailable)})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/graph/model"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // listUsers answers the users fields (Query.users, Role.users).
@@ -84,7 +85,7 @@ type userFields struct {
 // update turns given fields into a store update. Null is refused where the
 // field cannot be empty; a null phone number clears it.
 func (f userFields) update() (store.UserUpdate, error) {
-	v := &store.ValidationError{}
+	v := &fault.FieldErrors{}
 	text := func(name string, o graphql.Omittable[*string], nullable bool) *string {
 		val, set := o.ValueOK()
 		switch {

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -11,10 +10,9 @@ import (
 	"strconv"
 
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/graph"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // What Django REST Framework 3.14 answers, word for word: the Django
@@ -28,7 +26,7 @@ const (
 	drfTooLarge         = "Request body is too large."
 	drfUnavailable      = "The service is unavailable. Try again shortly."
 	drfRequired         = "This field is required."
-	drfNonFieldErrors   = "non_field_errors"
+	drfNonFieldErrors   = fault.NonField
 )
 
 // answer is a complete response: what a step that fails before any
@@ -57,84 +55,54 @@ func notAuthenticated(message string) *answer {
 	return a
 }
 
-// notFound is also what the binders answer for an id that cannot name a
-// user ("abc"), as Django's URL lookup does.
-var errNotFound = &gqlerror.Error{Message: drfNotFound, Extensions: map[string]any{"code": graph.CodeNotFound}}
+// errNotFound is what the binders answer for an id that cannot name a
+// user ("abc"), as Django's URL lookup does; it is the store's not-found.
+var errNotFound = fault.New(fault.NotFound, drfNotFound)
 
-// fieldErrors collects DRF's field errors, {"field": ["message", …]}, as a
-// GraphQL input error, so that binders and resolvers fail alike.
-type fieldErrors map[string][]string
-
-func (f fieldErrors) add(field, message string) { f[field] = append(f[field], message) }
-
-func (f fieldErrors) err() error {
-	if len(f) == 0 {
-		return nil
+// faultOf reads the failure of a step or an operation: the *fault.Error it
+// holds (the GraphQL error presenter leaves one in every client error), or
+// an internal one.
+func faultOf(err error) *fault.Error {
+	if f, ok := fault.As(err); ok {
+		return f
 	}
-	return &gqlerror.Error{Message: "invalid input", Extensions: map[string]any{
-		"code":   graph.CodeBadUserInput,
-		"fields": map[string][]string(f),
-	}}
+	return fault.Wrap(fault.Internal, "", err)
 }
 
-// drfErrorAnswer maps the GraphQL error of a failed operation to DRF's
-// status and body. fieldOrder is the serializer's field order, which DRF
-// keeps in its error bodies.
-func drfErrorAnswer(ctx context.Context, logger *slog.Logger, err *gqlerror.Error, fieldOrder []string) *answer {
-	code, _ := err.Extensions["code"].(string)
-	switch code {
-	case graph.CodeUnauthenticated:
-		msg := err.Message
+// drfErrorAnswer maps a failure to DRF's status and body: the one place
+// the Django dialects translate the gateway's error. fieldOrder is the
+// serializer's field order, which DRF keeps in its error bodies.
+func drfErrorAnswer(ctx context.Context, logger *slog.Logger, f *fault.Error, fieldOrder []string) *answer {
+	switch f.Code {
+	case fault.Unauthenticated:
+		msg := f.Message
 		if msg == "" {
 			msg = drfNotAuthenticated
 		}
 		return notAuthenticated(msg)
-	case graph.CodeForbidden:
+	case fault.Forbidden:
 		return detail(http.StatusForbidden, drfForbidden)
-	case graph.CodeNotFound:
+	case fault.NotFound:
 		return detail(http.StatusNotFound, drfNotFound)
-	case graph.CodeBadUserInput, graph.CodeConflict:
-		if fields := fieldsOf(err.Extensions["fields"]); len(fields) > 0 {
-			return &answer{status: http.StatusBadRequest, body: orderedFieldErrors(fields, fieldOrder)}
+	case fault.Invalid, fault.Conflict:
+		if len(f.Fields) > 0 {
+			return &answer{status: http.StatusBadRequest, body: orderedFieldErrors(f.Fields, fieldOrder)}
 		}
-		return &answer{status: http.StatusBadRequest, body: object{}.set(drfNonFieldErrors, []string{err.Message})}
-	case graph.CodeTooManyRequests:
-		a := detail(http.StatusTooManyRequests, err.Message)
-		if secs, ok := err.Extensions["retryAfter"].(int); ok {
-			a.header = http.Header{"Retry-After": {strconv.Itoa(secs)}}
+		return &answer{status: http.StatusBadRequest, body: object{}.set(drfNonFieldErrors, []string{f.Message})}
+	case fault.Throttled:
+		a := detail(http.StatusTooManyRequests, f.Message)
+		if f.RetryAfter > 0 {
+			a.header = http.Header{"Retry-After": {strconv.Itoa(f.RetryAfter)}}
 		}
 		return a
-	case graph.CodeUnavailable:
+	case fault.Unavailable:
 		return detail(http.StatusServiceUnavailable, drfUnavailable)
 	}
-	// Validation and coercion errors of an operation the route built are
-	// the route's fault, not the client's; the presenter has logged any
-	// internal error with its cause.
-	logger.ErrorContext(ctx, "rest: operation failed", "request_id", middleware.GetReqID(ctx), "code", code, "message", err.Message)
+	// An operation the route built that fails validation is the route's
+	// fault, not the client's; the presenter has logged any internal error
+	// of a resolver with its cause.
+	logger.ErrorContext(ctx, "rest: route failed", "request_id", middleware.GetReqID(ctx), "message", f.Message, "err", f.Err)
 	return detail(http.StatusInternalServerError, drfServerError)
-}
-
-// fieldsOf reads extensions.fields, as the error presenter (a Go map) or a
-// binder puts it.
-func fieldsOf(v any) map[string][]string {
-	switch f := v.(type) {
-	case map[string][]string:
-		return f
-	case fieldErrors:
-		return f
-	case map[string]any:
-		out := make(map[string][]string, len(f))
-		for k, msgs := range f {
-			list, _ := msgs.([]any)
-			for _, m := range list {
-				if s, ok := m.(string); ok {
-					out[k] = append(out[k], s)
-				}
-			}
-		}
-		return out
-	}
-	return nil
 }
 
 // orderedFieldErrors writes field errors in the serializer's field order,
@@ -200,8 +168,8 @@ func writeAnswer(w http.ResponseWriter, r *http.Request, allow string, a *answer
 // the authenticator refused: DRF's 401 with its message, or, when the token
 // could not be checked because the store failed, 503.
 func authErrorAnswer(ctx context.Context, logger *slog.Logger, err error) *answer {
-	if ae, ok := errors.AsType[*auth.Error](err); ok {
-		return notAuthenticated(ae.Message)
+	if message, refused := auth.Refused(err); refused {
+		return notAuthenticated(message)
 	}
 	logger.WarnContext(ctx, "rest: token check failed", "request_id", middleware.GetReqID(ctx), "err", err)
 	return detail(http.StatusServiceUnavailable, drfUnavailable)

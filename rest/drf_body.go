@@ -7,6 +7,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // parsers are the media types a route reads, as a DRF view's
@@ -119,9 +121,7 @@ func (r *Request) object(p parsers) (map[string]any, error) {
 }
 
 func nonFieldError(message string) error {
-	f := fieldErrors{}
-	f.add(drfNonFieldErrors, message)
-	return f.err()
+	return fault.Field(drfNonFieldErrors, message)
 }
 
 // pyTypeName is the Python type json.loads gives a decoded value.

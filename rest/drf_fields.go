@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // form reads a JSON object's fields as DRF's serializer fields do, with
@@ -17,12 +19,12 @@ import (
 // reaches a variable.
 type form struct {
 	data map[string]any
-	errs fieldErrors
+	errs fault.FieldErrors
 }
 
-func newForm(data map[string]any) *form { return &form{data: data, errs: fieldErrors{}} }
+func newForm(data map[string]any) *form { return &form{data: data, errs: fault.FieldErrors{}} }
 
-func (f *form) err() error { return f.errs.err() }
+func (f *form) err() error { return f.errs.Err() }
 
 // textRule is a CharField's options, as ModelSerializer derives them from
 // the model field (blank=True allows blank, null=True allows null).
@@ -47,12 +49,12 @@ func (f *form) text(name string, rule textRule) (value *string, given bool) {
 	switch {
 	case !ok:
 		if rule.required {
-			f.errs.add(name, drfRequired)
+			f.errs.Add(name, drfRequired)
 		}
 		return nil, false
 	case raw == nil:
 		if !rule.allowNull {
-			f.errs.add(name, "This field may not be null.")
+			f.errs.Add(name, "This field may not be null.")
 		}
 		return nil, rule.allowNull
 	}
@@ -65,18 +67,18 @@ func (f *form) text(name string, rule textRule) (value *string, given bool) {
 	default:
 		// A boolean, a list or an object: str() of it is never blank, so
 		// DRF's type check is what fails.
-		f.errs.add(name, "Not a valid string.")
+		f.errs.Add(name, "Not a valid string.")
 		return nil, false
 	}
 	if !rule.keepSpace {
 		s = strings.TrimFunc(s, pyIsSpace)
 	}
 	if s == "" && !rule.allowBlank {
-		f.errs.add(name, "This field may not be blank.")
+		f.errs.Add(name, "This field may not be blank.")
 		return nil, false
 	}
 	if strings.ContainsRune(s, 0) {
-		f.errs.add(name, "Null characters are not allowed.")
+		f.errs.Add(name, "Null characters are not allowed.")
 		return nil, false
 	}
 	return &s, true
@@ -92,7 +94,7 @@ func (f *form) boolean(name string, required bool) (value *bool, given bool) {
 	if b, ok := pyBool(raw); ok {
 		return &b, true
 	}
-	f.errs.add(name, "Must be a valid boolean.")
+	f.errs.Add(name, "Must be a valid boolean.")
 	return nil, false
 }
 
@@ -132,14 +134,14 @@ func (f *form) pkList(name string) (ids []string, raw []string, given bool) {
 	}
 	items, isList := v.([]any)
 	if !isList {
-		f.errs.add(name, `Expected a list of items but got type "`+pyTypeName(v)+`".`)
+		f.errs.Add(name, `Expected a list of items but got type "`+pyTypeName(v)+`".`)
 		return nil, nil, false
 	}
 	ids, raw = make([]string, 0, len(items)), make([]string, 0, len(items))
 	for _, it := range items {
 		id, text, problem := pkOf(it)
 		if problem != "" {
-			f.errs.add(name, problem)
+			f.errs.Add(name, problem)
 			return nil, nil, false
 		}
 		ids, raw = append(ids, id), append(raw, text)
@@ -277,7 +279,7 @@ func (f *form) pk(req *Request, name string, required bool) (string, bool) {
 	}
 	id, text, problem := pkOf(v)
 	if problem != "" {
-		f.errs.add(name, problem)
+		f.errs.Add(name, problem)
 		return "", false
 	}
 	req.rememberPKs(name, []string{id}, []string{text})
@@ -294,7 +296,7 @@ func (f *form) textList(name string, required bool) ([]string, bool) {
 	}
 	items, isList := v.([]any)
 	if !isList {
-		f.errs.add(name, `Expected a list of items but got type "`+pyTypeName(v)+`".`)
+		f.errs.Add(name, `Expected a list of items but got type "`+pyTypeName(v)+`".`)
 		return nil, false
 	}
 	out := make([]string, 0, len(items))
@@ -306,11 +308,11 @@ func (f *form) textList(name string, required bool) ([]string, bool) {
 		case json.Number:
 			s = pyNumberString(it)
 		default:
-			f.errs.add(name, "Not a valid string.")
+			f.errs.Add(name, "Not a valid string.")
 			return nil, false
 		}
 		if s == "" {
-			f.errs.add(name, "This field may not be blank.")
+			f.errs.Add(name, "This field may not be blank.")
 			return nil, false
 		}
 		out = append(out, s)
@@ -331,12 +333,12 @@ func (f *form) datetime(name string, required bool, zone *time.Location) (string
 	}
 	s, isText := v.(string)
 	if !isText || !strings.ContainsAny(strings.TrimSpace(s), "T ") {
-		f.errs.add(name, drfDateTimeFormat)
+		f.errs.Add(name, drfDateTimeFormat)
 		return "", false
 	}
 	t, err := djangoTime(s, zone)
 	if err != nil {
-		f.errs.add(name, drfDateTimeFormat)
+		f.errs.Add(name, drfDateTimeFormat)
 		return "", false
 	}
 	return t, true
@@ -349,11 +351,11 @@ func (f *form) given(name string, required bool) (any, bool) {
 	switch {
 	case !ok:
 		if required {
-			f.errs.add(name, drfRequired)
+			f.errs.Add(name, drfRequired)
 		}
 		return nil, false
 	case v == nil:
-		f.errs.add(name, "This field may not be null.")
+		f.errs.Add(name, "This field may not be null.")
 		return nil, false
 	}
 	return v, true

@@ -9,11 +9,10 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/gatehouse/gatehouse/graph"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // run executes one operation in-process on the gateway's executor, with
@@ -37,7 +36,7 @@ func (a *API) run(ctx context.Context, op *Operation, vars Vars) (json.RawMessag
 	responses, ctx := a.exec.DispatchOperation(ctx, opCtx)
 	resp := responses(ctx)
 	if resp == nil {
-		return nil, gqlerror.List{{Message: "no response", Extensions: map[string]any{"code": graph.CodeInternal}}}
+		return nil, gqlerror.List{{Message: "no response"}}
 	}
 	if len(resp.Errors) > 0 {
 		return resp.Data, resp.Errors
@@ -67,11 +66,11 @@ func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, look
 	data, errs := p.m.api.run(ctx, p.m.api.ops[opName], vars)
 	for _, e := range errs {
 		if len(e.Path) > 0 && e.Path[0] == ast.PathName("allows") {
-			return drfErrorAnswer(ctx, p.m.api.logger, e, nil)
+			return drfErrorAnswer(ctx, p.m.api.logger, faultOf(e), nil)
 		}
 	}
 	if len(errs) > 0 {
-		return drfErrorAnswer(ctx, p.m.api.logger, errs[0], nil)
+		return drfErrorAnswer(ctx, p.m.api.logger, faultOf(errs[0]), nil)
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(data, &fields); err == nil {
@@ -166,13 +165,13 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 	}
 	data, errs := p.m.api.run(ctx, rt.op, vars)
 	if len(errs) > 0 {
-		if isInputError(errs[0]) {
+		if fault.CodeOf(errs[0]) == fault.Invalid {
 			if g := p.guard(ctx, req, rule, onObject); g != nil {
 				finish(g)
 				return
 			}
 		}
-		finish(p.errorsAnswer(req, vars, errs))
+		finish(p.errorAnswer(req, vars, errs[0]))
 		return
 	}
 	status, body, err := rt.Shape(req, data)
@@ -214,43 +213,35 @@ func (p *pathHandler) lookUp(ctx context.Context, req *Request, o *Operation) er
 	return errNotFound
 }
 
-func isInputError(e *gqlerror.Error) bool {
-	code, _ := e.Extensions["code"].(string)
-	return code == graph.CodeBadUserInput
-}
-
-// toAnswer maps an error of a binder, a shaper or a dialect rule.
+// toAnswer maps an error of a binder, a shaper or a dialect rule: a
+// finished answer stands, anything else is answered as an operation's
+// error is.
 func (p *pathHandler) toAnswer(req *Request, err error) *answer {
 	if a, ok := errors.AsType[*answer](err); ok {
 		return a
 	}
-	if e, ok := errors.AsType[*gqlerror.Error](err); ok {
-		return p.errorsAnswer(req, nil, gqlerror.List{e})
-	}
-	ctx := req.HTTP.Context()
-	p.m.api.logger.ErrorContext(ctx, "rest: route failed", "request_id", middleware.GetReqID(ctx), "err", err)
-	return detail(http.StatusInternalServerError, drfServerError)
+	return p.errorAnswer(req, nil, err)
 }
 
-// errorsAnswer maps the errors of an operation: the first one decides, as
-// a route's operation calls one field. Field errors are first completed as
-// the legacy service would have given them.
-func (p *pathHandler) errorsAnswer(req *Request, vars Vars, errs gqlerror.List) *answer {
+// errorAnswer maps the error of an operation (the first, as a route's
+// operation calls one field) or of a step. Field errors are first
+// completed as the legacy service would have given them.
+func (p *pathHandler) errorAnswer(req *Request, vars Vars, err error) *answer {
 	ctx := req.HTTP.Context()
-	if fields := fieldsOf(errs[0].Extensions["fields"]); fields != nil {
-		fields = maps.Clone(fields)
+	f := faultOf(err)
+	if f.Fields != nil {
+		fields := maps.Clone(f.Fields)
 		if req.pks != nil {
 			req.firstUnknownPK(fields)
 		}
 		if more := p.m.dialect.MoreErrors; more != nil && vars != nil {
 			more(ctx, req, vars, p.m.api.runNamed, fields)
 		}
-		e := *errs[0]
-		e.Extensions = maps.Clone(e.Extensions)
-		e.Extensions["fields"] = fields
-		errs = gqlerror.List{&e}
+		completed := *f
+		completed.Fields = fields
+		f = &completed
 	}
-	return drfErrorAnswer(ctx, p.m.api.logger, errs[0], p.m.dialect.Fields)
+	return drfErrorAnswer(ctx, p.m.api.logger, f, p.m.dialect.Fields)
 }
 
 // runNamed runs an embedded operation by name.

@@ -257,7 +257,7 @@ func userAttributes(res map[string]any, create bool) (map[string]any, error) {
 	f := newForm(attrs)
 	for name := range attrs {
 		if !slices.Contains(jsonapiAttributes, name) {
-			f.errs.add(name, "A user has no such attribute.")
+			f.errs.Add(name, "A user has no such attribute.")
 		}
 	}
 	needed := textRule{required: create}

@@ -21,7 +21,7 @@ type Vars = map[string]any
 
 // Binder reads a request (path, query string, body) into the variables of
 // its route's operations, failing with the dialect's own validation errors
-// (fieldErrors) or a finished answer (415, a JSON parse error).
+// (fault.FieldErrors) or a finished answer (415, a JSON parse error).
 type Binder func(req *Request) (Vars, error)
 
 // Shaper turns the data of the route's first operation into the dialect's

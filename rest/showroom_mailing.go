@@ -5,6 +5,8 @@ import (
 	"maps"
 	"net/http"
 	"time"
+
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // The showroom dialect's mailings, messages and statistics.
@@ -47,7 +49,7 @@ func bindShowroomMailingList(req *Request) (Vars, error) {
 		return nil, err
 	}
 	q := req.Query()
-	errs := fieldErrors{}
+	errs := fault.FieldErrors{}
 	filter := map[string]any{}
 	for _, name := range []string{"tag", "code"} {
 		if raw, ok := q.get(name); ok {
@@ -56,7 +58,7 @@ func bindShowroomMailingList(req *Request) (Vars, error) {
 			}
 		}
 	}
-	if err := errs.err(); err != nil {
+	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	if len(filter) > 0 {

@@ -60,7 +60,7 @@ func showroomUserInput(req *Request, partial bool) (input map[string]any, err er
 	for _, field := range []string{"groups", "user_permissions"} {
 		if v, ok := f.data[field]; ok && v != nil {
 			if list, isList := v.([]any); !isList || len(list) > 0 {
-				f.errs.add(field, "Read-only here: change a user's roles and permissions through GraphQL (assignRoles, grantPermissions).")
+				f.errs.Add(field, "Read-only here: change a user's roles and permissions through GraphQL (assignRoles, grantPermissions).")
 			}
 		}
 	}

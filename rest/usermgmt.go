@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // usermgmt is seed 004, DRF user management: every path with a trailing
@@ -57,7 +59,7 @@ var (
 // parameter, so it is ignored, and no value is ever an operator.
 func bindManagedUserList(req *Request) (Vars, error) {
 	q := req.Query()
-	errs := fieldErrors{}
+	errs := fault.FieldErrors{}
 	filter := map[string]any{}
 	// also holds the conditions a field's lookups map has no room for: a
 	// second exact value (username=a&username__exact=b), and the search.
@@ -90,7 +92,7 @@ func bindManagedUserList(req *Request) (Vars, error) {
 			filter[field.graphql] = lookups
 		}
 	}
-	if err := errs.err(); err != nil {
+	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	if search, _ := q.get("search"); search != "" {
@@ -109,13 +111,13 @@ func bindManagedUserList(req *Request) (Vars, error) {
 
 // charFilterValue is a CharFilter's form field: stripped, an empty value
 // filters nothing, a NUL is refused.
-func charFilterValue(raw, param string, errs fieldErrors) (string, bool) {
+func charFilterValue(raw, param string, errs fault.FieldErrors) (string, bool) {
 	v := strings.TrimFunc(raw, pyIsSpace)
 	if v == "" {
 		return "", false
 	}
 	if strings.ContainsRune(v, 0) {
-		errs.add(param, "Null characters are not allowed.")
+		errs.Add(param, "Null characters are not allowed.")
 		return "", false
 	}
 	return v, true
@@ -123,7 +125,7 @@ func charFilterValue(raw, param string, errs fieldErrors) (string, bool) {
 
 // csvFilterValue is an `in` lookup's comma-separated list; an empty value
 // filters nothing.
-func csvFilterValue(raw, param string, errs fieldErrors) ([]any, bool) {
+func csvFilterValue(raw, param string, errs fault.FieldErrors) ([]any, bool) {
 	if raw == "" {
 		return nil, false
 	}
@@ -132,7 +134,7 @@ func csvFilterValue(raw, param string, errs fieldErrors) ([]any, bool) {
 	for _, p := range parts {
 		p = strings.TrimFunc(p, pyIsSpace)
 		if strings.ContainsRune(p, 0) {
-			errs.add(param, "Null characters are not allowed.")
+			errs.Add(param, "Null characters are not allowed.")
 			return nil, false
 		}
 		items = append(items, p)

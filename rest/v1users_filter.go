@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // filterSpec is v1users' list body read onto GraphQL's users arguments:
@@ -64,9 +66,7 @@ const maxExpressionDepth = 16
 
 // specError is a 400 naming the part of the body at fault.
 func specError(key, format string, args ...any) error {
-	f := fieldErrors{}
-	f.add(key, fmt.Sprintf(format, args...))
-	return f.err()
+	return fault.Field(key, fmt.Sprintf(format, args...))
 }
 
 func parseFilterSpec(data map[string]any, zone *time.Location) (*filterSpec, error) {

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/gatehouse/gatehouse/store/docdb"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // Client is a mailing recipient.
@@ -48,7 +49,7 @@ const (
 	maxTimezone    = 50
 )
 
-func validateClientPhone(v *ValidationError, phone string) {
+func validateClientPhone(v *fault.FieldErrors, phone string) {
 	switch {
 	case utf8.RuneCountInString(phone) > maxClientPhone:
 		v.Add("phone_number", msgMaxLength(maxClientPhone))
@@ -66,7 +67,7 @@ func ValidTimezone(name string) bool {
 	return err == nil
 }
 
-func validateTimezone(v *ValidationError, tz string) {
+func validateTimezone(v *fault.FieldErrors, tz string) {
 	switch {
 	case utf8.RuneCountInString(tz) > maxTimezone:
 		v.Add("timezone", msgMaxLength(maxTimezone))
@@ -77,7 +78,7 @@ func validateTimezone(v *ValidationError, tz string) {
 
 // checkClientRefs refuses a code or tag id that names nothing, as DRF words it.
 func (s *Store) checkClientRefs(ctx context.Context, code, tag *ID) error {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	for _, ref := range []struct {
 		id    *ID
 		coll  string
@@ -97,10 +98,10 @@ func (s *Store) checkClientRefs(ctx context.Context, code, tag *ID) error {
 	return v.Err()
 }
 
-// CreateClient stores a client. Errors: *ValidationError (bad phone or
+// CreateClient stores a client. Errors: fault.Invalid (bad phone or
 // time zone, unknown code or tag).
 func (s *Store) CreateClient(ctx context.Context, in ClientInput) (*Client, error) {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	validateClientPhone(v, in.PhoneNumber)
 	validateTimezone(v, in.Timezone)
 	if err := v.Err(); err != nil {
@@ -120,9 +121,9 @@ func (s *Store) CreateClient(ctx context.Context, in ClientInput) (*Client, erro
 	return &c, nil
 }
 
-// UpdateClient changes a client. Errors: ErrNotFound, *ValidationError.
+// UpdateClient changes a client. Errors: ErrNotFound, fault.Invalid.
 func (s *Store) UpdateClient(ctx context.Context, id ID, u ClientUpdate) (*Client, error) {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	if u.PhoneNumber != nil {
 		validateClientPhone(v, *u.PhoneNumber)
 	}
@@ -259,14 +260,14 @@ func (s *Store) CountClients(ctx context.Context, f *ClientFilter) (int, error) 
 // CreateClients stores many clients in batches (imports, seeding): one
 // counter update reserves the ids. References are checked once for all.
 func (s *Store) CreateClients(ctx context.Context, in []ClientInput) ([]ID, error) {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	var codes, tags []ID
 	for i, c := range in {
-		one := &ValidationError{}
+		one := &fault.FieldErrors{}
 		validateClientPhone(one, c.PhoneNumber)
 		validateTimezone(one, c.Timezone)
 		if err := one.Err(); err != nil {
-			v.Add(NonFieldErrors, fmt.Sprintf("client %d: %v", i, err))
+			v.Add(fault.NonField, fmt.Sprintf("client %d: %v", i, err))
 		}
 		codes, tags = append(codes, c.OperatorCodeID), append(tags, c.TagID)
 	}

@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
@@ -37,8 +38,7 @@ func TestTagsAndCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ce *store.ConflictError
-	if err := s.DeleteTag(ctx, tag.ID, false); !errors.As(err, &ce) {
+	if err := s.DeleteTag(ctx, tag.ID, false); fault.CodeOf(err) != fault.Conflict {
 		t.Errorf("deleting a used tag: %v", err)
 	}
 	if err := s.DeleteOperatorCode(ctx, code.ID, true); err != nil {
@@ -144,8 +144,7 @@ func TestMailingsAndStats(t *testing.T) {
 	if _, err := s.MoveMailing(ctx, m.ID, store.MoveStart, ""); err != nil {
 		t.Fatal(err)
 	}
-	var ce *store.ConflictError
-	if _, err := s.MoveMailing(ctx, m.ID, store.MoveStart, ""); !errors.As(err, &ce) {
+	if _, err := s.MoveMailing(ctx, m.ID, store.MoveStart, ""); fault.CodeOf(err) != fault.Conflict {
 		t.Errorf("a second start: %v", err)
 	}
 
@@ -195,11 +194,10 @@ func TestMailingMoves(t *testing.T) {
 				}
 				got, err := s.MoveMailing(ctx, m.ID, move, "by the test")
 				allowed := slices.Contains(move.From, from)
-				var ce *store.ConflictError
 				switch {
 				case allowed && (err != nil || got.Status != move.To || got.StatusReason != "by the test"):
 					t.Errorf("allowed, got %+v, %v", got, err)
-				case !allowed && !errors.As(err, &ce):
+				case !allowed && fault.CodeOf(err) != fault.Conflict:
 					t.Errorf("want a conflict, got %v", err)
 				case !allowed:
 					if again, _ := s.MailingByID(ctx, m.ID); again.Status != from {

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/gatehouse/gatehouse/store/docdb"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // MailingStatus is where a mailing is in its life.
@@ -110,7 +111,7 @@ type MailingUpdate struct {
 
 const maxMailingText = 500
 
-func validateMailing(v *ValidationError, in *MailingInput) {
+func validateMailing(v *fault.FieldErrors, in *MailingInput) {
 	switch n := utf8.RuneCountInString(in.Text); {
 	case strings.TrimSpace(in.Text) == "":
 		v.Add("text", msgBlank)
@@ -135,14 +136,14 @@ func validateMailing(v *ValidationError, in *MailingInput) {
 
 // checkLabels refuses tag names and codes that do not exist.
 func (s *Store) checkLabels(ctx context.Context, tags, codes []string) error {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	for _, l := range []struct {
 		label  label
 		field  string
 		values []string
 	}{{tagLabel, "tags", tags}, {codeLabel, "codes", codes}} {
 		_, err := s.labelIDs(ctx, l.label, l.field, l.values)
-		if ve, ok := err.(*ValidationError); ok {
+		if ve, ok := fault.As(err); ok && ve.Code == fault.Invalid {
 			for f, msgs := range ve.Fields {
 				for _, m := range msgs {
 					v.Add(f, m)
@@ -155,10 +156,10 @@ func (s *Store) checkLabels(ctx context.Context, tags, codes []string) error {
 	return v.Err()
 }
 
-// CreateMailing stores a scheduled mailing. Errors: *ValidationError.
+// CreateMailing stores a scheduled mailing. Errors: fault.Invalid.
 func (s *Store) CreateMailing(ctx context.Context, in MailingInput) (*Mailing, error) {
 	in.Tags, in.Codes = uniqueStrings(in.Tags), uniqueStrings(in.Codes)
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	validateMailing(v, &in)
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -180,14 +181,14 @@ func (s *Store) CreateMailing(ctx context.Context, in MailingInput) (*Mailing, e
 }
 
 // UpdateMailing changes a mailing that has not ended. Errors: ErrNotFound,
-// *ValidationError, *ConflictError (finished or cancelled).
+// fault.Invalid, fault.Conflict (finished or cancelled).
 func (s *Store) UpdateMailing(ctx context.Context, id ID, u MailingUpdate) (*Mailing, error) {
 	m, err := s.MailingByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if m.Status.Final() {
-		return nil, &ConflictError{Message: fmt.Sprintf("This mailing is %s and can no longer be changed.", strings.ToLower(string(m.Status)))}
+		return nil, fault.New(fault.Conflict, fmt.Sprintf("This mailing is %s and can no longer be changed.", strings.ToLower(string(m.Status))))
 	}
 	in := MailingInput{Text: m.Text, Start: m.Start, End: m.End, Tags: m.Tags, Codes: m.Codes, Window: m.Window}
 	if u.Text != nil {
@@ -210,7 +211,7 @@ func (s *Store) UpdateMailing(ctx context.Context, id ID, u MailingUpdate) (*Mai
 	} else if u.Window != nil {
 		in.Window = u.Window
 	}
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	validateMailing(v, &in)
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -254,7 +255,7 @@ var (
 var MailingMoves = []MailingMove{MoveStart, MovePause, MoveResume, MoveCancel, MoveFinish}
 
 // MoveMailing makes a move if the mailing's status allows it, records why,
-// and returns the mailing. Errors: ErrNotFound, *ConflictError (a status
+// and returns the mailing. Errors: ErrNotFound, fault.Conflict (a status
 // the move does not start from, or a change made meanwhile).
 func (s *Store) MoveMailing(ctx context.Context, id ID, move MailingMove, reason string) (*Mailing, error) {
 	status := move.To
@@ -263,7 +264,7 @@ func (s *Store) MoveMailing(ctx context.Context, id ID, move MailingMove, reason
 		return nil, err
 	}
 	if !slices.Contains(move.From, m.Status) {
-		return nil, &ConflictError{Message: fmt.Sprintf("A %s mailing cannot become %s.", strings.ToLower(string(m.Status)), strings.ToLower(string(status)))}
+		return nil, fault.New(fault.Conflict, fmt.Sprintf("A %s mailing cannot become %s.", strings.ToLower(string(m.Status)), strings.ToLower(string(status))))
 	}
 	now := s.nowUTC()
 	set := bson.D{{Key: "status", Value: status}, {Key: "status_reason", Value: reason}, {Key: "modified", Value: now}}
@@ -280,7 +281,7 @@ func (s *Store) MoveMailing(ctx context.Context, id ID, move MailingMove, reason
 		return nil, fmt.Errorf("set status of mailing %s: %w", id, err)
 	}
 	if res.Matched == 0 {
-		return nil, &ConflictError{Message: "The mailing changed meanwhile; try again."}
+		return nil, fault.New(fault.Conflict, "The mailing changed meanwhile; try again.")
 	}
 	return s.MailingByID(ctx, id)
 }
@@ -377,11 +378,11 @@ func (s *Store) CountRecipients(ctx context.Context, m *Mailing) (int, error) {
 // more (no client can match).
 func (s *Store) recipientFilter(ctx context.Context, m *Mailing) (*ClientFilter, error) {
 	tags, err := s.labelIDs(ctx, tagLabel, "tags", m.Tags)
-	if _, invalid := err.(*ValidationError); err != nil && !invalid {
+	if err != nil && fault.CodeOf(err) != fault.Invalid {
 		return nil, err
 	}
 	codes, err := s.labelIDs(ctx, codeLabel, "codes", m.Codes)
-	if _, invalid := err.(*ValidationError); err != nil && !invalid {
+	if err != nil && fault.CodeOf(err) != fault.Invalid {
 		return nil, err
 	}
 	if len(tags) == 0 || len(codes) == 0 {

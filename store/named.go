@@ -10,20 +10,13 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/gatehouse/gatehouse/store/docdb"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // Tags and operator codes are both a unique short string with an id; this
 // file holds what they share.
 
 const maxLabel = 50
-
-// ConflictError refuses a change that would break something else (deleting
-// a tag its clients still use); the message says what to do instead.
-type ConflictError struct {
-	Message string
-}
-
-func (e *ConflictError) Error() string { return e.Message }
 
 // label is a tag's name or an operator code's code.
 type label struct {
@@ -39,7 +32,7 @@ var (
 )
 
 func (l label) validate(value string) error {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	switch {
 	case strings.TrimSpace(value) == "":
 		v.Add(l.field, msgBlank)
@@ -56,7 +49,7 @@ func (l label) create(ctx context.Context, s *Store, value string, build func(ID
 	}
 	_, err := s.insertWithNewID(ctx, l.coll, build)
 	if isDuplicateKey(err) {
-		return FieldError(l.field, l.taken)
+		return fault.Field(l.field, l.taken)
 	}
 	if err != nil {
 		return fmt.Errorf("create %s: %w", l.coll, err)
@@ -70,7 +63,7 @@ func (l label) rename(ctx context.Context, s *Store, id ID, value string) error 
 	}
 	res, err := s.Collection(l.coll).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: l.field, Value: value}}}}, false)
 	if isDuplicateKey(err) {
-		return FieldError(l.field, l.taken)
+		return fault.Field(l.field, l.taken)
 	}
 	if err != nil {
 		return fmt.Errorf("update %s %s: %w", l.coll, id, err)
@@ -93,7 +86,7 @@ func (l label) remove(ctx context.Context, s *Store, id ID, cascade bool) error 
 		return err
 	}
 	if n > 0 && !cascade {
-		return &ConflictError{Message: fmt.Sprintf("%d clients use this %s; delete them first, or delete with cascade.", n, strings.ReplaceAll(l.clientKey, "_", " "))}
+		return fault.New(fault.Conflict, fmt.Sprintf("%d clients use this %s; delete them first, or delete with cascade.", n, strings.ReplaceAll(l.clientKey, "_", " ")))
 	}
 	if n > 0 {
 		if err := s.deleteClientsWhere(ctx, users); err != nil {
@@ -131,7 +124,7 @@ type OperatorCode struct {
 	Code string `bson:"code"`
 }
 
-// CreateTag stores a tag. Errors: *ValidationError (blank, too long, taken).
+// CreateTag stores a tag. Errors: fault.Invalid (blank, too long, taken).
 func (s *Store) CreateTag(ctx context.Context, name string) (*Tag, error) {
 	var t Tag
 	err := tagLabel.create(ctx, s, name, func(id ID) any { t = Tag{ID: id, Name: name}; return t })
@@ -141,7 +134,7 @@ func (s *Store) CreateTag(ctx context.Context, name string) (*Tag, error) {
 	return &t, nil
 }
 
-// RenameTag changes a tag's name. Errors: ErrNotFound, *ValidationError.
+// RenameTag changes a tag's name. Errors: ErrNotFound, fault.Invalid.
 func (s *Store) RenameTag(ctx context.Context, id ID, name string) (*Tag, error) {
 	if err := tagLabel.rename(ctx, s, id, name); err != nil {
 		return nil, err
@@ -191,7 +184,7 @@ func (s *Store) CountTags(ctx context.Context, f *LabelFilter) (int, error) {
 	return count(ctx, s.Collection(colTags), f.document("name"))
 }
 
-// CreateOperatorCode stores an operator code. Errors: *ValidationError.
+// CreateOperatorCode stores an operator code. Errors: fault.Invalid.
 func (s *Store) CreateOperatorCode(ctx context.Context, code string) (*OperatorCode, error) {
 	var c OperatorCode
 	err := codeLabel.create(ctx, s, code, func(id ID) any { c = OperatorCode{ID: id, Code: code}; return c })
@@ -201,7 +194,7 @@ func (s *Store) CreateOperatorCode(ctx context.Context, code string) (*OperatorC
 	return &c, nil
 }
 
-// ChangeOperatorCode changes a code. Errors: ErrNotFound, *ValidationError.
+// ChangeOperatorCode changes a code. Errors: ErrNotFound, fault.Invalid.
 func (s *Store) ChangeOperatorCode(ctx context.Context, id ID, code string) (*OperatorCode, error) {
 	if err := codeLabel.rename(ctx, s, id, code); err != nil {
 		return nil, err
@@ -251,7 +244,7 @@ func (s *Store) labelIDs(ctx context.Context, l label, field string, values []st
 	for _, r := range rows {
 		found[r.Name+r.Code] = r.ID // a document has one of the two
 	}
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	ids := make([]ID, 0, len(values))
 	for _, val := range values {
 		id, ok := found[val]

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/gatehouse/gatehouse/store/docdb"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // Permission allows one action on one kind of resource: codename
@@ -82,7 +83,7 @@ type NewPermission struct {
 var codenamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 func (n *NewPermission) validate() error {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	switch {
 	case n.Codename == "":
 		v.Add("codename", msgBlank)
@@ -108,7 +109,7 @@ func (n *NewPermission) validate() error {
 	return v.Err()
 }
 
-// CreatePermission stores a custom permission. Errors: *ValidationError
+// CreatePermission stores a custom permission. Errors: fault.Invalid
 // (invalid, or the codename is taken), ErrUnavailable.
 func (s *Store) CreatePermission(ctx context.Context, n NewPermission) (*Permission, error) {
 	if err := n.validate(); err != nil {
@@ -120,7 +121,7 @@ func (s *Store) CreatePermission(ctx context.Context, n NewPermission) (*Permiss
 		return p
 	})
 	if isDuplicateKey(err) {
-		return nil, FieldError("codename", "permission with this codename already exists.")
+		return nil, fault.Field("codename", "permission with this codename already exists.")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create permission: %w", err)
@@ -129,14 +130,14 @@ func (s *Store) CreatePermission(ctx context.Context, n NewPermission) (*Permiss
 }
 
 // DeletePermission removes a custom permission and takes it away from every
-// role and user. Errors: ErrNotFound, *ValidationError (a built-in one).
+// role and user. Errors: ErrNotFound, fault.Invalid (a built-in one).
 func (s *Store) DeletePermission(ctx context.Context, id ID) error {
 	p, err := s.PermissionByID(ctx, id)
 	if err != nil {
 		return err
 	}
 	if !p.Custom {
-		return FieldError(NonFieldErrors, "Built-in permissions cannot be deleted.")
+		return fault.Field(fault.NonField, "Built-in permissions cannot be deleted.")
 	}
 	// Take the permission from its holders first: if the delete below
 	// fails, nobody holds a permission that no longer exists.
@@ -226,7 +227,7 @@ func checkIDsExist(ctx context.Context, coll docdb.Collection, field string, ids
 	for _, f := range found {
 		have[f.ID] = true
 	}
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	for _, id := range uniqueIDs(ids) {
 		if !have[id] {
 			v.Add(field, fmt.Sprintf("Invalid pk \"%s\" - object does not exist.", id))

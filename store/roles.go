@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/gatehouse/gatehouse/store/docdb"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // Role is a named set of permissions given to users (a "group" in the
@@ -51,7 +52,7 @@ const (
 	msgUnchangeable    = "This role is unchangeable."
 )
 
-func validateRoleName(v *ValidationError, name string) {
+func validateRoleName(v *fault.FieldErrors, name string) {
 	switch {
 	case strings.TrimSpace(name) == "":
 		v.Add("name", msgBlank)
@@ -60,16 +61,16 @@ func validateRoleName(v *ValidationError, name string) {
 	}
 }
 
-func validateDescription(v *ValidationError, d *string) {
+func validateDescription(v *fault.FieldErrors, d *string) {
 	if d != nil && utf8.RuneCountInString(*d) > maxRoleDescription {
 		v.Add("description", msgMaxLength(maxRoleDescription))
 	}
 }
 
-// CreateRole stores a role. Errors: *ValidationError (invalid, name taken,
+// CreateRole stores a role. Errors: fault.Invalid (invalid, name taken,
 // unknown permission ids), ErrUnavailable.
 func (s *Store) CreateRole(ctx context.Context, n NewRole) (*Role, error) {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	validateRoleName(v, n.Name)
 	validateDescription(v, n.Description)
 	if err := v.Err(); err != nil {
@@ -86,7 +87,7 @@ func (s *Store) CreateRole(ctx context.Context, n NewRole) (*Role, error) {
 		return r
 	})
 	if isDuplicateKey(err) {
-		return nil, FieldError("name", msgRoleNameTaken)
+		return nil, fault.Field("name", msgRoleNameTaken)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create role: %w", err)
@@ -94,10 +95,10 @@ func (s *Store) CreateRole(ctx context.Context, n NewRole) (*Role, error) {
 	return &r, nil
 }
 
-// UpdateRole changes a role. Errors: ErrNotFound, *ValidationError
+// UpdateRole changes a role. Errors: ErrNotFound, fault.Invalid
 // (invalid, unchangeable, name taken, unknown permission ids).
 func (s *Store) UpdateRole(ctx context.Context, id ID, u RoleUpdate) (*Role, error) {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	if u.Name != nil {
 		validateRoleName(v, *u.Name)
 	}
@@ -128,19 +129,19 @@ func (s *Store) UpdateRole(ctx context.Context, id ID, u RoleUpdate) (*Role, err
 	// unchangeable meanwhile is not changed.
 	res, err := s.roles().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "unchangeable", Value: false}}, bson.D{{Key: "$set", Value: set}}, false)
 	if isDuplicateKey(err) {
-		return nil, FieldError("name", msgRoleNameTaken)
+		return nil, fault.Field("name", msgRoleNameTaken)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("update role %s: %w", id, err)
 	}
 	if res.Matched == 0 {
-		return nil, FieldError(NonFieldErrors, msgUnchangeable)
+		return nil, fault.Field(fault.NonField, msgUnchangeable)
 	}
 	return s.RoleByID(ctx, id)
 }
 
 // DeleteRole removes a role and takes it away from its users.
-// Errors: ErrNotFound, *ValidationError (unchangeable).
+// Errors: ErrNotFound, fault.Invalid (unchangeable).
 func (s *Store) DeleteRole(ctx context.Context, id ID) error {
 	if err := s.changeableRole(ctx, id); err != nil {
 		return err
@@ -161,7 +162,7 @@ func (s *Store) changeableRole(ctx context.Context, id ID) error {
 		return err
 	}
 	if r.Unchangeable {
-		return FieldError(NonFieldErrors, msgUnchangeable)
+		return fault.Field(fault.NonField, msgUnchangeable)
 	}
 	return nil
 }
@@ -228,7 +229,7 @@ const (
 
 // ChangeUserPermissions grants, revokes or sets a user's direct
 // permissions. Unknown ids are refused, naming them, and nothing changes.
-// Errors: ErrNotFound, *ValidationError.
+// Errors: ErrNotFound, fault.Invalid.
 func (s *Store) ChangeUserPermissions(ctx context.Context, userID ID, op SetOperation, ids []ID) (*User, error) {
 	return s.changeUserIDs(ctx, userID, "permissions", s.permissions(), op, ids)
 }

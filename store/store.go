@@ -2,8 +2,8 @@
 // tokens; clients, tags, operator codes, mailings and messages; and the
 // dispatcher's work queue, counters and throttles. One file per
 // collection, integer ids from a counters collection, indexes declared
-// once in migrate.go, and errors callers can act on (ErrNotFound,
-// *ValidationError, ErrUnavailable).
+// once in migrate.go, and failures told as *fault.Error values: ErrNotFound,
+// invalid input with Django's field messages, conflicts, ErrUnavailable.
 //
 // The domain is written once, over the storage port in package docdb,
 // which has two engines: MongoDB (production) and SQLite (the embedded

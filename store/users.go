@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/gatehouse/gatehouse/store/docdb"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // User is a person who signs in. It deliberately has no password field: the
@@ -69,7 +71,7 @@ type NewUser struct {
 }
 
 func (n *NewUser) validate() error {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	validateUsername(v, n.Username)
 	validateName(v, "first_name", n.FirstName)
 	validateName(v, "last_name", n.LastName)
@@ -129,7 +131,7 @@ type UserUpdate struct {
 }
 
 func (u *UserUpdate) validate() error {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	if u.Username != nil {
 		validateUsername(v, *u.Username)
 	}
@@ -255,7 +257,7 @@ func sortDocument(sorts []UserSort) bson.D {
 
 // CreateUser validates and stores a new user. The unique indexes on
 // username and email key refuse a name or email another user holds.
-// Errors: *ValidationError (invalid or duplicate username or email, every
+// Errors: fault.Invalid (invalid or duplicate username or email, every
 // field at fault named at once; see withTakenFields), ErrUnavailable.
 func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 	u, err := s.createUser(ctx, n)
@@ -367,7 +369,7 @@ func (s *Store) CountUsers(ctx context.Context, f *UserFilter) (int, error) {
 }
 
 // UpdateUser applies an update and returns the user as it is now.
-// Errors: ErrNotFound, *ValidationError (every field at fault named at
+// Errors: ErrNotFound, fault.Invalid (every field at fault named at
 // once), ErrUnavailable.
 func (s *Store) UpdateUser(ctx context.Context, id ID, u UserUpdate) (*User, error) {
 	user, err := s.updateUser(ctx, id, u)
@@ -464,17 +466,17 @@ func (s *Store) userWriteError(ctx context.Context, err error, id ID, username, 
 	// one index (or none): the username is asked first, as Django checks it
 	// first.
 	if duplicateIndex(err) == idxUsername {
-		return FieldError("username", msgUsernameTaken)
+		return fault.Field("username", msgUsernameTaken)
 	}
 	if username != "" {
 		if other, err := s.UserByUsername(ctx, username); err == nil && other.ID != id {
-			return FieldError("username", msgUsernameTaken)
+			return fault.Field("username", msgUsernameTaken)
 		}
 	}
 	if email != "" {
-		return FieldError("email", msgEmailTaken)
+		return fault.Field("email", msgEmailTaken)
 	}
-	return FieldError(NonFieldErrors, "This user conflicts with an existing one.")
+	return fault.Field(fault.NonField, "This user conflicts with an existing one.")
 }
 
 // withTakenFields completes a user's field errors with the uniqueness
@@ -485,16 +487,17 @@ func (s *Store) userWriteError(ctx context.Context, err error, id ID, username, 
 // changed (0 for a new one). Any other error passes unchanged, and so does
 // this one when the lookups fail: it is already the answer.
 func (s *Store) withTakenFields(ctx context.Context, err error, self ID, username, email string) error {
-	var v *ValidationError
-	if !errors.As(err, &v) {
+	invalid, ok := fault.As(err)
+	if !ok || invalid.Code != fault.Invalid {
 		return err
 	}
-	if username != "" && len(v.Fields["username"]) == 0 {
+	v := fault.FieldErrors(maps.Clone(invalid.Fields))
+	if username != "" && len(v["username"]) == 0 {
 		if other, err := s.UserByUsername(ctx, username); err == nil && other.ID != self {
 			v.Add("username", msgUsernameTaken)
 		}
 	}
-	if email != "" && len(v.Fields["email"]) == 0 {
+	if email != "" && len(v["email"]) == 0 {
 		var other struct {
 			ID ID `bson:"_id"`
 		}
@@ -504,7 +507,7 @@ func (s *Store) withTakenFields(ctx context.Context, err error, self ID, usernam
 			v.Add("email", msgEmailTaken)
 		}
 	}
-	return v
+	return v.Err()
 }
 
 func (s *Store) users() docdb.Collection { return s.Collection(colUsers) }
@@ -599,10 +602,10 @@ func (s *Store) assignPersons(ctx context.Context, users []NewUser) error {
 // CreateUsers stores many new users at once, for seeding and imports: one
 // counter update reserves every id, then one insert writes them all.
 func (s *Store) CreateUsers(ctx context.Context, users []NewUser) ([]ID, error) {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	for i := range users {
 		if err := users[i].validate(); err != nil {
-			v.Add(NonFieldErrors, fmt.Sprintf("user %d (%s): %v", i, users[i].Username, err))
+			v.Add(fault.NonField, fmt.Sprintf("user %d (%s): %v", i, users[i].Username, err))
 		}
 	}
 	if err := v.Err(); err != nil {
@@ -635,7 +638,7 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) ([]ID, error) 
 	}
 	if err := insertMany(ctx, s.users(), docs); err != nil {
 		if isDuplicateKey(err) {
-			return nil, FieldError(NonFieldErrors, "Some of these users conflict with existing ones (username or email).")
+			return nil, fault.Field(fault.NonField, "Some of these users conflict with existing ones (username or email).")
 		}
 		return nil, err
 	}

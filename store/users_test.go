@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
@@ -31,8 +32,8 @@ func mustCreate(t *testing.T, s *store.Store, n store.NewUser) *store.User {
 
 func fieldErrors(t *testing.T, err error) map[string][]string {
 	t.Helper()
-	var ve *store.ValidationError
-	if !errors.As(err, &ve) {
+	ve, ok := fault.As(err)
+	if !ok || ve.Code != fault.Invalid {
 		t.Fatalf("want a validation error, got %v", err)
 	}
 	return ve.Fields

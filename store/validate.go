@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // Django's messages, word for word: legacy clients show them to people.
@@ -46,7 +48,7 @@ var (
 	phonePattern    = regexp.MustCompile(`^\+?[0-9][0-9 ()\-.]*$`)
 )
 
-func validateUsername(v *ValidationError, username string) {
+func validateUsername(v *fault.FieldErrors, username string) {
 	switch {
 	case strings.TrimSpace(username) == "":
 		v.Add("username", msgBlank)
@@ -57,14 +59,14 @@ func validateUsername(v *ValidationError, username string) {
 	}
 }
 
-func validateName(v *ValidationError, field, name string) {
+func validateName(v *fault.FieldErrors, field, name string) {
 	if utf8.RuneCountInString(name) > maxName {
 		v.Add(field, msgMaxLength(maxName))
 	}
 }
 
 // validateEmail accepts "" (no email) or one plain address.
-func validateEmail(v *ValidationError, email string) {
+func validateEmail(v *fault.FieldErrors, email string) {
 	if email == "" {
 		return
 	}
@@ -79,7 +81,7 @@ func validateEmail(v *ValidationError, email string) {
 	}
 }
 
-func validatePhone(v *ValidationError, phone string) {
+func validatePhone(v *fault.FieldErrors, phone string) {
 	if phone == "" {
 		return
 	}
@@ -94,7 +96,7 @@ func validatePhone(v *ValidationError, phone string) {
 
 // ValidatePassword checks a new password before it is hashed.
 func ValidatePassword(field, password string) error {
-	v := &ValidationError{}
+	v := &fault.FieldErrors{}
 	switch {
 	case password == "":
 		v.Add(field, msgBlank)

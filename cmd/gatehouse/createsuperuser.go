@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // createSuperuser creates an active staff superuser. The password comes from
@@ -57,8 +58,7 @@ func createSuperuser(ctx context.Context, args []string, getenv func(string) str
 		Username: username, Email: email, PasswordHash: hash,
 		IsActive: true, IsStaff: true, IsSuperuser: true,
 	})
-	var ve *store.ValidationError
-	if errors.As(err, &ve) {
+	if ve, ok := fault.As(err); ok && ve.Code == fault.Invalid {
 		if msgs := ve.Fields["username"]; len(msgs) > 0 && strings.Contains(msgs[0], "already exists") {
 			return fmt.Errorf("that username is already taken: %q", username)
 		}

@@ -267,10 +267,9 @@ func writeGraphQLError(w http.ResponseWriter, status int, message, code string) 
 // clients (401, WWW-Authenticate: Token), in GraphQL's error shape.
 func graphQLAuthError(logger *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		var ae *auth.Error
-		if errors.As(err, &ae) {
-			w.Header().Set("WWW-Authenticate", `Token`)
-			writeGraphQLError(w, http.StatusUnauthorized, ae.Message, graph.CodeUnauthenticated)
+		if message, refused := auth.Refused(err); refused {
+			w.Header().Set("WWW-Authenticate", auth.WWWAuthenticate)
+			writeGraphQLError(w, http.StatusUnauthorized, message, graph.CodeUnauthenticated)
 			return
 		}
 		logger.WarnContext(r.Context(), "token check failed", "request_id", middleware.GetReqID(r.Context()), "err", err)

@@ -20,6 +20,8 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // DB is one database of an engine.
@@ -162,7 +164,7 @@ var (
 	ErrDuplicate = errors.New("duplicate key")
 	// ErrUnavailable: the database could not be reached or did not answer
 	// in time; the operation may be retried.
-	ErrUnavailable = errors.New("store unavailable")
+	ErrUnavailable error = fault.New(fault.Unavailable, "store unavailable")
 	// ErrUnsupported: a filter or update outside the subset engines share.
 	ErrUnsupported = errors.New("unsupported query")
 )
