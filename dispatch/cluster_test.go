@@ -25,6 +25,7 @@ func (c *counting) Send(ctx context.Context, m dispatch.Message) error {
 // once. Two gateways (two store handles on one database) share a mailing
 // of 2,000 clients; the receiver sees every message exactly once.
 func TestTwoDispatchersSendEachMessageOnce(t *testing.T) {
+	t.Parallel()
 	a, b := twoStores(t)
 	f := fixtureOn(t, a)
 	f.clients(2000, "UTC")
@@ -72,6 +73,7 @@ func TestTwoDispatchersSendEachMessageOnce(t *testing.T) {
 // clock past them, not after a wait in real time (the processes in
 // cmd/gatehouse are killed and taken over in real time).
 func TestKilledDispatcherIsTakenOver(t *testing.T) {
+	t.Parallel()
 	a, b := twoStores(t)
 	f := fixtureOn(t, a)
 	f.clients(1000, "UTC")
@@ -121,6 +123,7 @@ func TestKilledDispatcherIsTakenOver(t *testing.T) {
 // dispatcher stopped gracefully mid-mailing finishes its sends, records
 // them and lets its work go; the next one sends the rest, each once.
 func TestRestartLosesNothingAndResendsNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.clients(1000, "UTC")
 	now := time.Now()

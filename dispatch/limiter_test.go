@@ -18,6 +18,7 @@ type span struct{ from, to time.Time }
 // an observer counts (its start or its end), with sends that take time and
 // more senders than slots.
 func TestLimiterSlidingWindow(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		rate, senders, sends int
 		call                 time.Duration
