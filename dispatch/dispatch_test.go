@@ -15,6 +15,7 @@ import (
 // starts at once; every matching client gets one message, and only they;
 // the mailing logs its start, each tenth and its end.
 func TestDueMailingSendsToEveryMatchingClient(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ids := f.clients(120, "Europe/Moscow")
 	// A client of another tag is not a recipient.
@@ -91,6 +92,7 @@ func TestDueMailingSendsToEveryMatchingClient(t *testing.T) {
 // A mailing whose end has passed sends nothing; its messages are recorded
 // EXPIRED for its statistics, and it is FINISHED.
 func TestMailingEndedBeforeStartSendsNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.clients(30, "UTC")
 	now := time.Now()
@@ -116,6 +118,7 @@ func TestMailingEndedBeforeStartSendsNothing(t *testing.T) {
 
 // A scheduled mailing waits for its start.
 func TestScheduledMailingStartsWhenDue(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.clients(10, "UTC")
 	clock := &offsetClock{}
@@ -174,6 +177,7 @@ func (f *fixture) waitKept(m *store.Mailing, n int, clock *offsetClock) {
 
 // Each client gets the message within their own window, in their own zone.
 func TestSendingWindowPerClient(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	clock := &offsetClock{}
 	now := clock.Now()
@@ -201,6 +205,7 @@ func TestSendingWindowPerClient(t *testing.T) {
 // new text, a client who no longer matches (EXPIRED, with the reason), and
 // clients added since, who get theirs.
 func TestChangesAfterStartApplyToUnsent(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	clock := &offsetClock{}
@@ -254,6 +259,7 @@ func TestChangesAfterStartApplyToUnsent(t *testing.T) {
 // Cancelling a running mailing stops its sends; what was not sent is
 // EXPIRED with the reason.
 func TestCancelExpiresUnsent(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.clients(200, "UTC")
 	now := time.Now()

@@ -108,7 +108,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	} else {
 		select {
 		case <-done:
-		case <-time.After(d.cfg.ShutdownGrace):
+		case <-d.clock.After(d.cfg.ShutdownGrace):
 			d.log.Warn("shutdown grace over: work in flight is abandoned; its leases will pass")
 			cancelWork()
 		}
@@ -117,7 +117,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	// not is given its timeout, and then left behind.
 	select {
 	case <-done:
-	case <-time.After(d.cfg.SendTimeout + time.Second):
+	case <-d.clock.After(d.cfg.SendTimeout + time.Second):
 		d.log.Error("work still running after the shutdown grace and a send timeout; leaving it")
 	}
 	cancelWork()

@@ -30,6 +30,7 @@ func callsByID(calls []call) map[int64][]call {
 // exponential backoff and jitter, attempts capped, then FAILED with the
 // reason.
 func TestTransientFailuresBackOffThenFail(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.clients(3, "UTC")
 	now := time.Now()
@@ -80,6 +81,7 @@ func TestTransientFailuresBackOffThenFail(t *testing.T) {
 // hardening: receiver answers 429 with Retry-After → waits at least that
 // long; the global rate holds.
 func TestRetryAfterHoldsEverySend(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.clients(12, "UTC")
 	now := time.Now()
@@ -116,6 +118,7 @@ func TestRetryAfterHoldsEverySend(t *testing.T) {
 // hardening: receiver answers 400 or 422 → not retried; FAILED with the
 // reason.
 func TestPermanentFailuresAreNotRetried(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.clients(9, "UTC")
 	now := time.Now()
@@ -152,6 +155,7 @@ func TestPermanentFailuresAreNotRetried(t *testing.T) {
 // hardening: receiver commits, then the connection drops → the retry
 // carries the same idempotency key.
 func TestCommitThenDropRetriesWithTheSameKey(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.clients(5, "UTC")
 	now := time.Now()
@@ -185,6 +189,7 @@ func TestCommitThenDropRetriesWithTheSameKey(t *testing.T) {
 // reason an operator can see; once the cause is fixed, resuming finishes
 // it.
 func TestManyFailuresPauseTheMailing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.clients(40, "UTC")
 	now := time.Now()
@@ -224,6 +229,7 @@ func TestManyFailuresPauseTheMailing(t *testing.T) {
 
 // hardening: pause, then resume → nobody sent twice.
 func TestPauseThenResumeSendsNobodyTwice(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.clients(300, "UTC")
 	now := time.Now()
@@ -257,6 +263,7 @@ func TestPauseThenResumeSendsNobodyTwice(t *testing.T) {
 // hardening: rate limit R per second → no sliding second holds more than
 // R sends (as the receiver counts them).
 func TestRateLimitHoldsInEverySlidingSecond(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.clients(35, "UTC")
 	now := time.Now()
@@ -282,6 +289,9 @@ func TestRateLimitHoldsInEverySlidingSecond(t *testing.T) {
 // times (slower than the timeout: those calls do not commit). Every client
 // gets exactly one delivery, each attempt is recorded, and the statistics
 // match the receiver's own count.
+//
+// Not run in parallel: an answer given at once must arrive within the
+// 200ms timeout, which a machine busy with other tests does not promise.
 func TestFlakyWebhookDeliversExactlyOnce(t *testing.T) {
 	f := newFixture(t)
 	f.clients(300, "UTC")
@@ -334,6 +344,8 @@ func TestFlakyWebhookDeliversExactlyOnce(t *testing.T) {
 
 // Retries stop at the mailing's end: the messages that never got through
 // are FAILED with the reason, and no call is made after the end.
+//
+// Not run in parallel: it bounds in real time how late a send may start.
 func TestRetriesStopAtMailingEnd(t *testing.T) {
 	f := newFixture(t)
 	f.clients(20, "UTC")

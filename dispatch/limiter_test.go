@@ -10,56 +10,6 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// manualClock moves only when the test says so; waiters fire as it passes
-// their time.
-type manualClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []waiter
-}
-
-type waiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newManualClock() *manualClock {
-	return &manualClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, waiter{at: c.now.Add(d), ch: ch})
-	return ch
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if w.at.After(c.now) {
-			kept = append(kept, w)
-			continue
-		}
-		w.ch <- c.now
-	}
-	c.waiters = kept
-}
-
 // span is one send as the limiter let it happen: from the grant to the
 // return of the call.
 type span struct{ from, to time.Time }
@@ -68,6 +18,7 @@ type span struct{ from, to time.Time }
 // an observer counts (its start or its end), with sends that take time and
 // more senders than slots.
 func TestLimiterSlidingWindow(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		rate, senders, sends int
 		call                 time.Duration

@@ -32,6 +32,8 @@ type Webhook struct {
 	token   string
 	timeout time.Duration
 	client  *http.Client
+	// clock dates a Retry-After given as an HTTP date.
+	clock Clock
 }
 
 var _ Sender = (*Webhook)(nil)
@@ -63,7 +65,7 @@ func NewWebhook(c SenderConfig) (*Webhook, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	return &Webhook{url: c.WebhookURL, token: c.WebhookToken, timeout: timeout, client: client}, nil
+	return &Webhook{url: c.WebhookURL, token: c.WebhookToken, timeout: timeout, client: client, clock: systemClock{}}, nil
 }
 
 // webhookBody is the legacy sender's body, fields in its order.
@@ -104,7 +106,7 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	// Drain a little more so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return classifyAnswer(resp, snippet, time.Now())
+	return classifyAnswer(resp, snippet, w.clock.Now())
 }
 
 // callError words a failed call without the URL (which may hold a key).
