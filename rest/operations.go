@@ -6,9 +6,12 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/gatehouse/gatehouse/graph"
 )
 
 // The GraphQL operations the dialects run, one document per dialect: each
@@ -27,6 +30,8 @@ type Operation struct {
 	// Root is the field it calls, "Mutation.updateUser": the field whose
 	// access rule stands for DRF's permission check on the route.
 	Root string
+	// public: the schema marks Root @public, open to anyone.
+	public bool
 	// required are the variables it cannot run without.
 	required []string
 }
@@ -77,6 +82,7 @@ func loadOperations() (operations, error) {
 				Document: string(text),
 				File:     path.Base(file),
 				Root:     rootOf(def),
+				public:   isPublic(rootOf(def)),
 				required: requiredVariables(def),
 			}
 		}
@@ -95,6 +101,20 @@ func rootOf(def *ast.OperationDefinition) string {
 		}
 	}
 	return typeName
+}
+
+// isPublic tells whether the executable schema marks a root field
+// ("Mutation.signIn") @public: the access rule is the schema's, read where
+// it is declared rather than copied.
+func isPublic(root string) bool {
+	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
+	typeName, field, _ := strings.Cut(root, ".")
+	def := schema.Types[typeName]
+	if def == nil {
+		return false
+	}
+	f := def.Fields.ForName(field)
+	return f != nil && f.Directives.ForName("public") != nil
 }
 
 func requiredVariables(def *ast.OperationDefinition) []string {

@@ -60,32 +60,6 @@ func TestOperationsFitTheSchema(t *testing.T) {
 	}
 }
 
-// TestOpenRoutesArePublic keeps openOps, the routes DRF served to anyone,
-// in step with the schema: exactly those root fields are @public.
-func TestOpenRoutesArePublic(t *testing.T) {
-	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
-	ops, err := loadOperations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range Dialects() {
-		for _, r := range dialectNamed(name).Routes {
-			root := ops[r.Op.op].Root
-			typeName, field, _ := strings.Cut(root, ".")
-			def := schema.Types[typeName].Fields.ForName(field)
-			public := def.Directives.ForName("public") != nil
-			if public != openOps[root] {
-				t.Errorf("%s %s %s calls %s: @public is %v, openOps says %v", name, r.Method, r.Path, root, public, openOps[root])
-			}
-		}
-	}
-	for root := range openOps {
-		if schema.Mutation.Fields.ForName(strings.TrimPrefix(root, "Mutation.")) == nil {
-			t.Errorf("openOps names %s, which the schema lacks", root)
-		}
-	}
-}
-
 // TestMethodRulesNameFields: each dialect's method rules name root fields
 // the schema has, so that 403 before 405 asks a real rule.
 func TestMethodRulesNameFields(t *testing.T) {

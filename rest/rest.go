@@ -80,8 +80,9 @@ type pathHandler struct {
 	pattern string // the full chi pattern
 	routes  map[string]*boundRoute
 	allow   string
-	// open: every route of the path is open to anyone (sign-up, sign-in),
-	// so a missing method is 405 with no permission check first.
+	// open: every route of the path calls a @public field (sign-up,
+	// sign-in), as DRF's AllowAny views were, so a missing method is 405
+	// with no permission check first.
 	open bool
 }
 
@@ -166,16 +167,11 @@ func (a *API) mount(d *Dialect, mt Mount) *mounted {
 		p.allow = allowHeader(p.routes)
 		p.open = true
 		for _, r := range p.routes {
-			p.open = p.open && openOps[r.op.Root]
+			p.open = p.open && r.op.public
 		}
 	}
 	return m
 }
-
-// openOps are the fields DRF served to anyone (AllowAny, or no permission
-// classes): a missing method on their paths is 405 straight away. The
-// schema marks the same fields @public; a test keeps the two in step.
-var openOps = map[string]bool{"Mutation.signUp": true, "Mutation.signIn": true}
 
 // joinPath puts a route's path under a prefix; the prefix's own trailing
 // slash does not count, the route's path says whether one follows.

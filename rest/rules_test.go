@@ -106,3 +106,24 @@ func TestSameRulesAsGraphQL(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenPathsFollowTheSchema: a path whose routes call @public fields
+// (sign-up, sign-in) is open, as DRF's AllowAny views were, so a method it
+// lacks is 405 for anyone; on any other path the permission check comes
+// first, so an anonymous caller gets 401 before the 405.
+func TestOpenPathsFollowTheSchema(t *testing.T) {
+	g := newGateway(t)
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/api/users/signup", http.StatusMethodNotAllowed},
+		{"DELETE", "/api/users/signin", http.StatusMethodNotAllowed},
+		{"PATCH", "/api/users/66", http.StatusUnauthorized},
+		{"POST", "/v1/users/66", http.StatusUnauthorized},
+	} {
+		if r := g.do(c.method, c.path, "", ""); r.Status != c.want {
+			t.Errorf("anonymous %s %s: %d %s, want %d", c.method, c.path, r.Status, r.Body, c.want)
+		}
+	}
+}
