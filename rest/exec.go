@@ -86,8 +86,9 @@ func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, look
 
 // objectRef is the guard operation for the object the path names and its
 // variables: the dialect's own for the path, or AllowedOnUser with the
-// user's id or (v1users) username; false when the path names none that could
-// exist. An object a chain's lookup found is the one the path names.
+// user's id; false when the path names none that could exist (v1users'
+// writes take no username: one is 404 whether or not it names a user). An
+// object a chain's lookup found is the one the path names.
 func (p *pathHandler) objectRef(req *Request) (string, Vars, bool) {
 	raw := req.Param("id")
 	if found, ok := req.found["id"].(string); ok {
@@ -100,13 +101,7 @@ func (p *pathHandler) objectRef(req *Request) (string, Vars, bool) {
 	if name, ok := p.m.dialect.ObjectGuards[p.path]; ok {
 		return name, Vars{"id": idString(id)}, isID
 	}
-	if isID {
-		return "AllowedOnUser", Vars{"id": idString(id)}, true
-	}
-	if p.m.dialect.NamesInPath {
-		return "AllowedOnUser", Vars{"username": raw}, true
-	}
-	return "", nil, false
+	return "AllowedOnUser", Vars{"id": idString(id)}, isID
 }
 
 // serve runs a route: the dialect's own rule, the lookup, the binder, the

@@ -92,8 +92,6 @@ type Dialect struct {
 	// Permit is the dialect's own access rule on top of GraphQL's,
 	// checked after authentication and before anything else; nil for none.
 	Permit func(req *Request) error
-	// NamesInPath: a {id} that is not all digits is a username (v1users).
-	NamesInPath bool
 	// OptionalSlash: every path is also served with a trailing slash.
 	OptionalSlash bool
 	// AppendSlash: every path ends with a slash, and the same path without

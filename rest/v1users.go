@@ -31,7 +31,6 @@ func v1users() *Dialect {
 		Fields:        []string{"username", "password", "pk", "last_login", "is_superuser", "first_name", "last_name", "email", "is_staff", "is_active", "date_joined"},
 		MethodRules:   djangoModelPermissions,
 		Permit:        staffOrReadingOneself,
-		NamesInPath:   true,
 		OptionalSlash: true,
 		ViewNames:     map[string]string{"/list": "User List", "/create": "User Create", "/{id}": "User Instance"},
 	}
