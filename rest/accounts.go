@@ -35,6 +35,7 @@ func accounts() *Dialect {
 		},
 		Fields:      []string{"id", "first_name", "last_name", "email", "username", "password", "person", "permissions"},
 		MethodRules: djangoModelPermissions,
+		Guards:      schemaGuards,
 		ViewNames: map[string]string{
 			"": "Account List", "/signup": "Sign Up", "/signin": "Sign In",
 			"/{id}": "Account Detail", "/{id}/permissions": "User Permissions",

@@ -48,7 +48,7 @@ func (a *API) run(ctx context.Context, op *Operation, vars Vars) (json.RawMessag
 // guard answers what DRF answers before it reads the body or looks for a
 // handler of the method: 401 or 403 by the access rule of the field rule
 // names, then 404 when the path names an object (a user, or what the
-// dialect's ObjectGuards say) that does not exist. It is asked only when a
+// dialect's guards name) that does not exist. It is asked only when a
 // route is about to answer 400, 405 or another failure of its own, so
 // requests that succeed pay nothing for it. nil means the route's own
 // answer stands.
@@ -57,7 +57,7 @@ func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, look
 		return nil
 	}
 	vars := Vars{"field": rule}
-	opName := "Allowed"
+	opName := p.m.dialect.Guards.field
 	if lookUpObject {
 		if name, ref, ok := p.objectRef(req); ok {
 			opName = name
@@ -85,8 +85,7 @@ func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, look
 }
 
 // objectRef is the guard operation for the object the path names and its
-// variables: the dialect's own for the path, or AllowedOnUser with the
-// user's id; false when the path names none that could exist (v1users'
+// variables: the dialect's own for the path, or the one for a user; false when the path names none that could exist (v1users'
 // writes take no username: one is 404 whether or not it names a user). An
 // object a chain's lookup found is the one the path names.
 func (p *pathHandler) objectRef(req *Request) (string, Vars, bool) {
@@ -98,25 +97,19 @@ func (p *pathHandler) objectRef(req *Request) (string, Vars, bool) {
 		return "", nil, false
 	}
 	id, isID := parseID(raw)
-	if name, ok := p.m.dialect.ObjectGuards[p.path]; ok {
-		return name, Vars{"id": idString(id)}, isID
+	name, ok := p.m.dialect.Guards.objects[p.path]
+	if !ok {
+		name = p.m.dialect.Guards.user
 	}
-	return "AllowedOnUser", Vars{"id": idString(id)}, isID
+	return name, Vars{"id": idString(id)}, isID
 }
 
-// serve runs a route: the dialect's own rule, the lookup, the binder, the
-// operation, the shaper. A failure of the request's
+// serve runs a route: the lookup, the binder, the operation, the shaper. A failure of the request's
 // own (a bad body, an invalid field) gives way to 401, 403 or 404 first,
 // as DRF checks those before it reads the body.
 func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute) {
 	ctx := req.HTTP.Context()
 	finish := func(a *answer) { p.write(w, req.HTTP, a) }
-	if p.m.dialect.Permit != nil {
-		if err := p.m.dialect.Permit(req); err != nil {
-			finish(p.toAnswer(req, err))
-			return
-		}
-	}
 	rule, onObject := rt.op.Root, strings.Contains(rt.Path, "{id}") || rt.lookup != nil
 	req.ask = func(name string, vars Vars) (json.RawMessage, error) {
 		data, errs := p.m.api.runNamed(ctx, name, vars)

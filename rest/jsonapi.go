@@ -35,6 +35,7 @@ func jsonapi() *Dialect {
 		},
 		Fields:      jsonapiAttributes,
 		MethodRules: djangoModelPermissions,
+		Guards:      schemaGuards,
 		Negotiate:   negotiateJSONAPI,
 		Render:      renderJSONAPI,
 	}

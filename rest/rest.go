@@ -13,7 +13,9 @@ package rest
 
 import (
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -140,6 +142,11 @@ func dialectNamed(name string) *Dialect {
 
 func (a *API) mount(d *Dialect, mt Mount) *mounted {
 	m := &mounted{api: a, dialect: d, Mount: mt}
+	for _, name := range append([]string{d.Guards.field, d.Guards.user}, slices.Collect(maps.Values(d.Guards.objects))...) {
+		if a.ops[name] == nil {
+			panic("rest: " + d.Name + ": no guard operation " + name)
+		}
+	}
 	byPath := map[string]*pathHandler{}
 	for i := range d.Routes {
 		rt := &d.Routes[i]
@@ -351,13 +358,8 @@ func (p *pathHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // beforeMethod is what DRF checks before it looks for the method's
-// handler: the dialect's own rule, then the permission the method needs.
+// handler: the permission the method needs.
 func (p *pathHandler) beforeMethod(req *Request) *answer {
-	if p.m.dialect.Permit != nil {
-		if err := p.m.dialect.Permit(req); err != nil {
-			return p.toAnswer(req, err)
-		}
-	}
 	if p.open {
 		return nil
 	}

@@ -89,18 +89,14 @@ type Dialect struct {
 	// whose access rule stands for DRF's permission check of that method
 	// (DjangoModelPermissions' perms_map), so that 403 comes before 405.
 	MethodRules map[string]string
-	// Permit is the dialect's own access rule on top of GraphQL's,
-	// checked after authentication and before anything else; nil for none.
-	Permit func(req *Request) error
 	// OptionalSlash: every path is also served with a trailing slash.
 	OptionalSlash bool
 	// AppendSlash: every path ends with a slash, and the same path without
 	// it answers 301 to it (Django's APPEND_SLASH).
 	AppendSlash bool
-	// ObjectGuards name, for a path whose {id} is not a user, the guard
-	// operation that asks the access rule and whether the object exists
-	// (see guard); an {id} of a path not named here is a user.
-	ObjectGuards map[string]string
+	// Guards are the operations that ask DRF's permission check (see
+	// guard).
+	Guards guards
 	// Doc, when set, describes the dialect in the OpenAPI document served
 	// at /swagger/ (see openapi.go).
 	Doc *apiDoc
@@ -120,6 +116,26 @@ type Dialect struct {
 	// media type. nil: DRF's JSON as made.
 	Render func(a *answer) *answer
 }
+
+// guards name the operations a dialect asks the access rule with before
+// a failure of its own (see pathHandler.guard), each given $field, the
+// root field whose rule stands for DRF's permission check. The rule itself
+// is the schema's: a dialect whose service had a stricter one (v1users)
+// names operations that ask it.
+type guards struct {
+	// field asks the rule alone.
+	field string
+	// user asks it for the user the path's {id} names ($id), and whether
+	// that user exists.
+	user string
+	// objects name, for a path whose {id} is not a user, the operation
+	// that asks it for the object the path names ($id), and whether that
+	// object exists.
+	objects map[string]string
+}
+
+// schemaGuards ask the schema's rules as they are (guard.graphql).
+var schemaGuards = guards{field: "Allowed", user: "AllowedOnUser"}
 
 // runFunc runs a named operation, for a dialect that needs to ask more.
 type runFunc func(ctx context.Context, name string, vars Vars) (json.RawMessage, gqlerror.List)

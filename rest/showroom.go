@@ -67,11 +67,10 @@ func showroom() *Dialect {
 		},
 		MethodRules: signedIn,
 		AppendSlash: true,
-		ObjectGuards: map[string]string{
+		Guards: guards{field: schemaGuards.field, user: schemaGuards.user, objects: map[string]string{
 			"/clients/{id}/": "AllowedOnClient", "/codes/{id}/": "AllowedOnCode", "/tags/{id}/": "AllowedOnTag",
 			"/mailing/{id}/": "AllowedOnMailing", "/malling/{id}/": "AllowedOnMailing", "/statistic/{id}/": "AllowedOnMailing",
-			"/users/{username}/": "AllowedOnUser",
-		},
+		}},
 		ViewNames: map[string]string{
 			"/clients/": "Client List", "/clients/{id}/": "Client Instance",
 			"/codes/": "Mobile Operator Code List", "/codes/{id}/": "Mobile Operator Code Instance",

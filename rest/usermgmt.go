@@ -30,6 +30,7 @@ func usermgmt() *Dialect {
 		},
 		Fields:      []string{"id", "roles", "last_login", "username", "first_name", "last_name", "is_active", "date_joined", "phone_number", "email"},
 		MethodRules: djangoModelPermissions,
+		Guards:      schemaGuards,
 		ViewNames:   map[string]string{"/": "Managed User List", "/{id}/": "Managed User Instance"},
 	}
 }

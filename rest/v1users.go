@@ -9,7 +9,8 @@ import (
 // v1users is seed 001, an RPC-style user admin API. Every path also takes
 // a trailing slash; {id} is a primary key when all digits and a username
 // otherwise; DELETE only deactivates. On top of GraphQL's rules, everything
-// but reading oneself needs a staff or superuser caller.
+// but reading oneself needs a staff or superuser caller: its operations
+// and guards ask the schema's @staff (operations/v1users.graphql).
 func v1users() *Dialect {
 	return &Dialect{
 		Name: "v1users",
@@ -30,28 +31,10 @@ func v1users() *Dialect {
 		},
 		Fields:        []string{"username", "password", "pk", "last_login", "is_superuser", "first_name", "last_name", "email", "is_staff", "is_active", "date_joined"},
 		MethodRules:   djangoModelPermissions,
-		Permit:        staffOrReadingOneself,
+		Guards:        guards{field: "V1Allowed", user: "V1AllowedOnUser"},
 		OptionalSlash: true,
 		ViewNames:     map[string]string{"/list": "User List", "/create": "User Create", "/{id}": "User Instance"},
 	}
-}
-
-// staffOrReadingOneself is v1users' rule: staff and superusers may do
-// everything; anyone else may only read their own user.
-func staffOrReadingOneself(req *Request) error {
-	c := req.Caller()
-	switch {
-	case c == nil:
-		return notAuthenticated(drfNotAuthenticated)
-	case c.IsStaff || c.IsSuperuser:
-		return nil
-	case req.HTTP.Method == http.MethodGet || req.HTTP.Method == http.MethodHead:
-		ref := req.Param("id")
-		if id, ok := parseID(ref); ok && id == c.UserID || ref == c.Username && ref != "" {
-			return nil
-		}
-	}
-	return detail(http.StatusForbidden, drfForbidden)
 }
 
 func bindV1UserList(req *Request) (Vars, error) {
@@ -111,13 +94,14 @@ func v1UserInput(req *Request, partial bool) (input map[string]any, err error) {
 var bindV1UserCreate = bindUserCreate(v1UserInput)
 
 // bindV1UserRef reads {id}: all digits is a primary key, anything else a
-// username.
+// username. $ref is {id} as written, for @staff: it names the caller when
+// it is their id or their username.
 func bindV1UserRef(req *Request) (Vars, error) {
 	ref := req.Param("id")
 	if id, ok := parseID(ref); ok {
-		return Vars{"id": id}, nil
+		return Vars{"id": id, "ref": ref}, nil
 	}
-	return Vars{"username": ref}, nil
+	return Vars{"username": ref, "ref": ref}, nil
 }
 
 func bindV1UserReplace(req *Request) (Vars, error) { return bindV1UserChange(req, false) }
