@@ -30,8 +30,8 @@ func jsonapi() *Dialect {
 			{"GET", "/{id}/roles", op("JSONAPIUserRoles"), bindJSONAPIUserRoles, shapeJSONAPIUserRoles},
 			// The roles relationship: read, add a role, remove a role
 			{"GET", "/{id}/relationships/roles", op("JSONAPIRoleLinkage"), bindJSONAPIUser, shapeRoleLinkage},
-			{"POST", "/{id}/relationships/roles", op("AssignJSONAPIRoles"), bindRoleChange, shapeRoleChange(true)},
-			{"DELETE", "/{id}/relationships/roles", op("UnassignJSONAPIRoles"), bindRoleChange, shapeRoleChange(false)},
+			carrying("POST", "/{id}/relationships/roles", op("AssignJSONAPIRoles"), bindRoleChange, shapeRoleChange(true)),
+			carrying("DELETE", "/{id}/relationships/roles", op("UnassignJSONAPIRoles"), bindRoleChange, shapeRoleChange(false)),
 		},
 		Fields:      jsonapiAttributes,
 		MethodRules: djangoModelPermissions,
@@ -308,16 +308,16 @@ const maxRoleChange = 100
 // bindRoleChange reads the roles of a relationship change, one resource
 // identifier ({"type": "roles", "id": 7}, as jsonapi sends) or a list of them,
 // and looks at the store first: an unknown role is refused before
-// anything is written, and the roles the user held tell the shaper
+// anything is written, and the roles the user held (held) tell the shaper
 // whether the change changed anything.
-func bindRoleChange(req *Request) (Vars, error) {
-	vars, err := bindJSONAPIUser(req)
+func bindRoleChange(req *Request) (vars Vars, held []string, err error) {
+	vars, err = bindJSONAPIUser(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	data, err := readPrimaryData(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	items, at := []any{data}, func(int) string { return "/data" }
 	if list, ok := data.([]any); ok {
@@ -326,7 +326,7 @@ func bindRoleChange(req *Request) (Vars, error) {
 	p := &problems{}
 	if len(items) > maxRoleChange {
 		p.atPointer(http.StatusBadRequest, "/data", "At most "+strconv.Itoa(maxRoleChange)+" roles at once.")
-		return nil, p.err()
+		return nil, nil, p.err()
 	}
 	ids := make([]string, 0, len(items))
 	for i, item := range items {
@@ -343,21 +343,21 @@ func bindRoleChange(req *Request) (Vars, error) {
 		}
 	}
 	if err := p.err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	known, err := req.ask("JSONAPIRolesKnown", Vars{"id": vars["id"], "roleIds": ids})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var found struct {
 		User  *struct{ Roles []ref } `json:"user"`
 		Roles struct{ Nodes []ref }  `json:"roles"`
 	}
 	if err := json.Unmarshal(known, &found); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if found.User == nil {
-		return nil, errNotFound
+		return nil, nil, errNotFound
 	}
 	exists := map[string]bool{}
 	for _, r := range found.Roles.Nodes {
@@ -369,11 +369,11 @@ func bindRoleChange(req *Request) (Vars, error) {
 		}
 	}
 	if err := p.err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, r := range found.User.Roles {
-		req.heldRoles = append(req.heldRoles, r.ID)
+		held = append(held, r.ID)
 	}
 	vars["roleIds"] = ids
-	return vars, nil
+	return vars, held, nil
 }

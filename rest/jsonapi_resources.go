@@ -179,19 +179,19 @@ func shapeRoleLinkage(req *Request, data json.RawMessage) (int, any, error) {
 // shapeRoleChange answers a relationship change: 200 with the resulting
 // linkage and jsonapi's links when it changed something, 204 when every role
 // was already (or still not) the user's.
-func shapeRoleChange(assign bool) Shaper {
+func shapeRoleChange(assign bool) func(req *Request, data json.RawMessage, held []string) (int, any, error) {
 	field := "unassignRoles"
 	if assign {
 		field = "assignRoles"
 	}
-	return func(req *Request, data json.RawMessage) (int, any, error) {
+	return func(req *Request, data json.RawMessage, held []string) (int, any, error) {
 		var user struct{ Roles []ref }
 		if err := pickInto(data, &user, field); err != nil {
 			return 0, nil, err
 		}
 		changed := false
 		for _, id := range req.vars["roleIds"].([]string) {
-			changed = changed || slices.Contains(req.heldRoles, id) != assign
+			changed = changed || slices.Contains(held, id) != assign
 		}
 		if !changed {
 			return http.StatusNoContent, nil, nil

@@ -39,6 +39,23 @@ type Route struct {
 	Shape  Shaper
 }
 
+// carrying makes a route whose binder hands its shaper something it
+// found out (v1users' ordering, jsonapi's roles held before a change),
+// kept with the request it is about.
+func carrying[T any](method, path string, c chain, bind func(*Request) (Vars, T, error), shape func(*Request, json.RawMessage, T) (int, any, error)) Route {
+	return Route{Method: method, Path: path, Op: c,
+		Bind: func(req *Request) (Vars, error) {
+			vars, state, err := bind(req)
+			req.state = state
+			return vars, err
+		},
+		Shape: func(req *Request, data json.RawMessage) (int, any, error) {
+			state, _ := req.state.(T)
+			return shape(req, data, state)
+		},
+	}
+}
+
 // chain names a route's GraphQL operation: one, so that a request either
 // is done whole or changes nothing (a profile change and a password go in
 // one mutation, checked whole before anything is written).
@@ -162,8 +179,8 @@ type Request struct {
 	again func(Vars) (json.RawMessage, error)
 	// found are the fields of the object a chain's lookup found.
 	found Vars
-	// sortAfter is what a list's binder tells its shaper about ordering.
-	sortAfter func([]v1User)
+	// state is what the route's binder left its shaper (see carrying).
+	state any
 
 	// ask runs another named operation for a binder that must look at the
 	// store before the route writes (jsonapi: do the roles exist, which does
@@ -171,9 +188,6 @@ type Request struct {
 	ask func(name string, vars Vars) (json.RawMessage, error)
 	// header is what a shaper adds to its answer's headers (jsonapi's Location).
 	header http.Header
-	// heldRoles are the role ids the user held before a relationship
-	// change (jsonapi), so the shaper can tell whether anything changed.
-	heldRoles []string
 }
 
 // Param is a path parameter ({id}).

@@ -17,7 +17,7 @@ func v1users() *Dialect {
 		Seed: "001_fe642fc2687675ca.txt",
 		Routes: []Route{
 			// List: an optional filter body; a plain array, no pages
-			{"POST", "/list", op("V1Users"), bindV1UserList, shapeV1UserList},
+			carrying("POST", "/list", op("V1Users"), bindV1UserList, shapeV1UserList),
 			// Create
 			{"POST", "/create", op("CreateV1User"), bindV1UserCreate, shapeV1User(http.StatusCreated, "createUser")},
 			// Retrieve by pk, and Get By Name
@@ -37,16 +37,17 @@ func v1users() *Dialect {
 	}
 }
 
-func bindV1UserList(req *Request) (Vars, error) {
+// bindV1UserList reads the filter body, and tells the shaper how to order
+// what GraphQL's orderBy cannot.
+func bindV1UserList(req *Request) (Vars, func([]v1User), error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	spec, err := parseFilterSpec(data, req.Zone)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	req.sortAfter = spec.sortAfter
 	vars := Vars{"offset": 0, "limit": listChunk}
 	if spec.filter != nil {
 		vars["filter"] = spec.filter
@@ -54,7 +55,7 @@ func bindV1UserList(req *Request) (Vars, error) {
 	if len(spec.orderBy) > 0 {
 		vars["orderBy"] = spec.orderBy
 	}
-	return vars, nil
+	return vars, spec.sortAfter, nil
 }
 
 // v1UserWritable are v1users' text fields, as its document lists them.
@@ -163,13 +164,13 @@ func shapeV1User(status int, path ...string) Shaper {
 
 // shapeV1UserList answers every user the filter keeps: v1users has no
 // pagination.
-func shapeV1UserList(req *Request, data json.RawMessage) (int, any, error) {
+func shapeV1UserList(req *Request, data json.RawMessage, sortAfter func([]v1User)) (int, any, error) {
 	users, _, err := readUsers[v1User](req, data, 0, -1)
 	if err != nil {
 		return 0, nil, err
 	}
-	if req.sortAfter != nil {
-		req.sortAfter(users)
+	if sortAfter != nil {
+		sortAfter(users)
 	}
 	out := make([]object, len(users))
 	for i := range users {
