@@ -36,6 +36,8 @@ func accounts() *Dialect {
 		Fields:      []string{"id", "first_name", "last_name", "email", "username", "password", "person", "permissions"},
 		MethodRules: djangoModelPermissions,
 		Guards:      schemaGuards,
+		Slashes:     slashAsWritten,
+		Documents:   drfJSON,
 		ViewNames: map[string]string{
 			"": "Account List", "/signup": "Sign Up", "/signin": "Sign In",
 			"/{id}": "Account Detail", "/{id}/permissions": "User Permissions",

@@ -36,8 +36,8 @@ func jsonapi() *Dialect {
 		Fields:      jsonapiAttributes,
 		MethodRules: djangoModelPermissions,
 		Guards:      schemaGuards,
-		Negotiate:   negotiateJSONAPI,
-		Render:      renderJSONAPI,
+		Slashes:     slashAsWritten,
+		Documents:   documents{negotiate: negotiateJSONAPI, render: renderJSONAPI},
 	}
 }
 

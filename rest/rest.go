@@ -217,16 +217,7 @@ func (a *API) Register(r chi.Router, authenticate Authenticate) {
 			r.Handle("/swagger", http.HandlerFunc(appendSlash))
 		}
 		for _, p := range m.paths {
-			h := a.observed(p, authenticate(p.authError)(p))
-			r.Handle(p.pattern, h)
-			if m.dialect.OptionalSlash && !strings.HasSuffix(p.pattern, "/") {
-				r.Handle(p.pattern+"/", h)
-			}
-			if m.dialect.AppendSlash && strings.HasSuffix(p.pattern, "/") {
-				// Django's CommonMiddleware redirects before any view runs,
-				// so no token is asked for.
-				r.Handle(strings.TrimSuffix(p.pattern, "/"), http.HandlerFunc(appendSlash))
-			}
+			m.dialect.Slashes(r, p.pattern, a.observed(p, authenticate(p.authError)(p)))
 		}
 	}
 }
@@ -261,6 +252,32 @@ func (p *pathHandler) routeName(method string) string {
 	return "method_not_allowed"
 }
 
+// slashes registers a path's handler the way a dialect's service matched
+// a trailing slash.
+type slashes func(r chi.Router, pattern string, h http.Handler)
+
+// slashAsWritten serves the path as the table writes it and no other, as
+// Django with APPEND_SLASH off did.
+func slashAsWritten(r chi.Router, pattern string, h http.Handler) { r.Handle(pattern, h) }
+
+// slashOptional also serves a path without a trailing slash with one.
+func slashOptional(r chi.Router, pattern string, h http.Handler) {
+	r.Handle(pattern, h)
+	if !strings.HasSuffix(pattern, "/") {
+		r.Handle(pattern+"/", h)
+	}
+}
+
+// slashAppended answers a path with a trailing slash also without it,
+// with a 301 to it. Django's CommonMiddleware redirected before any view
+// ran, so no token is asked for.
+func slashAppended(r chi.Router, pattern string, h http.Handler) {
+	r.Handle(pattern, h)
+	if strings.HasSuffix(pattern, "/") {
+		r.Handle(strings.TrimSuffix(pattern, "/"), http.HandlerFunc(appendSlash))
+	}
+}
+
 // appendSlash is Django's APPEND_SLASH: 301 to the path with a slash, the
 // query string kept, no body.
 func appendSlash(w http.ResponseWriter, r *http.Request) {
@@ -288,13 +305,9 @@ func (p *pathHandler) authError(w http.ResponseWriter, r *http.Request, err erro
 	p.write(w, r, authErrorAnswer(r.Context(), p.m.api.logger, err))
 }
 
-// write sends an answer as the dialect renders it: DRF's JSON unless the
-// dialect has its own documents.
+// write sends an answer as the dialect's documents render it.
 func (p *pathHandler) write(w http.ResponseWriter, r *http.Request, a *answer) {
-	if render := p.m.dialect.Render; render != nil {
-		a = render(a)
-	}
-	writeAnswer(w, r, p.allow, a)
+	writeAnswer(w, r, p.allow, p.m.dialect.Documents.render(a))
 }
 
 // RouteInfo describes a mounted route, for docs/rest.md and its test.
@@ -332,11 +345,9 @@ func (p *pathHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	req := &Request{HTTP: r, Zone: p.m.Zone, prefix: p.m.Prefix, hosts: p.m.api.hosts, limit: p.m.api.bodyLimit}
-	if negotiate := p.m.dialect.Negotiate; negotiate != nil {
-		if err := negotiate(req); err != nil {
-			p.write(w, r, p.toAnswer(req, err))
-			return
-		}
+	if err := p.m.dialect.Documents.negotiate(req); err != nil {
+		p.write(w, r, p.toAnswer(req, err))
+		return
 	}
 	method := r.Method
 	if method == http.MethodHead {

@@ -91,8 +91,10 @@ func (c chain) names() []string {
 }
 
 // Dialect is one legacy API: a table of routes, read like its seed's table
-// of contents, and the few rules in which its service differed from the
-// others.
+// of contents, and what every dialect states of how its service spoke
+// HTTP around them (slashes, documents, the permission check's
+// operations). What one service did differently is a value of those, or a
+// route's own binder and shaper, never a switch of the engine.
 type Dialect struct {
 	Name string
 	// Seed names the legacy API document it implements (000 to 004), as
@@ -106,11 +108,11 @@ type Dialect struct {
 	// whose access rule stands for DRF's permission check of that method
 	// (DjangoModelPermissions' perms_map), so that 403 comes before 405.
 	MethodRules map[string]string
-	// OptionalSlash: every path is also served with a trailing slash.
-	OptionalSlash bool
-	// AppendSlash: every path ends with a slash, and the same path without
-	// it answers 301 to it (Django's APPEND_SLASH).
-	AppendSlash bool
+	// Slashes registers each path as the dialect's service matched a
+	// trailing slash.
+	Slashes slashes
+	// Documents are the media types and bodies the dialect answers with.
+	Documents documents
 	// Guards are the operations that ask DRF's permission check (see
 	// guard).
 	Guards guards
@@ -122,16 +124,26 @@ type Dialect struct {
 	// MoreErrors may add to the field errors of a failed operation what
 	// the legacy service would have reported with them; nil for nothing.
 	MoreErrors func(ctx context.Context, req *Request, vars Vars, run runFunc, fields map[string][]string)
-	// Negotiate is asked first about every request (after the token was
-	// checked): a media type the dialect does not serve fails there (jsonapi's
-	// 415 and 406). nil: DRF's way, which looks at the media type only
-	// when it reads a body.
-	Negotiate func(req *Request) error
-	// Render turns every answer before it is written, the mechanism's own
-	// failures too (401, 403, 404, 405, 400 with field errors, 413, 415,
-	// 500, all DRF-shaped when made), into the dialect's documents and
-	// media type. nil: DRF's JSON as made.
-	Render func(a *answer) *answer
+}
+
+// documents are how a dialect's service spoke HTTP around its views:
+// which requests it served at all, and how it wrote every answer.
+type documents struct {
+	// negotiate is asked first about every request, after the token was
+	// checked: a media type the dialect does not serve fails there.
+	negotiate func(req *Request) error
+	// render turns every answer before it is written, the mechanism's
+	// own failures too (401, 403, 404, 405, 400 with field errors, 413,
+	// 415, 500, all DRF-shaped when made), into the dialect's documents
+	// and media type.
+	render func(a *answer) *answer
+}
+
+// drfJSON is Django REST Framework's way: the media type is looked at only
+// when a body is read, and answers are JSON as made.
+var drfJSON = documents{
+	negotiate: func(*Request) error { return nil },
+	render:    func(a *answer) *answer { return a },
 }
 
 // guards name the operations a dialect asks the access rule with before

@@ -66,7 +66,8 @@ func showroom() *Dialect {
 			"is_staff", "is_active", "date_joined", "groups", "user_permissions",
 		},
 		MethodRules: signedIn,
-		AppendSlash: true,
+		Slashes:     slashAppended,
+		Documents:   drfJSON,
 		Guards: guards{field: schemaGuards.field, user: schemaGuards.user, objects: map[string]string{
 			"/clients/{id}/": "AllowedOnClient", "/codes/{id}/": "AllowedOnCode", "/tags/{id}/": "AllowedOnTag",
 			"/mailing/{id}/": "AllowedOnMailing", "/malling/{id}/": "AllowedOnMailing", "/statistic/{id}/": "AllowedOnMailing",

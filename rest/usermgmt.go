@@ -31,6 +31,8 @@ func usermgmt() *Dialect {
 		Fields:      []string{"id", "roles", "last_login", "username", "first_name", "last_name", "is_active", "date_joined", "phone_number", "email"},
 		MethodRules: djangoModelPermissions,
 		Guards:      schemaGuards,
+		Slashes:     slashAsWritten,
+		Documents:   drfJSON,
 		ViewNames:   map[string]string{"/": "Managed User List", "/{id}/": "Managed User Instance"},
 	}
 }

@@ -29,11 +29,12 @@ func v1users() *Dialect {
 			// Destroy: marks the user inactive
 			{"DELETE", "/{id}", op("DeactivateV1User"), bindID, noContent},
 		},
-		Fields:        []string{"username", "password", "pk", "last_login", "is_superuser", "first_name", "last_name", "email", "is_staff", "is_active", "date_joined"},
-		MethodRules:   djangoModelPermissions,
-		Guards:        guards{field: "V1Allowed", user: "V1AllowedOnUser"},
-		OptionalSlash: true,
-		ViewNames:     map[string]string{"/list": "User List", "/create": "User Create", "/{id}": "User Instance"},
+		Fields:      []string{"username", "password", "pk", "last_login", "is_superuser", "first_name", "last_name", "email", "is_staff", "is_active", "date_joined"},
+		MethodRules: djangoModelPermissions,
+		Guards:      guards{field: "V1Allowed", user: "V1AllowedOnUser"},
+		Slashes:     slashOptional,
+		Documents:   drfJSON,
+		ViewNames:   map[string]string{"/list": "User List", "/create": "User Create", "/{id}": "User Instance"},
 	}
 }
 
