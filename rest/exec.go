@@ -20,7 +20,7 @@ import (
 // the request's context: its caller, client address and deadline, so the
 // same directives, limits, loaders and error presenter apply as over
 // GraphQL-over-HTTP. It answers the response's data, or its errors.
-func (a *API) run(ctx context.Context, op *Operation, vars Vars) (json.RawMessage, gqlerror.List) {
+func (a *API) run(ctx context.Context, op *operation, vars variables) (json.RawMessage, gqlerror.List) {
 	ctx = graphql.StartOperationTrace(ctx)
 	now := graphql.Now()
 	params := &graphql.RawParams{
@@ -52,11 +52,11 @@ func (a *API) run(ctx context.Context, op *Operation, vars Vars) (json.RawMessag
 // route is about to answer 400, 405 or another failure of its own, so
 // requests that succeed pay nothing for it. nil means the route's own
 // answer stands.
-func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, lookUpObject bool) *answer {
+func (p *pathHandler) guard(ctx context.Context, req *request, rule string, lookUpObject bool) *answer {
 	if rule == "" {
 		return nil
 	}
-	vars := Vars{"field": rule}
+	vars := variables{"field": rule}
 	opName := p.m.dialect.Guards.field
 	if lookUpObject {
 		if name, ref, ok := p.objectRef(req); ok {
@@ -88,7 +88,7 @@ func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, look
 // variables: the dialect's own for the path, or the one for a user; false when the path names none that could exist (v1users'
 // writes take no username: one is 404 whether or not it names a user). An
 // object a chain's lookup found is the one the path names.
-func (p *pathHandler) objectRef(req *Request) (string, Vars, bool) {
+func (p *pathHandler) objectRef(req *request) (string, variables, bool) {
 	raw := req.Param("id")
 	if found, ok := req.found["id"].(string); ok {
 		raw = found
@@ -101,17 +101,17 @@ func (p *pathHandler) objectRef(req *Request) (string, Vars, bool) {
 	if !ok {
 		name = p.m.dialect.Guards.user
 	}
-	return name, Vars{"id": idString(id)}, isID
+	return name, variables{"id": idString(id)}, isID
 }
 
 // serve runs a route: the lookup, the binder, the operation, the shaper. A failure of the request's
 // own (a bad body, an invalid field) gives way to 401, 403 or 404 first,
 // as DRF checks those before it reads the body.
-func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute) {
+func (p *pathHandler) serve(w http.ResponseWriter, req *request, rt *boundRoute) {
 	ctx := req.HTTP.Context()
 	finish := func(a *answer) { p.write(w, req.HTTP, a) }
 	rule, onObject := rt.op.Root, strings.Contains(rt.Path, "{id}") || rt.lookup != nil
-	req.ask = func(name string, vars Vars) (json.RawMessage, error) {
+	req.ask = func(name string, vars variables) (json.RawMessage, error) {
 		data, errs := p.m.api.runNamed(ctx, name, vars)
 		if len(errs) > 0 {
 			return nil, errs[0]
@@ -145,7 +145,7 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 		return
 	}
 	req.vars = vars
-	req.again = func(vars Vars) (json.RawMessage, error) {
+	req.again = func(vars variables) (json.RawMessage, error) {
 		data, errs := p.m.api.run(ctx, rt.op, vars)
 		if len(errs) > 0 {
 			return nil, errs[0]
@@ -174,8 +174,8 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 // lookUp runs a chain's lookup with the path's parameters as its
 // variables and keeps the fields of the object it answers (the first
 // field of its data); nothing found is errNotFound.
-func (p *pathHandler) lookUp(ctx context.Context, req *Request, o *Operation) error {
-	vars := Vars{}
+func (p *pathHandler) lookUp(ctx context.Context, req *request, o *operation) error {
+	vars := variables{}
 	for _, name := range o.required {
 		v := req.pathValue(name)
 		if _, ok := parseID(v); name == "id" && !ok {
@@ -208,7 +208,7 @@ func isInputError(e *gqlerror.Error) bool {
 }
 
 // toAnswer maps an error of a binder, a shaper or a dialect rule.
-func (p *pathHandler) toAnswer(req *Request, err error) *answer {
+func (p *pathHandler) toAnswer(req *request, err error) *answer {
 	if a, ok := errors.AsType[*answer](err); ok {
 		return a
 	}
@@ -223,7 +223,7 @@ func (p *pathHandler) toAnswer(req *Request, err error) *answer {
 // errorsAnswer maps the errors of an operation: the first one decides, as
 // a route's operation calls one field. Field errors are first completed as
 // the legacy service would have given them.
-func (p *pathHandler) errorsAnswer(req *Request, vars Vars, errs gqlerror.List) *answer {
+func (p *pathHandler) errorsAnswer(req *request, vars variables, errs gqlerror.List) *answer {
 	ctx := req.HTTP.Context()
 	if fields := fieldsOf(errs[0].Extensions["fields"]); fields != nil {
 		fields = maps.Clone(fields)
@@ -242,6 +242,6 @@ func (p *pathHandler) errorsAnswer(req *Request, vars Vars, errs gqlerror.List) 
 }
 
 // runNamed runs an embedded operation by name.
-func (a *API) runNamed(ctx context.Context, name string, vars Vars) (json.RawMessage, gqlerror.List) {
+func (a *API) runNamed(ctx context.Context, name string, vars variables) (json.RawMessage, gqlerror.List) {
 	return a.run(ctx, a.ops[name], vars)
 }

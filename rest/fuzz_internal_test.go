@@ -18,7 +18,7 @@ import (
 // binderTargets are the binders that read client input into variables.
 var binderTargets = []struct {
 	name string
-	bind Binder
+	bind binder
 }{
 	{"sign-up", bindSignUp},
 	{"sign-in", bindSignIn},
@@ -54,8 +54,8 @@ var binderTargets = []struct {
 }
 
 // stateless drops what a carrying binder hands its shaper.
-func stateless[T any](bind func(*Request) (Vars, T, error)) Binder {
-	return func(req *Request) (Vars, error) {
+func stateless[T any](bind func(*request) (variables, T, error)) binder {
+	return func(req *request) (variables, error) {
 		vars, _, err := bind(req)
 		return vars, err
 	}
@@ -88,10 +88,10 @@ func FuzzBinders(f *testing.F) {
 			rc := chi.NewRouteContext()
 			rc.URLParams.Add("id", id)
 			r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rc))
-			req := &Request{HTTP: r, limit: 1 << 20}
+			req := &request{HTTP: r, limit: 1 << 20}
 			// A binder that asks the store (002's role change) learns
 			// nothing here: the fuzz is about what binders read.
-			req.ask = func(string, Vars) (json.RawMessage, error) { return nil, errNotFound }
+			req.ask = func(string, variables) (json.RawMessage, error) { return nil, errNotFound }
 			vars, err := target.bind(req)
 			if err != nil {
 				continue
@@ -151,7 +151,7 @@ func schemaNames(tb testing.TB) map[string]bool {
 }
 
 // parseOperationVariables lists the variables an operation declares.
-func parseOperationVariables(o *Operation) ([]string, error) {
+func parseOperationVariables(o *operation) ([]string, error) {
 	doc, err := parser.ParseQuery(&ast.Source{Input: o.Document})
 	if err != nil {
 		return nil, err

@@ -12,11 +12,11 @@ import (
 // relationships, and JSON:API error documents for every failure. Reading
 // needs a signed-in user; writing follows the GraphQL rules of the
 // mutation it runs (staff or the user permission).
-func jsonapi() *Dialect {
-	return &Dialect{
+func jsonapi() *dialect {
+	return &dialect{
 		Name: "jsonapi",
 		Seed: "002_3619bbc2b4eacd2a.txt",
-		Routes: []Route{
+		Routes: []route{
 			// Get user data: a page of users; ?id= one user, ?id=&roles their roles
 			{"GET", "", op("JSONAPIUsers"), bindJSONAPIUsers, shapeJSONAPIUsers},
 			// Create a user: username, password and uname required
@@ -62,7 +62,7 @@ var jsonapiReadOnly = []string{"date_joined", "last_login", "person", "created_b
 // bindJSONAPIUsers reads a page (page, page_size) and ?id=: the user of
 // that id as a collection of one (none when there is no such user), or,
 // with roles (?id=19283&roles), that user's roles, as /users/19283/roles.
-func bindJSONAPIUsers(req *Request) (Vars, error) {
+func bindJSONAPIUsers(req *request) (variables, error) {
 	q := req.Query()
 	if err := checkQuery(q, "page", "id", "roles"); err != nil {
 		return nil, err
@@ -82,9 +82,9 @@ func bindJSONAPIUsers(req *Request) (Vars, error) {
 		return nil, err
 	}
 	if roles {
-		return Vars{"rolesOf": id, "withRoles": true, "offset": 0, "limit": 1}, nil
+		return variables{"rolesOf": id, "withRoles": true, "offset": 0, "limit": 1}, nil
 	}
-	vars := Vars{"offset": page.offset(), "limit": min(page.size, jsonapiChunk), "withRoles": false}
+	vars := variables{"offset": page.offset(), "limit": min(page.size, jsonapiChunk), "withRoles": false}
 	if hasID {
 		vars["filter"] = map[string]any{"ids": []any{idString(id)}}
 	}
@@ -93,14 +93,14 @@ func bindJSONAPIUsers(req *Request) (Vars, error) {
 
 // bindJSONAPIUser reads the user of the path; no query parameter of the
 // specification's is processed there.
-func bindJSONAPIUser(req *Request) (Vars, error) {
+func bindJSONAPIUser(req *request) (variables, error) {
 	if err := checkQuery(req.Query()); err != nil {
 		return nil, err
 	}
 	return bindID(req)
 }
 
-func bindJSONAPIUserRoles(req *Request) (Vars, error) {
+func bindJSONAPIUserRoles(req *request) (variables, error) {
 	if err := checkQuery(req.Query(), "page"); err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func bindJSONAPIUserRoles(req *Request) (Vars, error) {
 	return bindID(req)
 }
 
-func bindJSONAPIUserCreate(req *Request) (Vars, error) {
+func bindJSONAPIUserCreate(req *request) (variables, error) {
 	res, err := readResource(req)
 	if err != nil {
 		return nil, err
@@ -130,10 +130,10 @@ func bindJSONAPIUserCreate(req *Request) (Vars, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Vars{"input": input}, nil
+	return variables{"input": input}, nil
 }
 
-func bindJSONAPIUserUpdate(req *Request) (Vars, error) {
+func bindJSONAPIUserUpdate(req *request) (variables, error) {
 	vars, err := bindJSONAPIUser(req)
 	if err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func bindJSONAPIUserUpdate(req *Request) (Vars, error) {
 
 // readResource reads the request document's primary data, a resource
 // object.
-func readResource(req *Request) (map[string]any, error) {
+func readResource(req *request) (map[string]any, error) {
 	data, err := readPrimaryData(req)
 	if err != nil {
 		return nil, err
@@ -184,7 +184,7 @@ func readResource(req *Request) (map[string]any, error) {
 
 // readPrimaryData reads a request document (JSON:API's media type or plain
 // JSON) and answers its data member.
-func readPrimaryData(req *Request) (any, error) {
+func readPrimaryData(req *request) (any, error) {
 	v, err := req.data(parseJSONAPI)
 	if err != nil {
 		return nil, err
@@ -310,7 +310,7 @@ const maxRoleChange = 100
 // and looks at the store first: an unknown role is refused before
 // anything is written, and the roles the user held (held) tell the shaper
 // whether the change changed anything.
-func bindRoleChange(req *Request) (vars Vars, held []string, err error) {
+func bindRoleChange(req *request) (vars variables, held []string, err error) {
 	vars, err = bindJSONAPIUser(req)
 	if err != nil {
 		return nil, nil, err
@@ -345,7 +345,7 @@ func bindRoleChange(req *Request) (vars Vars, held []string, err error) {
 	if err := p.err(); err != nil {
 		return nil, nil, err
 	}
-	known, err := req.ask("JSONAPIRolesKnown", Vars{"id": vars["id"], "roleIds": ids})
+	known, err := req.ask("JSONAPIRolesKnown", variables{"id": vars["id"], "roleIds": ids})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -20,8 +20,8 @@ import (
 //go:embed operations/*.graphql
 var operationFiles embed.FS
 
-// Operation is one named operation of a document under operations/.
-type Operation struct {
+// operation is one named operation of a document under operations/.
+type operation struct {
 	Name string
 	// Document is the whole file, so the operation's fragments come with
 	// it; the executor's query cache holds it parsed and validated once.
@@ -52,7 +52,7 @@ func OperationNames() []string {
 }
 
 // operations are the embedded operations by name.
-type operations map[string]*Operation
+type operations map[string]*operation
 
 // loadOperations parses the embedded documents. They are part of the
 // program: a document that does not parse, or two operations with one
@@ -77,7 +77,7 @@ func loadOperations() (operations, error) {
 			if _, dup := ops[def.Name]; dup || def.Name == "" {
 				return nil, fmt.Errorf("%s: operation %q is unnamed or not unique", file, def.Name)
 			}
-			ops[def.Name] = &Operation{
+			ops[def.Name] = &operation{
 				Name:     def.Name,
 				Document: string(text),
 				File:     path.Base(file),

@@ -69,7 +69,7 @@ type API struct {
 // mounted is a dialect at its prefix.
 type mounted struct {
 	api     *API
-	dialect *Dialect
+	dialect *dialect
 	Mount
 	paths []*pathHandler
 }
@@ -90,9 +90,9 @@ type pathHandler struct {
 
 // boundRoute is a route with its operations looked up.
 type boundRoute struct {
-	*Route
-	lookup *Operation // nil: the chain has none
-	op     *Operation
+	*route
+	lookup *operation // nil: the chain has none
+	op     *operation
 }
 
 // New builds the REST layer for the mounts (see ParseMounts). The route
@@ -124,7 +124,7 @@ func New(cfg Config) *API {
 }
 
 // dialectNamed returns a fresh table of the named dialect.
-func dialectNamed(name string) *Dialect {
+func dialectNamed(name string) *dialect {
 	switch name {
 	case "accounts":
 		return accounts()
@@ -140,7 +140,7 @@ func dialectNamed(name string) *Dialect {
 	return nil
 }
 
-func (a *API) mount(d *Dialect, mt Mount) *mounted {
+func (a *API) mount(d *dialect, mt Mount) *mounted {
 	m := &mounted{api: a, dialect: d, Mount: mt}
 	for _, name := range append([]string{d.Guards.field, d.Guards.user}, slices.Collect(maps.Values(d.Guards.objects))...) {
 		if a.ops[name] == nil {
@@ -156,7 +156,7 @@ func (a *API) mount(d *Dialect, mt Mount) *mounted {
 			byPath[rt.Path] = p
 			m.paths = append(m.paths, p)
 		}
-		br := &boundRoute{Route: rt}
+		br := &boundRoute{route: rt}
 		for i, name := range rt.Op.names() {
 			o := a.ops[name]
 			if o == nil {
@@ -344,7 +344,7 @@ func (p *pathHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.write(w, r, detail(http.StatusInternalServerError, drfServerError))
 		}
 	}()
-	req := &Request{HTTP: r, Zone: p.m.Zone, prefix: p.m.Prefix, hosts: p.m.api.hosts, limit: p.m.api.bodyLimit}
+	req := &request{HTTP: r, Zone: p.m.Zone, prefix: p.m.Prefix, hosts: p.m.api.hosts, limit: p.m.api.bodyLimit}
 	if err := p.m.dialect.Documents.negotiate(req); err != nil {
 		p.write(w, r, p.toAnswer(req, err))
 		return
@@ -370,7 +370,7 @@ func (p *pathHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // beforeMethod is what DRF checks before it looks for the method's
 // handler: the permission the method needs.
-func (p *pathHandler) beforeMethod(req *Request) *answer {
+func (p *pathHandler) beforeMethod(req *request) *answer {
 	if p.open {
 		return nil
 	}

@@ -11,11 +11,11 @@ import (
 // otherwise; DELETE only deactivates. On top of GraphQL's rules, everything
 // but reading oneself needs a staff or superuser caller: its operations
 // and guards ask the schema's @staff (operations/v1users.graphql).
-func v1users() *Dialect {
-	return &Dialect{
+func v1users() *dialect {
+	return &dialect{
 		Name: "v1users",
 		Seed: "001_fe642fc2687675ca.txt",
-		Routes: []Route{
+		Routes: []route{
 			// List: an optional filter body; a plain array, no pages
 			carrying("POST", "/list", op("V1Users"), bindV1UserList, shapeV1UserList),
 			// Create
@@ -40,7 +40,7 @@ func v1users() *Dialect {
 
 // bindV1UserList reads the filter body, and tells the shaper how to order
 // what GraphQL's orderBy cannot.
-func bindV1UserList(req *Request) (Vars, func([]v1User), error) {
+func bindV1UserList(req *request) (variables, func([]v1User), error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
 		return nil, nil, err
@@ -49,7 +49,7 @@ func bindV1UserList(req *Request) (Vars, func([]v1User), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	vars := Vars{"offset": 0, "limit": listChunk}
+	vars := variables{"offset": 0, "limit": listChunk}
 	if spec.filter != nil {
 		vars["filter"] = spec.filter
 	}
@@ -66,7 +66,7 @@ var v1UserText = []struct{ json, graphql string }{
 
 // v1UserInput reads the body of create, PUT and PATCH: username and
 // password required unless partial.
-func v1UserInput(req *Request, partial bool) (input map[string]any, err error) {
+func v1UserInput(req *request, partial bool) (input map[string]any, err error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
 		return nil, err
@@ -98,19 +98,19 @@ var bindV1UserCreate = bindUserCreate(v1UserInput)
 // bindV1UserRef reads {id}: all digits is a primary key, anything else a
 // username. $ref is {id} as written, for @staff: it names the caller when
 // it is their id or their username.
-func bindV1UserRef(req *Request) (Vars, error) {
+func bindV1UserRef(req *request) (variables, error) {
 	ref := req.Param("id")
 	if id, ok := parseID(ref); ok {
-		return Vars{"id": id, "ref": ref}, nil
+		return variables{"id": id, "ref": ref}, nil
 	}
-	return Vars{"username": ref, "ref": ref}, nil
+	return variables{"username": ref, "ref": ref}, nil
 }
 
-func bindV1UserReplace(req *Request) (Vars, error) { return bindV1UserChange(req, false) }
+func bindV1UserReplace(req *request) (variables, error) { return bindV1UserChange(req, false) }
 
-func bindV1UserUpdate(req *Request) (Vars, error) { return bindV1UserChange(req, true) }
+func bindV1UserUpdate(req *request) (variables, error) { return bindV1UserChange(req, true) }
 
-func bindV1UserChange(req *Request, partial bool) (Vars, error) {
+func bindV1UserChange(req *request, partial bool) (variables, error) {
 	vars, err := bindID(req)
 	if err != nil {
 		return nil, err
@@ -139,7 +139,7 @@ type v1User struct {
 
 // drf writes the user in the server's serializer order; the password is
 // write-only.
-func (u *v1User) drf(req *Request) object {
+func (u *v1User) drf(req *request) object {
 	return object{}.
 		set("username", u.Username).
 		set("pk", idNumber(u.ID)).
@@ -153,8 +153,8 @@ func (u *v1User) drf(req *Request) object {
 		set("date_joined", req.time(u.DateJoined))
 }
 
-func shapeV1User(status int, path ...string) Shaper {
-	return func(req *Request, data json.RawMessage) (int, any, error) {
+func shapeV1User(status int, path ...string) shaper {
+	return func(req *request, data json.RawMessage) (int, any, error) {
 		var u v1User
 		if err := pickInto(data, &u, path...); err != nil {
 			return 0, nil, err
@@ -165,7 +165,7 @@ func shapeV1User(status int, path ...string) Shaper {
 
 // shapeV1UserList answers every user the filter keeps: v1users has no
 // pagination.
-func shapeV1UserList(req *Request, data json.RawMessage, sortAfter func([]v1User)) (int, any, error) {
+func shapeV1UserList(req *request, data json.RawMessage, sortAfter func([]v1User)) (int, any, error) {
 	users, _, err := readUsers[v1User](req, data, 0, -1)
 	if err != nil {
 		return 0, nil, err
