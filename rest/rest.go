@@ -6,9 +6,26 @@
 // validation and resolvers run as for GraphQL clients, so a legacy client
 // can do exactly what a GraphQL client can.
 //
-// A dialect is a table of routes (accounts.go, v1users.go, jsonapi.go,
-// usermgmt.go); the Django REST Framework behaviour the Django ones share
-// is in drf*.go, JSON:API's documents in jsonapi_*.go.
+// A dialect is a table of routes, and what every dialect states of how its
+// service spoke HTTP: how it matched a trailing slash, its documents, the
+// operations that ask its permission check. The dialects, at their default
+// mounts (DefaultMounts; --rest-mounts moves them):
+//
+//   - accounts (accounts.go), /api/users: a Django accounts service,
+//     sign-up and sign-in with DRF tokens, no trailing slash.
+//   - v1users (v1users*.go), /v1/users: RPC-style user admin, a trailing
+//     slash optional, staff only but for reading oneself (the schema's
+//     @staff, asked by its operations).
+//   - jsonapi (jsonapi*.go), /users: JSON:API 1.1 users and their roles,
+//     its own media type and error documents.
+//   - showroom (showroom*.go), /api/v1/: the notification service's
+//     clients, codes, tags, mailings, messages and statistics; Django's
+//     APPEND_SLASH; its OpenAPI document at /swagger/.
+//   - usermgmt (usermgmt.go), /api/users/: DRF user management with
+//     filters and search, with a trailing slash.
+//
+// The Django REST Framework behaviour the Django ones share is in drf*.go.
+// No access rule lives here: a route asks GraphQL's (see guard).
 package rest
 
 import (
