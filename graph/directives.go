@@ -53,6 +53,21 @@ func Directives() DirectiveRoot {
 			}
 			return nil, missingPermission(codenameViewPermission)
 		},
+		// Staff is asked on a whole operation (the v1users dialect asks it
+		// on each of its own): it runs before any field, so a caller it
+		// refuses gets nothing done, whatever the fields' own rules allow.
+		Staff: func(ctx context.Context, _ any, next graphql.Resolver, orUser *store.ID, orUsername *string) (any, error) {
+			caller, err := signedIn(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if caller.IsStaff || caller.IsSuperuser ||
+				orUser != nil && int64(*orUser) == caller.UserID ||
+				orUsername != nil && *orUsername == caller.Username {
+				return next(ctx)
+			}
+			return nil, forbidden("staff")
+		},
 		Superuser: func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
 			caller, err := signedIn(ctx)
 			if err != nil {

@@ -55,6 +55,7 @@ type DirectiveRoot struct {
 	HasPermission func(ctx context.Context, obj any, next graphql.Resolver, resource string, action model.Action, orSelf []string, orStaff *bool) (res any, err error)
 	Holdings      func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 	Public        func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
+	Staff         func(ctx context.Context, obj any, next graphql.Resolver, orUser *store.ID, orUsername *string) (res any, err error)
 	Superuser     func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 }
 
@@ -1927,7 +1928,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			if first {
 				first = false
 				ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
-				data = ec._Query(ctx, opCtx.Operation.SelectionSet)
+				data = ec._queryMiddleware(ctx, opCtx.Operation, func(ctx context.Context) (any, error) {
+					return ec._Query(ctx, opCtx.Operation.SelectionSet), nil
+				})
 			} else {
 				if atomic.LoadInt32(&ec.PendingDeferred) > 0 {
 					result := <-ec.DeferredResults
@@ -1957,7 +1960,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 			first = false
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
-			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			data := ec._mutationMiddleware(ctx, opCtx.Operation, func(ctx context.Context) (any, error) {
+				return ec._Mutation(ctx, opCtx.Operation.SelectionSet), nil
+			})
 			var buf bytes.Buffer
 			data.MarshalGQL(&buf)
 
@@ -2771,6 +2776,16 @@ type Subscription {
 # kept in this one block; nothing above is changed by it.
 # ---------------------------------------------------------------------------
 
+"""
+Asked for on an operation, narrows who may run it: staff and superusers, and
+the user that ` + "`" + `orUser` + "`" + ` (an id) or ` + "`" + `orUsername` + "`" + ` names; UNAUTHENTICATED for an
+anonymous caller, FORBIDDEN for anyone else, before any field runs. Every
+field's own rule still applies. The v1users dialect asks it on each
+operation it runs, as its service let only staff in, but anyone read
+themself.
+"""
+directive @staff(orUser: ID, orUsername: String) on QUERY | MUTATION
+
 extend type Query {
   """
   Runs the access rule of another query or mutation field for the caller,
@@ -3338,6 +3353,72 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type __Type", field.Name)
 }
 
+func (ec *executionContext) _queryMiddleware(ctx context.Context, obj *ast.OperationDefinition, next func(ctx context.Context) (any, error)) graphql.Marshaler {
+
+	for _, d := range obj.Directives {
+		switch d.Name {
+		case "staff":
+			rawArgs := d.ArgumentMap(ec.Variables)
+			args, err := ec.dir_staff_args(ctx, rawArgs)
+			if err != nil {
+				ec.Error(ctx, err)
+				return graphql.Null
+			}
+			n := next
+			next = func(ctx context.Context) (any, error) {
+				if ec.Directives.Staff == nil {
+					return nil, errors.New("directive staff is not implemented")
+				}
+				return ec.Directives.Staff(ctx, obj, n, args["orUser"].(*store.ID), args["orUsername"].(*string))
+			}
+		}
+	}
+	tmp, err := next(ctx)
+	if err != nil {
+		ec.Error(ctx, err)
+		return graphql.Null
+	}
+	if data, ok := tmp.(graphql.Marshaler); ok {
+		return data
+	}
+	graphql.AddErrorf(ctx, `unexpected type %T from directive, should be graphql.Marshaler`, tmp)
+	return graphql.Null
+
+}
+
+func (ec *executionContext) _mutationMiddleware(ctx context.Context, obj *ast.OperationDefinition, next func(ctx context.Context) (any, error)) graphql.Marshaler {
+
+	for _, d := range obj.Directives {
+		switch d.Name {
+		case "staff":
+			rawArgs := d.ArgumentMap(ec.Variables)
+			args, err := ec.dir_staff_args(ctx, rawArgs)
+			if err != nil {
+				ec.Error(ctx, err)
+				return graphql.Null
+			}
+			n := next
+			next = func(ctx context.Context) (any, error) {
+				if ec.Directives.Staff == nil {
+					return nil, errors.New("directive staff is not implemented")
+				}
+				return ec.Directives.Staff(ctx, obj, n, args["orUser"].(*store.ID), args["orUsername"].(*string))
+			}
+		}
+	}
+	tmp, err := next(ctx)
+	if err != nil {
+		ec.Error(ctx, err)
+		return graphql.Null
+	}
+	if data, ok := tmp.(graphql.Marshaler); ok {
+		return data
+	}
+	graphql.AddErrorf(ctx, `unexpected type %T from directive, should be graphql.Marshaler`, tmp)
+	return graphql.Null
+
+}
+
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
@@ -3377,6 +3458,28 @@ func (ec *executionContext) dir_hasPermission_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["orStaff"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) dir_staff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orUser",
+		func(ctx context.Context, v any) (*store.ID, error) {
+			return ec.unmarshalOID2ᚖgithubᚗcomᚋgatehouseᚋgatehouseᚋstoreᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orUser"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "orUsername",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orUsername"] = arg1
 	return args, nil
 }
 

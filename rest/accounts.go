@@ -9,11 +9,11 @@ import (
 // trailing slash, {id} the user's primary key. Reading needs a signed-in
 // user; writing needs staff or the user permission (GraphQL's rules, which
 // also let users change their own profile).
-func accounts() *Dialect {
-	return &Dialect{
+func accounts() *dialect {
+	return &dialect{
 		Name: "accounts",
 		Seed: "000_f3362e0d4145251f.txt",
-		Routes: []Route{
+		Routes: []route{
 			// 1- Signing up a user
 			{"POST", "/signup", op("SignUp"), bindSignUp, shapeAccount(http.StatusCreated, "signUp", "user")},
 			// 2- User sign-in: the user, its groups and permissions, and a token
@@ -35,6 +35,9 @@ func accounts() *Dialect {
 		},
 		Fields:      []string{"id", "first_name", "last_name", "email", "username", "password", "person", "permissions"},
 		MethodRules: djangoModelPermissions,
+		Guards:      schemaGuards,
+		Slashes:     slashAsWritten,
+		Documents:   drfJSON,
 		ViewNames: map[string]string{
 			"": "Account List", "/signup": "Sign Up", "/signin": "Sign In",
 			"/{id}": "Account Detail", "/{id}/permissions": "User Permissions",
@@ -60,7 +63,7 @@ var accountText = []struct {
 	json, graphql string
 }{{"first_name", "firstName"}, {"last_name", "lastName"}, {"email", "email"}}
 
-func bindSignUp(req *Request) (Vars, error) {
+func bindSignUp(req *request) (variables, error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
 		return nil, err
@@ -81,12 +84,12 @@ func bindSignUp(req *Request) (Vars, error) {
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	return Vars{"input": input}, nil
+	return variables{"input": input}, nil
 }
 
 // bindSignIn reads DRF's AuthTokenSerializer: the password is taken as
 // sent (no trimming), and forms are read as well as JSON.
-func bindSignIn(req *Request) (Vars, error) {
+func bindSignIn(req *request) (variables, error) {
 	data, err := req.object(parseJSONOrForm)
 	if err != nil {
 		return nil, err
@@ -97,27 +100,27 @@ func bindSignIn(req *Request) (Vars, error) {
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	return Vars{"username": *username, "password": *password}, nil
+	return variables{"username": *username, "password": *password}, nil
 }
 
-func bindPage(req *Request) (Vars, error) {
+func bindPage(req *request) (variables, error) {
 	p := readLimitOffset(req.Query())
-	return Vars{"offset": p.graphQLOffset(), "limit": min(p.limit, listChunk)}, nil
+	return variables{"offset": p.graphQLOffset(), "limit": min(p.limit, listChunk)}, nil
 }
 
 // bindID reads the user id of the path; one that cannot be an id is 404,
 // as Django's lookup finds nothing.
-func bindID(req *Request) (Vars, error) {
+func bindID(req *request) (variables, error) {
 	id, ok := parseID(req.Param("id"))
 	if !ok {
 		return nil, errNotFound
 	}
-	return Vars{"id": id}, nil
+	return variables{"id": id}, nil
 }
 
 // bindAccountUpdate is accounts' PUT: a partial update of the fields sent,
 // the password among them.
-func bindAccountUpdate(req *Request) (Vars, error) {
+func bindAccountUpdate(req *request) (variables, error) {
 	vars, err := bindID(req)
 	if err != nil {
 		return nil, err
@@ -147,7 +150,7 @@ func bindAccountUpdate(req *Request) (Vars, error) {
 }
 
 // bindPermissionIDs reads {"permissions": [1, 2, 3]}.
-func bindPermissionIDs(req *Request) (Vars, error) {
+func bindPermissionIDs(req *request) (variables, error) {
 	vars, err := bindID(req)
 	if err != nil {
 		return nil, err
@@ -191,8 +194,8 @@ func (u *account) drf() object {
 		set("person", u.Person)
 }
 
-func shapeAccount(status int, path ...string) Shaper {
-	return func(_ *Request, data json.RawMessage) (int, any, error) {
+func shapeAccount(status int, path ...string) shaper {
+	return func(_ *request, data json.RawMessage) (int, any, error) {
 		var u account
 		if err := pickInto(data, &u, path...); err != nil {
 			return 0, nil, err
@@ -203,7 +206,7 @@ func shapeAccount(status int, path ...string) Shaper {
 
 // shapeSignedIn is the sample's answer: the user, its groups (roles) and
 // direct permissions as ids, and the token.
-func shapeSignedIn(_ *Request, data json.RawMessage) (int, any, error) {
+func shapeSignedIn(_ *request, data json.RawMessage) (int, any, error) {
 	var signedIn struct {
 		Token string  `json:"token"`
 		User  account `json:"user"`
@@ -218,7 +221,7 @@ func shapeSignedIn(_ *Request, data json.RawMessage) (int, any, error) {
 	return http.StatusOK, body, nil
 }
 
-func shapeAccountPage(req *Request, data json.RawMessage) (int, any, error) {
+func shapeAccountPage(req *request, data json.RawMessage) (int, any, error) {
 	p := readLimitOffset(req.Query())
 	users, total, err := readUsers[account](req, data, p.graphQLOffset(), p.limit)
 	if err != nil {
@@ -233,8 +236,8 @@ func shapeAccountPage(req *Request, data json.RawMessage) (int, any, error) {
 
 // shapePermissionIDs answers the user's direct permissions as ids, as the
 // service answered listing, adding and removing alike.
-func shapePermissionIDs(path ...string) Shaper {
-	return func(_ *Request, data json.RawMessage) (int, any, error) {
+func shapePermissionIDs(path ...string) shaper {
+	return func(_ *request, data json.RawMessage) (int, any, error) {
 		var u struct {
 			Permissions []ref `json:"permissions"`
 		}

@@ -4,23 +4,23 @@ package rest
 
 // inputReader reads a request body into a GraphQL input object, as a
 // serializer reads it; partial (PATCH) requires no field.
-type inputReader func(req *Request, partial bool) (map[string]any, error)
+type inputReader func(req *request, partial bool) (map[string]any, error)
 
 // bindInput binds a create: the body, every field it requires, as $input.
-func bindInput(read inputReader) Binder {
-	return func(req *Request) (Vars, error) {
+func bindInput(read inputReader) binder {
+	return func(req *request) (variables, error) {
 		input, err := read(req, false)
 		if err != nil {
 			return nil, err
 		}
-		return Vars{"input": input}, nil
+		return variables{"input": input}, nil
 	}
 }
 
 // bindIDInput binds a change of the object the path's {id} names: $id,
 // and the body as $input.
-func bindIDInput(read inputReader, partial bool) Binder {
-	return func(req *Request) (Vars, error) {
+func bindIDInput(read inputReader, partial bool) binder {
+	return func(req *request) (variables, error) {
 		vars, err := bindID(req)
 		if err != nil {
 			return nil, err
@@ -36,16 +36,16 @@ func bindIDInput(read inputReader, partial bool) Binder {
 
 // userReader reads a user's body into the GraphQL input, password
 // included.
-type userReader func(req *Request, partial bool) (input map[string]any, err error)
+type userReader func(req *request, partial bool) (input map[string]any, err error)
 
 // bindUserCreate binds a create whose password is required: createUser
 // hashes it; it is never stored or shown as sent.
-func bindUserCreate(read userReader) Binder {
-	return func(req *Request) (Vars, error) {
+func bindUserCreate(read userReader) binder {
+	return func(req *request) (variables, error) {
 		input, err := read(req, false)
 		if err != nil {
 			return nil, err
 		}
-		return Vars{"input": input}, nil
+		return variables{"input": input}, nil
 	}
 }

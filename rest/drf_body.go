@@ -25,7 +25,7 @@ const (
 
 // readBody reads the request body once, refusing one over the limit
 // before it is read whole (413; the body is never echoed).
-func (r *Request) readBody() ([]byte, error) {
+func (r *request) readBody() ([]byte, error) {
 	if r.bodyRead {
 		return r.body, nil
 	}
@@ -50,7 +50,7 @@ func (r *Request) readBody() ([]byte, error) {
 // data is DRF's request.data: an empty body is {} whatever its media type;
 // otherwise the media type must be one the route parses (415), and JSON
 // must parse (400, with Python's words for what failed).
-func (r *Request) data(p parsers) (any, error) {
+func (r *request) data(p parsers) (any, error) {
 	body, err := r.readBody()
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func (r *Request) data(p parsers) (any, error) {
 }
 
 // form reads a form body as Django's QueryDict: each field's last value.
-func (r *Request) form(body []byte) (any, error) {
+func (r *request) form(body []byte) (any, error) {
 	clone := r.HTTP.Clone(r.HTTP.Context())
 	clone.Body = io.NopCloser(bytes.NewReader(body))
 	clone.Form, clone.PostForm, clone.MultipartForm = nil, nil, nil
@@ -105,7 +105,7 @@ func (r *Request) form(body []byte) (any, error) {
 
 // object is request.data where a serializer wants a dictionary: DRF's
 // "Invalid data" and "No data provided" otherwise.
-func (r *Request) object(p parsers) (map[string]any, error) {
+func (r *request) object(p parsers) (map[string]any, error) {
 	v, err := r.data(p)
 	if err != nil {
 		return nil, err

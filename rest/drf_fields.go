@@ -244,7 +244,7 @@ func pyFloatRepr(f float64) string {
 // rememberPKs keeps a pk list as the client sent it, so that the store's
 // "does not exist" errors (every unknown id, sorted) can be answered as
 // DRF answers them: the first unknown id in the client's order, as written.
-func (r *Request) rememberPKs(field string, ids, raw []string) {
+func (r *request) rememberPKs(field string, ids, raw []string) {
 	if r.pks == nil {
 		r.pks = map[string]sentPKs{}
 	}
@@ -255,7 +255,7 @@ type sentPKs struct{ ids, raw []string }
 
 // firstUnknownPK rewrites a field's "does not exist" errors to DRF's one
 // message about the first id at fault.
-func (r *Request) firstUnknownPK(fields map[string][]string) {
+func (r *request) firstUnknownPK(fields map[string][]string) {
 	for field, sent := range r.pks {
 		msgs := fields[field]
 		if len(msgs) == 0 {
@@ -272,7 +272,7 @@ func (r *Request) firstUnknownPK(fields map[string][]string) {
 
 // pk reads a PrimaryKeyRelatedField: one id, as the client wrote it kept
 // for DRF's "does not exist" message (see rememberPKs).
-func (f *form) pk(req *Request, name string, required bool) (string, bool) {
+func (f *form) pk(req *request, name string, required bool) (string, bool) {
 	v, ok := f.given(name, required)
 	if !ok {
 		return "", false

@@ -19,7 +19,7 @@ import (
 // the request's context: its caller, client address and deadline, so the
 // same directives, limits, loaders and error presenter apply as over
 // GraphQL-over-HTTP. It answers the response's data, or its errors.
-func (a *API) run(ctx context.Context, op *Operation, vars Vars) (json.RawMessage, gqlerror.List) {
+func (a *API) run(ctx context.Context, op *operation, vars variables) (json.RawMessage, gqlerror.List) {
 	ctx = graphql.StartOperationTrace(ctx)
 	now := graphql.Now()
 	params := &graphql.RawParams{
@@ -47,16 +47,16 @@ func (a *API) run(ctx context.Context, op *Operation, vars Vars) (json.RawMessag
 // guard answers what DRF answers before it reads the body or looks for a
 // handler of the method: 401 or 403 by the access rule of the field rule
 // names, then 404 when the path names an object (a user, or what the
-// dialect's ObjectGuards say) that does not exist. It is asked only when a
+// dialect's guards name) that does not exist. It is asked only when a
 // route is about to answer 400, 405 or another failure of its own, so
 // requests that succeed pay nothing for it. nil means the route's own
 // answer stands.
-func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, lookUpObject bool) *answer {
+func (p *pathHandler) guard(ctx context.Context, req *request, rule string, lookUpObject bool) *answer {
 	if rule == "" {
 		return nil
 	}
-	vars := Vars{"field": rule}
-	opName := "Allowed"
+	vars := variables{"field": rule}
+	opName := p.m.dialect.Guards.field
 	if lookUpObject {
 		if name, ref, ok := p.objectRef(req); ok {
 			opName = name
@@ -84,10 +84,10 @@ func (p *pathHandler) guard(ctx context.Context, req *Request, rule string, look
 }
 
 // objectRef is the guard operation for the object the path names and its
-// variables: the dialect's own for the path, or AllowedOnUser with the
-// user's id or (v1users) username; false when the path names none that could
-// exist. An object a chain's lookup found is the one the path names.
-func (p *pathHandler) objectRef(req *Request) (string, Vars, bool) {
+// variables: the dialect's own for the path, or the one for a user; false when the path names none that could exist (v1users'
+// writes take no username: one is 404 whether or not it names a user). An
+// object a chain's lookup found is the one the path names.
+func (p *pathHandler) objectRef(req *request) (string, variables, bool) {
 	raw := req.Param("id")
 	if found, ok := req.found["id"].(string); ok {
 		raw = found
@@ -96,33 +96,21 @@ func (p *pathHandler) objectRef(req *Request) (string, Vars, bool) {
 		return "", nil, false
 	}
 	id, isID := parseID(raw)
-	if name, ok := p.m.dialect.ObjectGuards[p.path]; ok {
-		return name, Vars{"id": idString(id)}, isID
+	name, ok := p.m.dialect.Guards.objects[p.path]
+	if !ok {
+		name = p.m.dialect.Guards.user
 	}
-	if isID {
-		return "AllowedOnUser", Vars{"id": idString(id)}, true
-	}
-	if p.m.dialect.NamesInPath {
-		return "AllowedOnUser", Vars{"username": raw}, true
-	}
-	return "", nil, false
+	return name, variables{"id": idString(id)}, isID
 }
 
-// serve runs a route: the dialect's own rule, the lookup, the binder, the
-// operation, the shaper. A failure of the request's
+// serve runs a route: the lookup, the binder, the operation, the shaper. A failure of the request's
 // own (a bad body, an invalid field) gives way to 401, 403 or 404 first,
 // as DRF checks those before it reads the body.
-func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute) {
+func (p *pathHandler) serve(w http.ResponseWriter, req *request, rt *boundRoute) {
 	ctx := req.HTTP.Context()
 	finish := func(a *answer) { p.write(w, req.HTTP, a) }
-	if p.m.dialect.Permit != nil {
-		if err := p.m.dialect.Permit(req); err != nil {
-			finish(p.toAnswer(req, err))
-			return
-		}
-	}
 	rule, onObject := rt.op.Root, strings.Contains(rt.Path, "{id}") || rt.lookup != nil
-	req.ask = func(name string, vars Vars) (json.RawMessage, error) {
+	req.ask = func(name string, vars variables) (json.RawMessage, error) {
 		data, errs := p.m.api.runNamed(ctx, name, vars)
 		if len(errs) > 0 {
 			return nil, errs[0]
@@ -156,7 +144,7 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 		return
 	}
 	req.vars = vars
-	req.again = func(vars Vars) (json.RawMessage, error) {
+	req.again = func(vars variables) (json.RawMessage, error) {
 		data, errs := p.m.api.run(ctx, rt.op, vars)
 		if len(errs) > 0 {
 			return nil, errs[0]
@@ -185,8 +173,8 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *Request, rt *boundRoute)
 // lookUp runs a chain's lookup with the path's parameters as its
 // variables and keeps the fields of the object it answers (the first
 // field of its data); nothing found is errNotFound.
-func (p *pathHandler) lookUp(ctx context.Context, req *Request, o *Operation) error {
-	vars := Vars{}
+func (p *pathHandler) lookUp(ctx context.Context, req *request, o *operation) error {
+	vars := variables{}
 	for _, name := range o.required {
 		v := req.pathValue(name)
 		if _, ok := parseID(v); name == "id" && !ok {
@@ -216,7 +204,7 @@ func (p *pathHandler) lookUp(ctx context.Context, req *Request, o *Operation) er
 // toAnswer maps an error of a binder, a shaper or a dialect rule: a
 // finished answer stands, anything else is answered as an operation's
 // error is.
-func (p *pathHandler) toAnswer(req *Request, err error) *answer {
+func (p *pathHandler) toAnswer(req *request, err error) *answer {
 	if a, ok := errors.AsType[*answer](err); ok {
 		return a
 	}
@@ -226,7 +214,7 @@ func (p *pathHandler) toAnswer(req *Request, err error) *answer {
 // errorAnswer maps the error of an operation (the first, as a route's
 // operation calls one field) or of a step. Field errors are first
 // completed as the legacy service would have given them.
-func (p *pathHandler) errorAnswer(req *Request, vars Vars, err error) *answer {
+func (p *pathHandler) errorAnswer(req *request, vars variables, err error) *answer {
 	ctx := req.HTTP.Context()
 	f := faultOf(err)
 	if f.Fields != nil {
@@ -245,6 +233,6 @@ func (p *pathHandler) errorAnswer(req *Request, vars Vars, err error) *answer {
 }
 
 // runNamed runs an embedded operation by name.
-func (a *API) runNamed(ctx context.Context, name string, vars Vars) (json.RawMessage, gqlerror.List) {
+func (a *API) runNamed(ctx context.Context, name string, vars variables) (json.RawMessage, gqlerror.List) {
 	return a.run(ctx, a.ops[name], vars)
 }

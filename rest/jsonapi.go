@@ -12,11 +12,11 @@ import (
 // relationships, and JSON:API error documents for every failure. Reading
 // needs a signed-in user; writing follows the GraphQL rules of the
 // mutation it runs (staff or the user permission).
-func jsonapi() *Dialect {
-	return &Dialect{
+func jsonapi() *dialect {
+	return &dialect{
 		Name: "jsonapi",
 		Seed: "002_3619bbc2b4eacd2a.txt",
-		Routes: []Route{
+		Routes: []route{
 			// Get user data: a page of users; ?id= one user, ?id=&roles their roles
 			{"GET", "", op("JSONAPIUsers"), bindJSONAPIUsers, shapeJSONAPIUsers},
 			// Create a user: username, password and uname required
@@ -30,13 +30,14 @@ func jsonapi() *Dialect {
 			{"GET", "/{id}/roles", op("JSONAPIUserRoles"), bindJSONAPIUserRoles, shapeJSONAPIUserRoles},
 			// The roles relationship: read, add a role, remove a role
 			{"GET", "/{id}/relationships/roles", op("JSONAPIRoleLinkage"), bindJSONAPIUser, shapeRoleLinkage},
-			{"POST", "/{id}/relationships/roles", op("AssignJSONAPIRoles"), bindRoleChange, shapeRoleChange(true)},
-			{"DELETE", "/{id}/relationships/roles", op("UnassignJSONAPIRoles"), bindRoleChange, shapeRoleChange(false)},
+			carrying("POST", "/{id}/relationships/roles", op("AssignJSONAPIRoles"), bindRoleChange, shapeRoleChange(true)),
+			carrying("DELETE", "/{id}/relationships/roles", op("UnassignJSONAPIRoles"), bindRoleChange, shapeRoleChange(false)),
 		},
 		Fields:      jsonapiAttributes,
 		MethodRules: djangoModelPermissions,
-		Negotiate:   negotiateJSONAPI,
-		Render:      renderJSONAPI,
+		Guards:      schemaGuards,
+		Slashes:     slashAsWritten,
+		Documents:   documents{negotiate: negotiateJSONAPI, render: renderJSONAPI},
 	}
 }
 
@@ -61,7 +62,7 @@ var jsonapiReadOnly = []string{"date_joined", "last_login", "person", "created_b
 // bindJSONAPIUsers reads a page (page, page_size) and ?id=: the user of
 // that id as a collection of one (none when there is no such user), or,
 // with roles (?id=19283&roles), that user's roles, as /users/19283/roles.
-func bindJSONAPIUsers(req *Request) (Vars, error) {
+func bindJSONAPIUsers(req *request) (variables, error) {
 	q := req.Query()
 	if err := checkQuery(q, "page", "id", "roles"); err != nil {
 		return nil, err
@@ -81,9 +82,9 @@ func bindJSONAPIUsers(req *Request) (Vars, error) {
 		return nil, err
 	}
 	if roles {
-		return Vars{"rolesOf": id, "withRoles": true, "offset": 0, "limit": 1}, nil
+		return variables{"rolesOf": id, "withRoles": true, "offset": 0, "limit": 1}, nil
 	}
-	vars := Vars{"offset": page.offset(), "limit": min(page.size, jsonapiChunk), "withRoles": false}
+	vars := variables{"offset": page.offset(), "limit": min(page.size, jsonapiChunk), "withRoles": false}
 	if hasID {
 		vars["filter"] = map[string]any{"ids": []any{idString(id)}}
 	}
@@ -92,14 +93,14 @@ func bindJSONAPIUsers(req *Request) (Vars, error) {
 
 // bindJSONAPIUser reads the user of the path; no query parameter of the
 // specification's is processed there.
-func bindJSONAPIUser(req *Request) (Vars, error) {
+func bindJSONAPIUser(req *request) (variables, error) {
 	if err := checkQuery(req.Query()); err != nil {
 		return nil, err
 	}
 	return bindID(req)
 }
 
-func bindJSONAPIUserRoles(req *Request) (Vars, error) {
+func bindJSONAPIUserRoles(req *request) (variables, error) {
 	if err := checkQuery(req.Query(), "page"); err != nil {
 		return nil, err
 	}
@@ -111,7 +112,7 @@ func bindJSONAPIUserRoles(req *Request) (Vars, error) {
 	return bindID(req)
 }
 
-func bindJSONAPIUserCreate(req *Request) (Vars, error) {
+func bindJSONAPIUserCreate(req *request) (variables, error) {
 	res, err := readResource(req)
 	if err != nil {
 		return nil, err
@@ -129,10 +130,10 @@ func bindJSONAPIUserCreate(req *Request) (Vars, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Vars{"input": input}, nil
+	return variables{"input": input}, nil
 }
 
-func bindJSONAPIUserUpdate(req *Request) (Vars, error) {
+func bindJSONAPIUserUpdate(req *request) (variables, error) {
 	vars, err := bindJSONAPIUser(req)
 	if err != nil {
 		return nil, err
@@ -169,7 +170,7 @@ func bindJSONAPIUserUpdate(req *Request) (Vars, error) {
 
 // readResource reads the request document's primary data, a resource
 // object.
-func readResource(req *Request) (map[string]any, error) {
+func readResource(req *request) (map[string]any, error) {
 	data, err := readPrimaryData(req)
 	if err != nil {
 		return nil, err
@@ -183,7 +184,7 @@ func readResource(req *Request) (map[string]any, error) {
 
 // readPrimaryData reads a request document (JSON:API's media type or plain
 // JSON) and answers its data member.
-func readPrimaryData(req *Request) (any, error) {
+func readPrimaryData(req *request) (any, error) {
 	v, err := req.data(parseJSONAPI)
 	if err != nil {
 		return nil, err
@@ -307,16 +308,16 @@ const maxRoleChange = 100
 // bindRoleChange reads the roles of a relationship change, one resource
 // identifier ({"type": "roles", "id": 7}, as jsonapi sends) or a list of them,
 // and looks at the store first: an unknown role is refused before
-// anything is written, and the roles the user held tell the shaper
+// anything is written, and the roles the user held (held) tell the shaper
 // whether the change changed anything.
-func bindRoleChange(req *Request) (Vars, error) {
-	vars, err := bindJSONAPIUser(req)
+func bindRoleChange(req *request) (vars variables, held []string, err error) {
+	vars, err = bindJSONAPIUser(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	data, err := readPrimaryData(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	items, at := []any{data}, func(int) string { return "/data" }
 	if list, ok := data.([]any); ok {
@@ -325,7 +326,7 @@ func bindRoleChange(req *Request) (Vars, error) {
 	p := &problems{}
 	if len(items) > maxRoleChange {
 		p.atPointer(http.StatusBadRequest, "/data", "At most "+strconv.Itoa(maxRoleChange)+" roles at once.")
-		return nil, p.err()
+		return nil, nil, p.err()
 	}
 	ids := make([]string, 0, len(items))
 	for i, item := range items {
@@ -342,21 +343,21 @@ func bindRoleChange(req *Request) (Vars, error) {
 		}
 	}
 	if err := p.err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	known, err := req.ask("JSONAPIRolesKnown", Vars{"id": vars["id"], "roleIds": ids})
+	known, err := req.ask("JSONAPIRolesKnown", variables{"id": vars["id"], "roleIds": ids})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var found struct {
 		User  *struct{ Roles []ref } `json:"user"`
 		Roles struct{ Nodes []ref }  `json:"roles"`
 	}
 	if err := json.Unmarshal(known, &found); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if found.User == nil {
-		return nil, errNotFound
+		return nil, nil, errNotFound
 	}
 	exists := map[string]bool{}
 	for _, r := range found.Roles.Nodes {
@@ -368,11 +369,11 @@ func bindRoleChange(req *Request) (Vars, error) {
 		}
 	}
 	if err := p.err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, r := range found.User.Roles {
-		req.heldRoles = append(req.heldRoles, r.ID)
+		held = append(held, r.ID)
 	}
 	vars["roleIds"] = ids
-	return vars, nil
+	return vars, held, nil
 }

@@ -148,7 +148,7 @@ func jsonapiAttributeOf(field string) string {
 // than profile is 415 (no extension is supported, so ext counts); one
 // whose Accept names the JSON:API media type only with such parameters is
 // 406. Plain application/json, */* or no Accept are served.
-func negotiateJSONAPI(req *Request) error {
+func negotiateJSONAPI(req *request) error {
 	if ct := req.HTTP.Header.Get("Content-Type"); ct != "" {
 		if mt, params, err := mime.ParseMediaType(ct); err == nil && mt == jsonapiMediaType && !onlyProfile(params) {
 			return jsonapiError(http.StatusUnsupportedMediaType, "",
@@ -184,7 +184,7 @@ func onlyProfile(params map[string]string) bool {
 
 // jsonapiTime writes an instant as the legacy service did (PHP's date
 // format "c"): seconds and the zone's offset, 2016-12-13T12:08:02+00:00.
-func (r *Request) jsonapiTime(t time.Time) string {
+func (r *request) jsonapiTime(t time.Time) string {
 	zone := r.Zone
 	if zone == nil {
 		zone = time.UTC
@@ -192,7 +192,7 @@ func (r *Request) jsonapiTime(t time.Time) string {
 	return t.In(zone).Format("2006-01-02T15:04:05-07:00")
 }
 
-func (r *Request) jsonapiOptionalTime(t *time.Time) any {
+func (r *request) jsonapiOptionalTime(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
@@ -202,14 +202,14 @@ func (r *Request) jsonapiOptionalTime(t *time.Time) any {
 // link is an absolute URL of one of the dialect's paths ("/19283/roles"),
 // built as the DRF dialects build theirs (the client's scheme and host,
 // X-Forwarded-* believed only from trusted proxies).
-func (r *Request) link(path string) string {
+func (r *request) link(path string) string {
 	return originURL(r.HTTP, r.hosts) + joinPath(r.prefix, path)
 }
 
 // sibling is an absolute URL beside the dialect's mount: the legacy
 // service served /home and /roles next to /users, so with the default
 // mount these are http://host/home and http://host/roles/7.
-func (r *Request) sibling(path string) string {
+func (r *request) sibling(path string) string {
 	parent := strings.TrimSuffix(r.prefix, "/")
 	if i := strings.LastIndexByte(parent, '/'); i >= 0 {
 		parent = parent[:i]
@@ -218,11 +218,11 @@ func (r *Request) sibling(path string) string {
 }
 
 // self is the URL the client asked for, with the query as sent.
-func (r *Request) self() string {
+func (r *request) self() string {
 	return absoluteURL(r.HTTP, r.hosts, r.Query())
 }
 
 // topLinks are a document's links: self and the service's home.
-func (r *Request) topLinks() object {
+func (r *request) topLinks() object {
 	return object{}.set("self", r.self()).set("home", r.sibling("/home"))
 }

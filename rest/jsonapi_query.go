@@ -72,7 +72,7 @@ func readJSONAPIPage(q queryParams, p *problems) pageNumber {
 // items, of which items are on this page: first, last, prev and next keep
 // the request's other parameters, and the first page is written without
 // page, as the legacy service wrote it.
-func (r *Request) paged(p pageNumber, count, items int, body object) object {
+func (r *request) paged(p pageNumber, count, items int, body object) object {
 	pageCount := (count + p.size - 1) / p.size
 	at := func(page int) any {
 		q := r.Query().without("page")

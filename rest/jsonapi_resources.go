@@ -33,7 +33,7 @@ type jsonapiUser struct {
 }
 
 // resource is the user as a resource object; never a password.
-func (u *jsonapiUser) resource(req *Request) object {
+func (u *jsonapiUser) resource(req *request) object {
 	attrs := object{}.
 		set("username", u.Username).
 		set("name", u.FirstName).
@@ -70,8 +70,8 @@ func refNumber(r *ref) any {
 	return idNumber(r.ID)
 }
 
-func shapeJSONAPIUser(status int, path ...string) Shaper {
-	return func(req *Request, data json.RawMessage) (int, any, error) {
+func shapeJSONAPIUser(status int, path ...string) shaper {
+	return func(req *request, data json.RawMessage) (int, any, error) {
 		var u jsonapiUser
 		if err := pickInto(data, &u, path...); err != nil {
 			return 0, nil, err
@@ -83,7 +83,7 @@ func shapeJSONAPIUser(status int, path ...string) Shaper {
 	}
 }
 
-func shapeJSONAPIUsers(req *Request, data json.RawMessage) (int, any, error) {
+func shapeJSONAPIUsers(req *request, data json.RawMessage) (int, any, error) {
 	if req.vars["withRoles"] == true {
 		return shapeJSONAPIUserRoles(req, data)
 	}
@@ -111,7 +111,7 @@ type jsonapiRole struct {
 
 // resource is the role as jsonapi shows it; its links are where the legacy
 // service served roles, beside /users.
-func (r *jsonapiRole) resource(req *Request) object {
+func (r *jsonapiRole) resource(req *request) object {
 	attrs := object{}.
 		set("name", r.Name).
 		set("description", r.Description).
@@ -131,7 +131,7 @@ func (r *jsonapiRole) resource(req *Request) object {
 
 // shapeJSONAPIUserRoles answers a user's roles as a collection, in id
 // order, paged as users are.
-func shapeJSONAPIUserRoles(req *Request, data json.RawMessage) (int, any, error) {
+func shapeJSONAPIUserRoles(req *request, data json.RawMessage) (int, any, error) {
 	var user struct{ Roles []jsonapiRole }
 	if err := pickInto(data, &user, "user"); err != nil {
 		return 0, nil, err
@@ -161,7 +161,7 @@ func compareIDs(a, b string) int { return cmp.Compare(idNumber(a), idNumber(b)) 
 
 // shapeRoleLinkage answers the relationship itself: identifiers, and
 // links to it and to the roles.
-func shapeRoleLinkage(req *Request, data json.RawMessage) (int, any, error) {
+func shapeRoleLinkage(req *request, data json.RawMessage) (int, any, error) {
 	var user struct {
 		ID    string
 		Roles []ref
@@ -179,19 +179,19 @@ func shapeRoleLinkage(req *Request, data json.RawMessage) (int, any, error) {
 // shapeRoleChange answers a relationship change: 200 with the resulting
 // linkage and jsonapi's links when it changed something, 204 when every role
 // was already (or still not) the user's.
-func shapeRoleChange(assign bool) Shaper {
+func shapeRoleChange(assign bool) func(req *request, data json.RawMessage, held []string) (int, any, error) {
 	field := "unassignRoles"
 	if assign {
 		field = "assignRoles"
 	}
-	return func(req *Request, data json.RawMessage) (int, any, error) {
+	return func(req *request, data json.RawMessage, held []string) (int, any, error) {
 		var user struct{ Roles []ref }
 		if err := pickInto(data, &user, field); err != nil {
 			return 0, nil, err
 		}
 		changed := false
 		for _, id := range req.vars["roleIds"].([]string) {
-			changed = changed || slices.Contains(req.heldRoles, id) != assign
+			changed = changed || slices.Contains(held, id) != assign
 		}
 		if !changed {
 			return http.StatusNoContent, nil, nil

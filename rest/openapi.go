@@ -144,7 +144,7 @@ func pathParameters(path string) []any {
 	return out
 }
 
-func operationObject(rt Route, rd routeDoc) map[string]any {
+func operationObject(rt route, rd routeDoc) map[string]any {
 	op := map[string]any{"operationId": rd.ID, "tags": []string{rd.Tag}, "summary": rd.Summary}
 	var params []any
 	for _, q := range rd.Query {

@@ -6,9 +6,12 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/gatehouse/gatehouse/graph"
 )
 
 // The GraphQL operations the dialects run, one document per dialect: each
@@ -17,8 +20,8 @@ import (
 //go:embed operations/*.graphql
 var operationFiles embed.FS
 
-// Operation is one named operation of a document under operations/.
-type Operation struct {
+// operation is one named operation of a document under operations/.
+type operation struct {
 	Name string
 	// Document is the whole file, so the operation's fragments come with
 	// it; the executor's query cache holds it parsed and validated once.
@@ -27,6 +30,8 @@ type Operation struct {
 	// Root is the field it calls, "Mutation.updateUser": the field whose
 	// access rule stands for DRF's permission check on the route.
 	Root string
+	// public: the schema marks Root @public, open to anyone.
+	public bool
 	// required are the variables it cannot run without.
 	required []string
 }
@@ -47,7 +52,7 @@ func OperationNames() []string {
 }
 
 // operations are the embedded operations by name.
-type operations map[string]*Operation
+type operations map[string]*operation
 
 // loadOperations parses the embedded documents. They are part of the
 // program: a document that does not parse, or two operations with one
@@ -72,11 +77,12 @@ func loadOperations() (operations, error) {
 			if _, dup := ops[def.Name]; dup || def.Name == "" {
 				return nil, fmt.Errorf("%s: operation %q is unnamed or not unique", file, def.Name)
 			}
-			ops[def.Name] = &Operation{
+			ops[def.Name] = &operation{
 				Name:     def.Name,
 				Document: string(text),
 				File:     path.Base(file),
 				Root:     rootOf(def),
+				public:   isPublic(rootOf(def)),
 				required: requiredVariables(def),
 			}
 		}
@@ -95,6 +101,20 @@ func rootOf(def *ast.OperationDefinition) string {
 		}
 	}
 	return typeName
+}
+
+// isPublic tells whether the executable schema marks a root field
+// ("Mutation.signIn") @public: the access rule is the schema's, read where
+// it is declared rather than copied.
+func isPublic(root string) bool {
+	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
+	typeName, field, _ := strings.Cut(root, ".")
+	def := schema.Types[typeName]
+	if def == nil {
+		return false
+	}
+	f := def.Fields.ForName(field)
+	return f != nil && f.Directives.ForName("public") != nil
 }
 
 func requiredVariables(def *ast.OperationDefinition) []string {

@@ -6,14 +6,33 @@
 // validation and resolvers run as for GraphQL clients, so a legacy client
 // can do exactly what a GraphQL client can.
 //
-// A dialect is a table of routes (accounts.go, v1users.go, jsonapi.go,
-// usermgmt.go); the Django REST Framework behaviour the Django ones share
-// is in drf*.go, JSON:API's documents in jsonapi_*.go.
+// A dialect is a table of routes, and what every dialect states of how its
+// service spoke HTTP: how it matched a trailing slash, its documents, the
+// operations that ask its permission check. The dialects, at their default
+// mounts (DefaultMounts; --rest-mounts moves them):
+//
+//   - accounts (accounts.go), /api/users: a Django accounts service,
+//     sign-up and sign-in with DRF tokens, no trailing slash.
+//   - v1users (v1users*.go), /v1/users: RPC-style user admin, a trailing
+//     slash optional, staff only but for reading oneself (the schema's
+//     @staff, asked by its operations).
+//   - jsonapi (jsonapi*.go), /users: JSON:API 1.1 users and their roles,
+//     its own media type and error documents.
+//   - showroom (showroom*.go), /api/v1/: the notification service's
+//     clients, codes, tags, mailings, messages and statistics; Django's
+//     APPEND_SLASH; its OpenAPI document at /swagger/.
+//   - usermgmt (usermgmt.go), /api/users/: DRF user management with
+//     filters and search, with a trailing slash.
+//
+// The Django REST Framework behaviour the Django ones share is in drf*.go.
+// No access rule lives here: a route asks GraphQL's (see guard).
 package rest
 
 import (
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -67,7 +86,7 @@ type API struct {
 // mounted is a dialect at its prefix.
 type mounted struct {
 	api     *API
-	dialect *Dialect
+	dialect *dialect
 	Mount
 	paths []*pathHandler
 }
@@ -80,16 +99,17 @@ type pathHandler struct {
 	pattern string // the full chi pattern
 	routes  map[string]*boundRoute
 	allow   string
-	// open: every route of the path is open to anyone (sign-up, sign-in),
-	// so a missing method is 405 with no permission check first.
+	// open: every route of the path calls a @public field (sign-up,
+	// sign-in), as DRF's AllowAny views were, so a missing method is 405
+	// with no permission check first.
 	open bool
 }
 
 // boundRoute is a route with its operations looked up.
 type boundRoute struct {
-	*Route
-	lookup *Operation // nil: the chain has none
-	op     *Operation
+	*route
+	lookup *operation // nil: the chain has none
+	op     *operation
 }
 
 // New builds the REST layer for the mounts (see ParseMounts). The route
@@ -121,7 +141,7 @@ func New(cfg Config) *API {
 }
 
 // dialectNamed returns a fresh table of the named dialect.
-func dialectNamed(name string) *Dialect {
+func dialectNamed(name string) *dialect {
 	switch name {
 	case "accounts":
 		return accounts()
@@ -137,8 +157,13 @@ func dialectNamed(name string) *Dialect {
 	return nil
 }
 
-func (a *API) mount(d *Dialect, mt Mount) *mounted {
+func (a *API) mount(d *dialect, mt Mount) *mounted {
 	m := &mounted{api: a, dialect: d, Mount: mt}
+	for _, name := range append([]string{d.Guards.field, d.Guards.user}, slices.Collect(maps.Values(d.Guards.objects))...) {
+		if a.ops[name] == nil {
+			panic("rest: " + d.Name + ": no guard operation " + name)
+		}
+	}
 	byPath := map[string]*pathHandler{}
 	for i := range d.Routes {
 		rt := &d.Routes[i]
@@ -148,7 +173,7 @@ func (a *API) mount(d *Dialect, mt Mount) *mounted {
 			byPath[rt.Path] = p
 			m.paths = append(m.paths, p)
 		}
-		br := &boundRoute{Route: rt}
+		br := &boundRoute{route: rt}
 		for i, name := range rt.Op.names() {
 			o := a.ops[name]
 			if o == nil {
@@ -166,16 +191,11 @@ func (a *API) mount(d *Dialect, mt Mount) *mounted {
 		p.allow = allowHeader(p.routes)
 		p.open = true
 		for _, r := range p.routes {
-			p.open = p.open && openOps[r.op.Root]
+			p.open = p.open && r.op.public
 		}
 	}
 	return m
 }
-
-// openOps are the fields DRF served to anyone (AllowAny, or no permission
-// classes): a missing method on their paths is 405 straight away. The
-// schema marks the same fields @public; a test keeps the two in step.
-var openOps = map[string]bool{"Mutation.signUp": true, "Mutation.signIn": true}
 
 // joinPath puts a route's path under a prefix; the prefix's own trailing
 // slash does not count, the route's path says whether one follows.
@@ -214,16 +234,7 @@ func (a *API) Register(r chi.Router, authenticate Authenticate) {
 			r.Handle("/swagger", http.HandlerFunc(appendSlash))
 		}
 		for _, p := range m.paths {
-			h := a.observed(p, authenticate(p.authError)(p))
-			r.Handle(p.pattern, h)
-			if m.dialect.OptionalSlash && !strings.HasSuffix(p.pattern, "/") {
-				r.Handle(p.pattern+"/", h)
-			}
-			if m.dialect.AppendSlash && strings.HasSuffix(p.pattern, "/") {
-				// Django's CommonMiddleware redirects before any view runs,
-				// so no token is asked for.
-				r.Handle(strings.TrimSuffix(p.pattern, "/"), http.HandlerFunc(appendSlash))
-			}
+			m.dialect.Slashes(r, p.pattern, a.observed(p, authenticate(p.authError)(p)))
 		}
 	}
 }
@@ -258,6 +269,32 @@ func (p *pathHandler) routeName(method string) string {
 	return "method_not_allowed"
 }
 
+// slashes registers a path's handler the way a dialect's service matched
+// a trailing slash.
+type slashes func(r chi.Router, pattern string, h http.Handler)
+
+// slashAsWritten serves the path as the table writes it and no other, as
+// Django with APPEND_SLASH off did.
+func slashAsWritten(r chi.Router, pattern string, h http.Handler) { r.Handle(pattern, h) }
+
+// slashOptional also serves a path without a trailing slash with one.
+func slashOptional(r chi.Router, pattern string, h http.Handler) {
+	r.Handle(pattern, h)
+	if !strings.HasSuffix(pattern, "/") {
+		r.Handle(pattern+"/", h)
+	}
+}
+
+// slashAppended answers a path with a trailing slash also without it,
+// with a 301 to it. Django's CommonMiddleware redirected before any view
+// ran, so no token is asked for.
+func slashAppended(r chi.Router, pattern string, h http.Handler) {
+	r.Handle(pattern, h)
+	if strings.HasSuffix(pattern, "/") {
+		r.Handle(strings.TrimSuffix(pattern, "/"), http.HandlerFunc(appendSlash))
+	}
+}
+
 // appendSlash is Django's APPEND_SLASH: 301 to the path with a slash, the
 // query string kept, no body.
 func appendSlash(w http.ResponseWriter, r *http.Request) {
@@ -285,13 +322,9 @@ func (p *pathHandler) authError(w http.ResponseWriter, r *http.Request, err erro
 	p.write(w, r, authErrorAnswer(r.Context(), p.m.api.logger, err))
 }
 
-// write sends an answer as the dialect renders it: DRF's JSON unless the
-// dialect has its own documents.
+// write sends an answer as the dialect's documents render it.
 func (p *pathHandler) write(w http.ResponseWriter, r *http.Request, a *answer) {
-	if render := p.m.dialect.Render; render != nil {
-		a = render(a)
-	}
-	writeAnswer(w, r, p.allow, a)
+	writeAnswer(w, r, p.allow, p.m.dialect.Documents.render(a))
 }
 
 // RouteInfo describes a mounted route, for docs/rest.md and its test.
@@ -328,12 +361,10 @@ func (p *pathHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.write(w, r, detail(http.StatusInternalServerError, drfServerError))
 		}
 	}()
-	req := &Request{HTTP: r, Zone: p.m.Zone, prefix: p.m.Prefix, hosts: p.m.api.hosts, limit: p.m.api.bodyLimit}
-	if negotiate := p.m.dialect.Negotiate; negotiate != nil {
-		if err := negotiate(req); err != nil {
-			p.write(w, r, p.toAnswer(req, err))
-			return
-		}
+	req := &request{HTTP: r, Zone: p.m.Zone, prefix: p.m.Prefix, hosts: p.m.api.hosts, limit: p.m.api.bodyLimit}
+	if err := p.m.dialect.Documents.negotiate(req); err != nil {
+		p.write(w, r, p.toAnswer(req, err))
+		return
 	}
 	method := r.Method
 	if method == http.MethodHead {
@@ -355,13 +386,8 @@ func (p *pathHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // beforeMethod is what DRF checks before it looks for the method's
-// handler: the dialect's own rule, then the permission the method needs.
-func (p *pathHandler) beforeMethod(req *Request) *answer {
-	if p.m.dialect.Permit != nil {
-		if err := p.m.dialect.Permit(req); err != nil {
-			return p.toAnswer(req, err)
-		}
-	}
+// handler: the permission the method needs.
+func (p *pathHandler) beforeMethod(req *request) *answer {
 	if p.open {
 		return nil
 	}

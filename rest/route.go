@@ -14,29 +14,46 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// Vars are the variables of a GraphQL operation, as a binder builds them:
+// variables are what a GraphQL operation runs with, as a binder builds them:
 // only the names the operation declares, holding strings, numbers,
 // booleans, lists and input objects whose keys are the schema's.
-type Vars = map[string]any
+type variables = map[string]any
 
-// Binder reads a request (path, query string, body) into the variables of
+// binder reads a request (path, query string, body) into the variables of
 // its route's operations, failing with the dialect's own validation errors
 // (fault.FieldErrors) or a finished answer (415, a JSON parse error).
-type Binder func(req *Request) (Vars, error)
+type binder func(req *request) (variables, error)
 
-// Shaper turns the data of the route's first operation into the dialect's
+// shaper turns the data of the route's first operation into the dialect's
 // status and body; an error (errNotFound) is answered as GraphQL errors are.
-type Shaper func(req *Request, data json.RawMessage) (status int, body any, err error)
+type shaper func(req *request, data json.RawMessage) (status int, body any, err error)
 
-// Route is one legacy endpoint: method, path under the dialect's mount
+// route is one legacy endpoint: method, path under the dialect's mount
 // (chi's syntax; {id} is always the user), the GraphQL operation it runs,
 // its binder and its shaper.
-type Route struct {
+type route struct {
 	Method string
 	Path   string
 	Op     chain
-	Bind   Binder
-	Shape  Shaper
+	Bind   binder
+	Shape  shaper
+}
+
+// carrying makes a route whose binder hands its shaper something it
+// found out (v1users' ordering, jsonapi's roles held before a change),
+// kept with the request it is about.
+func carrying[T any](method, path string, c chain, bind func(*request) (variables, T, error), shape func(*request, json.RawMessage, T) (int, any, error)) route {
+	return route{Method: method, Path: path, Op: c,
+		Bind: func(req *request) (variables, error) {
+			vars, state, err := bind(req)
+			req.state = state
+			return vars, err
+		},
+		Shape: func(req *request, data json.RawMessage) (int, any, error) {
+			state, _ := req.state.(T)
+			return shape(req, data, state)
+		},
+	}
 }
 
 // chain names a route's GraphQL operation: one, so that a request either
@@ -73,15 +90,17 @@ func (c chain) names() []string {
 	return []string{c.lookup, c.op}
 }
 
-// Dialect is one legacy API: a table of routes, read like its seed's table
-// of contents, and the few rules in which its service differed from the
-// others.
-type Dialect struct {
+// dialect is one legacy API: a table of routes, read like its seed's table
+// of contents, and what every dialect states of how its service spoke
+// HTTP around them (slashes, documents, the permission check's
+// operations). What one service did differently is a value of those, or a
+// route's own binder and shaper, never a switch of the engine.
+type dialect struct {
 	Name string
 	// Seed names the legacy API document it implements (000 to 004), as
 	// docs/rest.md and the golden files name it.
 	Seed   string
-	Routes []Route
+	Routes []route
 	// Fields is the serializer's field order, which DRF keeps in error
 	// bodies.
 	Fields []string
@@ -89,20 +108,14 @@ type Dialect struct {
 	// whose access rule stands for DRF's permission check of that method
 	// (DjangoModelPermissions' perms_map), so that 403 comes before 405.
 	MethodRules map[string]string
-	// Permit is the dialect's own access rule on top of GraphQL's,
-	// checked after authentication and before anything else; nil for none.
-	Permit func(req *Request) error
-	// NamesInPath: a {id} that is not all digits is a username (v1users).
-	NamesInPath bool
-	// OptionalSlash: every path is also served with a trailing slash.
-	OptionalSlash bool
-	// AppendSlash: every path ends with a slash, and the same path without
-	// it answers 301 to it (Django's APPEND_SLASH).
-	AppendSlash bool
-	// ObjectGuards name, for a path whose {id} is not a user, the guard
-	// operation that asks the access rule and whether the object exists
-	// (see guard); an {id} of a path not named here is a user.
-	ObjectGuards map[string]string
+	// Slashes registers each path as the dialect's service matched a
+	// trailing slash.
+	Slashes slashes
+	// Documents are the media types and bodies the dialect answers with.
+	Documents documents
+	// Guards are the operations that ask DRF's permission check (see
+	// guard).
+	Guards guards
 	// Doc, when set, describes the dialect in the OpenAPI document served
 	// at /swagger/ (see openapi.go).
 	Doc *apiDoc
@@ -110,24 +123,54 @@ type Dialect struct {
 	ViewNames map[string]string
 	// MoreErrors may add to the field errors of a failed operation what
 	// the legacy service would have reported with them; nil for nothing.
-	MoreErrors func(ctx context.Context, req *Request, vars Vars, run runFunc, fields map[string][]string)
-	// Negotiate is asked first about every request (after the token was
-	// checked): a media type the dialect does not serve fails there (jsonapi's
-	// 415 and 406). nil: DRF's way, which looks at the media type only
-	// when it reads a body.
-	Negotiate func(req *Request) error
-	// Render turns every answer before it is written, the mechanism's own
-	// failures too (401, 403, 404, 405, 400 with field errors, 413, 415,
-	// 500, all DRF-shaped when made), into the dialect's documents and
-	// media type. nil: DRF's JSON as made.
-	Render func(a *answer) *answer
+	MoreErrors func(ctx context.Context, req *request, vars variables, run runFunc, fields map[string][]string)
 }
 
-// runFunc runs a named operation, for a dialect that needs to ask more.
-type runFunc func(ctx context.Context, name string, vars Vars) (json.RawMessage, gqlerror.List)
+// documents are how a dialect's service spoke HTTP around its views:
+// which requests it served at all, and how it wrote every answer.
+type documents struct {
+	// negotiate is asked first about every request, after the token was
+	// checked: a media type the dialect does not serve fails there.
+	negotiate func(req *request) error
+	// render turns every answer before it is written, the mechanism's
+	// own failures too (401, 403, 404, 405, 400 with field errors, 413,
+	// 415, 500, all DRF-shaped when made), into the dialect's documents
+	// and media type.
+	render func(a *answer) *answer
+}
 
-// Request is a legacy request as binders and shapers see it.
-type Request struct {
+// drfJSON is Django REST Framework's way: the media type is looked at only
+// when a body is read, and answers are JSON as made.
+var drfJSON = documents{
+	negotiate: func(*request) error { return nil },
+	render:    func(a *answer) *answer { return a },
+}
+
+// guards name the operations a dialect asks the access rule with before
+// a failure of its own (see pathHandler.guard), each given $field, the
+// root field whose rule stands for DRF's permission check. The rule itself
+// is the schema's: a dialect whose service had a stricter one (v1users)
+// names operations that ask it.
+type guards struct {
+	// field asks the rule alone.
+	field string
+	// user asks it for the user the path's {id} names ($id), and whether
+	// that user exists.
+	user string
+	// objects name, for a path whose {id} is not a user, the operation
+	// that asks it for the object the path names ($id), and whether that
+	// object exists.
+	objects map[string]string
+}
+
+// schemaGuards ask the schema's rules as they are (guard.graphql).
+var schemaGuards = guards{field: "Allowed", user: "AllowedOnUser"}
+
+// runFunc runs a named operation, for a dialect that needs to ask more.
+type runFunc func(ctx context.Context, name string, vars variables) (json.RawMessage, gqlerror.List)
+
+// request is a legacy request as binders and shapers see it.
+type request struct {
 	HTTP *http.Request
 	// Zone is the time zone the dialect writes datetimes in.
 	Zone *time.Location
@@ -144,31 +187,28 @@ type Request struct {
 
 	// vars are the route's variables once bound, and again runs the
 	// route's first operation with others (a list read page by page).
-	vars  Vars
-	again func(Vars) (json.RawMessage, error)
+	vars  variables
+	again func(variables) (json.RawMessage, error)
 	// found are the fields of the object a chain's lookup found.
-	found Vars
-	// sortAfter is what a list's binder tells its shaper about ordering.
-	sortAfter func([]v1User)
+	found variables
+	// state is what the route's binder left its shaper (see carrying).
+	state any
 
 	// ask runs another named operation for a binder that must look at the
 	// store before the route writes (jsonapi: do the roles exist, which does
 	// the user hold); its errors are the operation's first.
-	ask func(name string, vars Vars) (json.RawMessage, error)
+	ask func(name string, vars variables) (json.RawMessage, error)
 	// header is what a shaper adds to its answer's headers (jsonapi's Location).
 	header http.Header
-	// heldRoles are the role ids the user held before a relationship
-	// change (jsonapi), so the shaper can tell whether anything changed.
-	heldRoles []string
 }
 
 // Param is a path parameter ({id}).
-func (r *Request) Param(name string) string { return chi.URLParam(r.HTTP, name) }
+func (r *request) Param(name string) string { return chi.URLParam(r.HTTP, name) }
 
 // pathValue is a path parameter as the client meant it: percent escapes
 // decoded (a username may hold "@"); one that does not decode is kept as
 // written.
-func (r *Request) pathValue(name string) string {
+func (r *request) pathValue(name string) string {
 	raw := r.Param(name)
 	if v, err := url.PathUnescape(raw); err == nil {
 		return v
@@ -177,7 +217,7 @@ func (r *Request) pathValue(name string) string {
 }
 
 // Query is the query string, read as Django reads it.
-func (r *Request) Query() queryParams {
+func (r *request) Query() queryParams {
 	if !r.parsed {
 		r.query, r.parsed = parseQuery(r.HTTP.URL.RawQuery), true
 	}
@@ -185,14 +225,14 @@ func (r *Request) Query() queryParams {
 }
 
 // Caller is the authenticated caller, nil for an anonymous request.
-func (r *Request) Caller() *auth.Caller { return auth.CallerFrom(r.HTTP.Context()) }
+func (r *request) Caller() *auth.Caller { return auth.CallerFrom(r.HTTP.Context()) }
 
 // time writes an instant the GraphQL layer gave as DRF renders it in the
 // dialect's zone.
-func (r *Request) time(t time.Time) string { return drfTime(t, r.Zone) }
+func (r *request) time(t time.Time) string { return drfTime(t, r.Zone) }
 
 // page is a LimitOffsetPagination body for this request.
-func (r *Request) page(p limitOffset, count int, results any) object {
+func (r *request) page(p limitOffset, count int, results any) object {
 	return pageBody(r.HTTP, r.hosts, p, count, results)
 }
 

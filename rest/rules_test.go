@@ -106,3 +106,63 @@ func TestSameRulesAsGraphQL(t *testing.T) {
 		})
 	}
 }
+
+// statusCase is one request and the status it must answer.
+type statusCase struct {
+	as, method, path, body string
+	want                   int
+}
+
+// checkStatuses sends each request to g and checks its status.
+func checkStatuses(t *testing.T, g *gateway, cases []statusCase) {
+	t.Helper()
+	for _, c := range cases {
+		if r := g.do(c.method, c.path, c.as, c.body); r.Status != c.want {
+			t.Errorf("%q %s %s %s: %d %s, want %d", c.as, c.method, c.path, c.body, r.Status, r.Body, c.want)
+		}
+	}
+}
+
+// TestOpenPathsFollowTheSchema: a path whose routes call @public fields
+// (sign-up, sign-in) is open, as DRF's AllowAny views were, so a method it
+// lacks is 405 for anyone; on any other path the permission check comes
+// first, so an anonymous caller gets 401 before the 405.
+func TestOpenPathsFollowTheSchema(t *testing.T) {
+	checkStatuses(t, newGateway(t), []statusCase{
+		{"", "GET", "/api/users/signup", "", http.StatusMethodNotAllowed},
+		{"", "DELETE", "/api/users/signin", "", http.StatusMethodNotAllowed},
+		{"", "PATCH", "/api/users/66", "", http.StatusUnauthorized},
+		{"", "POST", "/v1/users/66", "", http.StatusUnauthorized},
+	})
+}
+
+// TestV1UsersStaffRule: v1users lets staff and superusers do anything and
+// anyone else only read themself, by id or by username, before the method,
+// the object or the body is looked at; the schema's @staff says so.
+func TestV1UsersStaffRule(t *testing.T) {
+	checkStatuses(t, newGateway(t), []statusCase{
+		{"alice", "GET", "/v1/users/3", "", http.StatusOK},
+		{"alice", "GET", "/v1/users/alice/", "", http.StatusOK},
+		{"alice", "HEAD", "/v1/users/3", "", http.StatusOK},
+		{"alice", "GET", "/v1/users/66", "", http.StatusForbidden},
+		{"alice", "GET", "/v1/users/mike", "", http.StatusForbidden},
+		{"alice", "GET", "/v1/users/999", "", http.StatusForbidden},
+		{"alice", "POST", "/v1/users/list", "", http.StatusForbidden},
+		{"alice", "POST", "/v1/users/list", "{", http.StatusForbidden},
+		{"alice", "PATCH", "/v1/users/3", `{"first_name": "A"}`, http.StatusForbidden},
+		{"alice", "PUT", "/v1/users/3", "{", http.StatusForbidden},
+		{"alice", "DELETE", "/v1/users/alice", "", http.StatusForbidden},
+		{"alice", "OPTIONS", "/v1/users/3", "", http.StatusForbidden},
+		{"alice", "GET", "/v1/users/list", "", http.StatusForbidden},
+		{"editor", "PATCH", "/v1/users/66", `{"first_name": "E"}`, http.StatusForbidden},
+		{"", "GET", "/v1/users/3", "", http.StatusUnauthorized},
+		{"", "PUT", "/v1/users/3", "{", http.StatusUnauthorized},
+		{"", "OPTIONS", "/v1/users/list", "", http.StatusUnauthorized},
+		{"staff", "GET", "/v1/users/999", "", http.StatusNotFound},
+		{"staff", "DELETE", "/v1/users/alice", "", http.StatusNotFound},
+		{"staff", "PUT", "/v1/users/66", "{", http.StatusBadRequest},
+		{"staff", "GET", "/v1/users/list", "", http.StatusMethodNotAllowed},
+		{"staff", "OPTIONS", "/v1/users/66", "", http.StatusOK},
+		{"admin", "PATCH", "/v1/users/66/", `{"first_name": "A"}`, http.StatusOK},
+	})
+}

@@ -61,10 +61,10 @@ func idList(refs []ref) []int64 {
 }
 
 // noContent is the answer of a delete: 204 and no body.
-func noContent(*Request, json.RawMessage) (int, any, error) { return 204, nil, nil }
+func noContent(*request, json.RawMessage) (int, any, error) { return 204, nil, nil }
 
 // optionalTime writes an instant or null in the request's zone.
-func (r *Request) optionalTime(t *time.Time) any { return drfTimeOrNull(t, r.Zone) }
+func (r *request) optionalTime(t *time.Time) any { return drfTimeOrNull(t, r.Zone) }
 
 // listChunk is the most users one operation of a list route reads: a
 // page of GraphQL's largest size with every field a dialect shows would
@@ -83,7 +83,7 @@ type nodePage[T any] struct {
 
 // readUsers collects up to want users (want < 0: all of them) from the
 // route's first operation; see readNodes.
-func readUsers[T any](req *Request, data json.RawMessage, offset, want int) (users []T, total int, err error) {
+func readUsers[T any](req *request, data json.RawMessage, offset, want int) (users []T, total int, err error) {
 	return readNodes[T](req, data, "users", offset, want)
 }
 
@@ -92,7 +92,7 @@ func readUsers[T any](req *Request, data json.RawMessage, offset, want int) (use
 // first chunk, bound with offset and a limit of at most a chunk (listChunk,
 // or less for a dialect whose nodes cost more), running it again for each
 // next chunk. total is the totalCount, when the operation asks for it.
-func readNodes[T any](req *Request, data json.RawMessage, field string, offset, want int) (nodes []T, total int, err error) {
+func readNodes[T any](req *request, data json.RawMessage, field string, offset, want int) (nodes []T, total int, err error) {
 	// The first chunk's limit is the chunk size whenever more than one
 	// chunk is read.
 	chunk, _ := req.vars["limit"].(int)

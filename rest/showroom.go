@@ -13,12 +13,12 @@ import (
 // ends with a slash, and the same path without it is redirected there;
 // lists are page-numbered (page, limit). Reading needs a signed-in user,
 // writing the matching permission, as GraphQL's rules say.
-func showroom() *Dialect {
-	return &Dialect{
+func showroom() *dialect {
+	return &dialect{
 		Name: "showroom",
 		Seed: "003_3008f51ef30f822f.txt",
 		Routes: slices.Concat(
-			[]Route{
+			[]route{
 				// clients
 				{"GET", "/clients/", op("ShowroomClients"), bindShowroomPage, shapeShowroomPage("clients", showroomClient)},
 				{"POST", "/clients/", op("CreateShowroomClient"), bindShowroomClientCreate, shapeShowroomOne(http.StatusCreated, showroomClient, "createClient")},
@@ -44,7 +44,7 @@ func showroom() *Dialect {
 			// mailing, also at the path the service's code used
 			showroomMailingRoutes("/mailing/"),
 			showroomMailingRoutes("/malling/"),
-			[]Route{
+			[]route{
 				// messages
 				{"GET", "/messages/", op("ShowroomMessages"), bindShowroomPage, shapeShowroomPage("messages", showroomMessage)},
 				// statistic: JSON where the service rendered a PDF
@@ -66,12 +66,12 @@ func showroom() *Dialect {
 			"is_staff", "is_active", "date_joined", "groups", "user_permissions",
 		},
 		MethodRules: signedIn,
-		AppendSlash: true,
-		ObjectGuards: map[string]string{
+		Slashes:     slashAppended,
+		Documents:   drfJSON,
+		Guards: guards{field: schemaGuards.field, user: schemaGuards.user, objects: map[string]string{
 			"/clients/{id}/": "AllowedOnClient", "/codes/{id}/": "AllowedOnCode", "/tags/{id}/": "AllowedOnTag",
 			"/mailing/{id}/": "AllowedOnMailing", "/malling/{id}/": "AllowedOnMailing", "/statistic/{id}/": "AllowedOnMailing",
-			"/users/{username}/": "AllowedOnUser",
-		},
+		}},
 		ViewNames: map[string]string{
 			"/clients/": "Client List", "/clients/{id}/": "Client Instance",
 			"/codes/": "Mobile Operator Code List", "/codes/{id}/": "Mobile Operator Code Instance",
@@ -88,9 +88,9 @@ func showroom() *Dialect {
 }
 
 // showroomMailingRoutes are the mailing collection's routes under path.
-func showroomMailingRoutes(path string) []Route {
+func showroomMailingRoutes(path string) []route {
 	one := path + "{id}/"
-	return []Route{
+	return []route{
 		{"GET", path, op("ShowroomMailings"), bindShowroomMailingList, shapeShowroomPage("mailings", showroomMailing)},
 		{"POST", path, op("CreateShowroomMailing"), bindShowroomMailingCreate, shapeShowroomOne(http.StatusCreated, showroomMailingWritten, "createMailing")},
 		{"GET", one, op("ShowroomMailing"), bindID, shapeShowroomOne(http.StatusOK, showroomMailing, "mailing")},
@@ -102,7 +102,7 @@ func showroomMailingRoutes(path string) []Route {
 
 // bindNothing is the binder of a route that reads nothing from the
 // request.
-func bindNothing(*Request) (Vars, error) { return Vars{}, nil }
+func bindNothing(*request) (variables, error) { return variables{}, nil }
 
 // signedIn is the rule of a method a showroom path lacks: a signed-in
 // caller learns that the method is not allowed (405), an anonymous one
@@ -115,18 +115,18 @@ var signedIn = map[string]string{
 // bindShowroomPage reads PageNumberPagination's page and limit; a page
 // that is not a whole number from 1 is 404, one past the end is found so
 // once the count is known (shapeShowroomPage).
-func bindShowroomPage(req *Request) (Vars, error) {
+func bindShowroomPage(req *request) (variables, error) {
 	p, err := readPageNumber(req.Query())
 	if err != nil {
 		return nil, err
 	}
-	return Vars{"offset": p.offset(), "limit": min(p.size, listChunk)}, nil
+	return variables{"offset": p.offset(), "limit": min(p.size, listChunk)}, nil
 }
 
 // shapeShowroomPage answers a page of the connection field of the route's
 // operation, each node written by drf.
-func shapeShowroomPage[T any](field string, drf func(*Request, *T) object) Shaper {
-	return func(req *Request, data json.RawMessage) (int, any, error) {
+func shapeShowroomPage[T any](field string, drf func(*request, *T) object) shaper {
+	return func(req *request, data json.RawMessage) (int, any, error) {
 		p, err := readPageNumber(req.Query())
 		if err != nil {
 			return 0, nil, err
@@ -161,8 +161,8 @@ func shapeShowroomPage[T any](field string, drf func(*Request, *T) object) Shape
 }
 
 // shapeShowroomOne answers the object at path, written by drf.
-func shapeShowroomOne[T any](status int, drf func(*Request, *T) object, path ...string) Shaper {
-	return func(req *Request, data json.RawMessage) (int, any, error) {
+func shapeShowroomOne[T any](status int, drf func(*request, *T) object, path ...string) shaper {
+	return func(req *request, data json.RawMessage) (int, any, error) {
 		var v T
 		if err := pickInto(data, &v, path...); err != nil {
 			return 0, nil, err

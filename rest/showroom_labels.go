@@ -13,20 +13,20 @@ type showroomLabel struct {
 	Code string `json:"code"`
 }
 
-func showroomTag(_ *Request, t *showroomLabel) object {
+func showroomTag(_ *request, t *showroomLabel) object {
 	return object{}.set("id", idNumber(t.ID)).set("name", t.Name)
 }
 
-func showroomCode(_ *Request, c *showroomLabel) object {
+func showroomCode(_ *request, c *showroomLabel) object {
 	return object{}.set("id", idNumber(c.ID)).set("code", c.Code)
 }
 
 // bindShowroomLabel reads a tag's name or a code's code (required unless
 // partial; a PATCH without it keeps the one its lookup found), and the
 // path's id when it has one.
-func bindShowroomLabel(field string, partial bool) Binder {
-	return func(req *Request) (Vars, error) {
-		vars := Vars{}
+func bindShowroomLabel(field string, partial bool) binder {
+	return func(req *request) (variables, error) {
+		vars := variables{}
 		if req.Param("id") != "" {
 			var err error
 			if vars, err = bindID(req); err != nil {
@@ -53,7 +53,7 @@ type showroomClientData struct {
 	Tag                *ref   `json:"tag"`
 }
 
-func showroomClient(_ *Request, c *showroomClientData) object {
+func showroomClient(_ *request, c *showroomClientData) object {
 	refID := func(r *ref) any {
 		if r == nil {
 			return nil
@@ -73,7 +73,7 @@ func showroomClient(_ *Request, c *showroomClientData) object {
 // keys. The phone number's and the time zone's length and form are the
 // store's to check, all fields at once, so that a number too long does not
 // hide an unknown time zone.
-func showroomClientInput(req *Request, partial bool) (map[string]any, error) {
+func showroomClientInput(req *request, partial bool) (map[string]any, error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
 		return nil, err
@@ -98,7 +98,7 @@ var bindShowroomClientCreate = bindInput(showroomClientInput)
 // showroomErrors words the store's field errors as the service did: a
 // taken code names the service's model, and a mailing's unknown or
 // missing tags and codes are its serializer's non-field errors.
-func showroomErrors(_ context.Context, _ *Request, _ Vars, _ runFunc, fields map[string][]string) {
+func showroomErrors(_ context.Context, _ *request, _ variables, _ runFunc, fields map[string][]string) {
 	for i, msg := range fields["code"] {
 		if strings.HasPrefix(msg, "operator code with this code") {
 			fields["code"][i] = "mobile " + msg

@@ -21,7 +21,7 @@ type showroomMailingData struct {
 }
 
 // showroomMailing is MallingListSerializer: what lists and reads show.
-func showroomMailing(req *Request, m *showroomMailingData) object {
+func showroomMailing(req *request, m *showroomMailingData) object {
 	return object{}.
 		set("id", idNumber(m.ID)).
 		set("start_notification_date", req.time(m.StartNotificationDate)).
@@ -31,7 +31,7 @@ func showroomMailing(req *Request, m *showroomMailingData) object {
 
 // showroomMailingWritten is MallingListCreateUpdateSerializer's shape, as
 // the seed documents the answer of a create or an update.
-func showroomMailingWritten(req *Request, m *showroomMailingData) object {
+func showroomMailingWritten(req *request, m *showroomMailingData) object {
 	return object{}.
 		set("id", idNumber(m.ID)).
 		set("tags", m.Tags).
@@ -43,7 +43,7 @@ func showroomMailingWritten(req *Request, m *showroomMailingData) object {
 
 // bindShowroomMailingList reads the page and the filter's tag and code
 // (django-filter's CharFilters: trimmed, an empty one filters nothing).
-func bindShowroomMailingList(req *Request) (Vars, error) {
+func bindShowroomMailingList(req *request) (variables, error) {
 	vars, err := bindShowroomPage(req)
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func bindShowroomMailingList(req *Request) (Vars, error) {
 // showroomMailingInput reads MallingListCreateUpdateSerializer's fields:
 // every one required unless partial; tags and codes are lists of strings;
 // naive datetimes are in the dialect's zone.
-func showroomMailingInput(req *Request, partial bool) (map[string]any, error) {
+func showroomMailingInput(req *request, partial bool) (map[string]any, error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
 		return nil, err
@@ -127,7 +127,7 @@ func optionalRef(r *ref) any {
 
 // showroomMessage is MessageSerializer, with the document's field name
 // mailing_list (the service's code said malling_list).
-func showroomMessage(req *Request, m *showroomMessageData) object {
+func showroomMessage(req *request, m *showroomMessageData) object {
 	return object{}.
 		set("id", idNumber(m.ID)).
 		set("send_date", req.optionalTime(m.SendDate)).
@@ -149,7 +149,7 @@ type showroomStatsData struct {
 // showroomStatistic is one mailing's statistics (docs/rest.md): the
 // mailing, and its messages counted in total and by the service's status
 // words.
-func showroomStatistic(req *Request, s *showroomStatsData) object {
+func showroomStatistic(req *request, s *showroomStatsData) object {
 	return showroomMailing(req, &s.Mailing).
 		set("total", s.Total).
 		set("statuses", object{}.
@@ -158,7 +158,7 @@ func showroomStatistic(req *Request, s *showroomStatsData) object {
 			set("Error", s.Failed+s.Expired))
 }
 
-func shapeShowroomStatistics(req *Request, data json.RawMessage) (int, any, error) {
+func shapeShowroomStatistics(req *request, data json.RawMessage) (int, any, error) {
 	var all []showroomStatsData
 	if err := pickInto(data, &all, "mailingsStats"); err != nil {
 		return 0, nil, err
@@ -172,7 +172,7 @@ func shapeShowroomStatistics(req *Request, data json.RawMessage) (int, any, erro
 
 // bindShowroomStatistic reads the mailing's id and the page of its
 // messages (page and limit, as every list of the dialect).
-func bindShowroomStatistic(req *Request) (Vars, error) {
+func bindShowroomStatistic(req *request) (variables, error) {
 	vars, err := bindID(req)
 	if err != nil {
 		return nil, err
@@ -189,7 +189,7 @@ func bindShowroomStatistic(req *Request) (Vars, error) {
 // shapeShowroomStatistic is one mailing's statistics and a page of its
 // messages, in id order. A mailing may have a message for every client:
 // the page keeps the answer, and the reads behind it, bounded.
-func shapeShowroomStatistic(req *Request, data json.RawMessage) (int, any, error) {
+func shapeShowroomStatistic(req *request, data json.RawMessage) (int, any, error) {
 	var stats showroomStatsData
 	if err := pickInto(data, &stats, "mailingStats"); err != nil {
 		return 0, nil, err
@@ -203,7 +203,7 @@ func shapeShowroomStatistic(req *Request, data json.RawMessage) (int, any, error
 
 // shapeStatisticMessages pages a statistic's messages as the dialect pages
 // its lists.
-var shapeStatisticMessages = shapeShowroomPage("messages", func(req *Request, m *showroomMessageData) object {
+var shapeStatisticMessages = shapeShowroomPage("messages", func(req *request, m *showroomMessageData) object {
 	return object{}.
 		set("id", idNumber(m.ID)).
 		set("client", optionalRef(m.Client)).

@@ -12,7 +12,7 @@ type showroomUserData struct {
 }
 
 // showroomUser is UserSerializer (fields '__all__') without the password.
-func showroomUser(req *Request, u *showroomUserData) object {
+func showroomUser(req *request, u *showroomUserData) object {
 	return object{}.
 		set("id", idNumber(u.ID)).
 		set("last_login", req.optionalTime(u.LastLogin)).
@@ -34,7 +34,7 @@ func showroomUser(req *Request, u *showroomUserData) object {
 // client sends for a read-only field); groups and user_permissions are
 // changed through GraphQL (assignRoles, grantPermissions), so a list
 // naming any is refused rather than ignored.
-func showroomUserInput(req *Request, partial bool) (input map[string]any, err error) {
+func showroomUserInput(req *request, partial bool) (input map[string]any, err error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
 		return nil, err
@@ -71,16 +71,16 @@ var bindShowroomUserCreate = bindUserCreate(showroomUserInput)
 
 // bindShowroomUserChange is PUT (username and password required) or
 // PATCH; the id comes from the route's lookup of the path's username.
-func bindShowroomUserChange(partial bool) Binder {
-	return func(req *Request) (Vars, error) {
+func bindShowroomUserChange(partial bool) binder {
+	return func(req *request) (variables, error) {
 		input, err := showroomUserInput(req, partial)
 		if err != nil {
 			return nil, err
 		}
-		return Vars{"input": input}, nil
+		return variables{"input": input}, nil
 	}
 }
 
-func bindUsername(req *Request) (Vars, error) {
-	return Vars{"username": req.pathValue("username")}, nil
+func bindUsername(req *request) (variables, error) {
+	return variables{"username": req.pathValue("username")}, nil
 }

@@ -12,11 +12,11 @@ import (
 // usermgmt is seed 004, DRF user management: every path with a trailing
 // slash; users carry roles (ids) and a phone number; users created here
 // have an unusable password until one is set.
-func usermgmt() *Dialect {
-	return &Dialect{
+func usermgmt() *dialect {
+	return &dialect{
 		Name: "usermgmt",
 		Seed: "004_b809db8ba027fe08.txt",
-		Routes: []Route{
+		Routes: []route{
 			// Index: limit, offset, search, field__lookup filters
 			{"GET", "/", op("ManagedUsers"), bindManagedUserList, shapeManagedUserPage},
 			// Create: username and email required
@@ -32,6 +32,9 @@ func usermgmt() *Dialect {
 		},
 		Fields:      []string{"id", "roles", "last_login", "username", "first_name", "last_name", "is_active", "date_joined", "phone_number", "email"},
 		MethodRules: djangoModelPermissions,
+		Guards:      schemaGuards,
+		Slashes:     slashAsWritten,
+		Documents:   drfJSON,
 		ViewNames:   map[string]string{"/": "Managed User List", "/{id}/": "Managed User Instance"},
 	}
 }
@@ -57,7 +60,7 @@ var (
 // declared parameters are read, each into a fixed key of the GraphQL
 // filter, and every value is a string: ?username[$ne]=x is an unknown
 // parameter, so it is ignored, and no value is ever an operator.
-func bindManagedUserList(req *Request) (Vars, error) {
+func bindManagedUserList(req *request) (variables, error) {
 	q := req.Query()
 	errs := fault.FieldErrors{}
 	filter := map[string]any{}
@@ -102,7 +105,7 @@ func bindManagedUserList(req *Request) (Vars, error) {
 		filter["and"] = also
 	}
 	p := readLimitOffset(q)
-	vars := Vars{"offset": p.graphQLOffset(), "limit": min(p.limit, listChunk)}
+	vars := variables{"offset": p.graphQLOffset(), "limit": min(p.limit, listChunk)}
 	if len(filter) > 0 {
 		vars["filter"] = filter
 	}
@@ -159,7 +162,7 @@ func searchTerms(search string) []any {
 
 // managedUserInput reads usermgmt's writable fields; username and email are
 // required unless partial (PATCH).
-func managedUserInput(req *Request, partial bool) (map[string]any, error) {
+func managedUserInput(req *request, partial bool) (map[string]any, error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
 		return nil, err
@@ -210,7 +213,7 @@ type managedUser struct {
 	Email       string     `json:"email"`
 }
 
-func (u *managedUser) drf(req *Request) object {
+func (u *managedUser) drf(req *request) object {
 	return object{}.
 		set("id", idNumber(u.ID)).
 		set("roles", idList(u.Roles)).
@@ -224,8 +227,8 @@ func (u *managedUser) drf(req *Request) object {
 		set("email", u.Email)
 }
 
-func shapeManagedUser(status int, path ...string) Shaper {
-	return func(req *Request, data json.RawMessage) (int, any, error) {
+func shapeManagedUser(status int, path ...string) shaper {
+	return func(req *request, data json.RawMessage) (int, any, error) {
 		var u managedUser
 		if err := pickInto(data, &u, path...); err != nil {
 			return 0, nil, err
@@ -234,7 +237,7 @@ func shapeManagedUser(status int, path ...string) Shaper {
 	}
 }
 
-func shapeManagedUserPage(req *Request, data json.RawMessage) (int, any, error) {
+func shapeManagedUserPage(req *request, data json.RawMessage) (int, any, error) {
 	p := readLimitOffset(req.Query())
 	users, total, err := readUsers[managedUser](req, data, p.graphQLOffset(), p.limit)
 	if err != nil {

@@ -9,14 +9,15 @@ import (
 // v1users is seed 001, an RPC-style user admin API. Every path also takes
 // a trailing slash; {id} is a primary key when all digits and a username
 // otherwise; DELETE only deactivates. On top of GraphQL's rules, everything
-// but reading oneself needs a staff or superuser caller.
-func v1users() *Dialect {
-	return &Dialect{
+// but reading oneself needs a staff or superuser caller: its operations
+// and guards ask the schema's @staff (operations/v1users.graphql).
+func v1users() *dialect {
+	return &dialect{
 		Name: "v1users",
 		Seed: "001_fe642fc2687675ca.txt",
-		Routes: []Route{
+		Routes: []route{
 			// List: an optional filter body; a plain array, no pages
-			{"POST", "/list", op("V1Users"), bindV1UserList, shapeV1UserList},
+			carrying("POST", "/list", op("V1Users"), bindV1UserList, shapeV1UserList),
 			// Create
 			{"POST", "/create", op("CreateV1User"), bindV1UserCreate, shapeV1User(http.StatusCreated, "createUser")},
 			// Retrieve by pk, and Get By Name
@@ -28,51 +29,34 @@ func v1users() *Dialect {
 			// Destroy: marks the user inactive
 			{"DELETE", "/{id}", op("DeactivateV1User"), bindID, noContent},
 		},
-		Fields:        []string{"username", "password", "pk", "last_login", "is_superuser", "first_name", "last_name", "email", "is_staff", "is_active", "date_joined"},
-		MethodRules:   djangoModelPermissions,
-		Permit:        staffOrReadingOneself,
-		NamesInPath:   true,
-		OptionalSlash: true,
-		ViewNames:     map[string]string{"/list": "User List", "/create": "User Create", "/{id}": "User Instance"},
+		Fields:      []string{"username", "password", "pk", "last_login", "is_superuser", "first_name", "last_name", "email", "is_staff", "is_active", "date_joined"},
+		MethodRules: djangoModelPermissions,
+		Guards:      guards{field: "V1Allowed", user: "V1AllowedOnUser"},
+		Slashes:     slashOptional,
+		Documents:   drfJSON,
+		ViewNames:   map[string]string{"/list": "User List", "/create": "User Create", "/{id}": "User Instance"},
 	}
 }
 
-// staffOrReadingOneself is v1users' rule: staff and superusers may do
-// everything; anyone else may only read their own user.
-func staffOrReadingOneself(req *Request) error {
-	c := req.Caller()
-	switch {
-	case c == nil:
-		return notAuthenticated(drfNotAuthenticated)
-	case c.IsStaff || c.IsSuperuser:
-		return nil
-	case req.HTTP.Method == http.MethodGet || req.HTTP.Method == http.MethodHead:
-		ref := req.Param("id")
-		if id, ok := parseID(ref); ok && id == c.UserID || ref == c.Username && ref != "" {
-			return nil
-		}
-	}
-	return detail(http.StatusForbidden, drfForbidden)
-}
-
-func bindV1UserList(req *Request) (Vars, error) {
+// bindV1UserList reads the filter body, and tells the shaper how to order
+// what GraphQL's orderBy cannot.
+func bindV1UserList(req *request) (variables, func([]v1User), error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	spec, err := parseFilterSpec(data, req.Zone)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	req.sortAfter = spec.sortAfter
-	vars := Vars{"offset": 0, "limit": listChunk}
+	vars := variables{"offset": 0, "limit": listChunk}
 	if spec.filter != nil {
 		vars["filter"] = spec.filter
 	}
 	if len(spec.orderBy) > 0 {
 		vars["orderBy"] = spec.orderBy
 	}
-	return vars, nil
+	return vars, spec.sortAfter, nil
 }
 
 // v1UserWritable are v1users' text fields, as its document lists them.
@@ -82,7 +66,7 @@ var v1UserText = []struct{ json, graphql string }{
 
 // v1UserInput reads the body of create, PUT and PATCH: username and
 // password required unless partial.
-func v1UserInput(req *Request, partial bool) (input map[string]any, err error) {
+func v1UserInput(req *request, partial bool) (input map[string]any, err error) {
 	data, err := req.object(parseJSON)
 	if err != nil {
 		return nil, err
@@ -112,20 +96,21 @@ func v1UserInput(req *Request, partial bool) (input map[string]any, err error) {
 var bindV1UserCreate = bindUserCreate(v1UserInput)
 
 // bindV1UserRef reads {id}: all digits is a primary key, anything else a
-// username.
-func bindV1UserRef(req *Request) (Vars, error) {
+// username. $ref is {id} as written, for @staff: it names the caller when
+// it is their id or their username.
+func bindV1UserRef(req *request) (variables, error) {
 	ref := req.Param("id")
 	if id, ok := parseID(ref); ok {
-		return Vars{"id": id}, nil
+		return variables{"id": id, "ref": ref}, nil
 	}
-	return Vars{"username": ref}, nil
+	return variables{"username": ref, "ref": ref}, nil
 }
 
-func bindV1UserReplace(req *Request) (Vars, error) { return bindV1UserChange(req, false) }
+func bindV1UserReplace(req *request) (variables, error) { return bindV1UserChange(req, false) }
 
-func bindV1UserUpdate(req *Request) (Vars, error) { return bindV1UserChange(req, true) }
+func bindV1UserUpdate(req *request) (variables, error) { return bindV1UserChange(req, true) }
 
-func bindV1UserChange(req *Request, partial bool) (Vars, error) {
+func bindV1UserChange(req *request, partial bool) (variables, error) {
 	vars, err := bindID(req)
 	if err != nil {
 		return nil, err
@@ -154,7 +139,7 @@ type v1User struct {
 
 // drf writes the user in the server's serializer order; the password is
 // write-only.
-func (u *v1User) drf(req *Request) object {
+func (u *v1User) drf(req *request) object {
 	return object{}.
 		set("username", u.Username).
 		set("pk", idNumber(u.ID)).
@@ -168,8 +153,8 @@ func (u *v1User) drf(req *Request) object {
 		set("date_joined", req.time(u.DateJoined))
 }
 
-func shapeV1User(status int, path ...string) Shaper {
-	return func(req *Request, data json.RawMessage) (int, any, error) {
+func shapeV1User(status int, path ...string) shaper {
+	return func(req *request, data json.RawMessage) (int, any, error) {
 		var u v1User
 		if err := pickInto(data, &u, path...); err != nil {
 			return 0, nil, err
@@ -180,13 +165,13 @@ func shapeV1User(status int, path ...string) Shaper {
 
 // shapeV1UserList answers every user the filter keeps: v1users has no
 // pagination.
-func shapeV1UserList(req *Request, data json.RawMessage) (int, any, error) {
+func shapeV1UserList(req *request, data json.RawMessage, sortAfter func([]v1User)) (int, any, error) {
 	users, _, err := readUsers[v1User](req, data, 0, -1)
 	if err != nil {
 		return 0, nil, err
 	}
-	if req.sortAfter != nil {
-		req.sortAfter(users)
+	if sortAfter != nil {
+		sortAfter(users)
 	}
 	out := make([]object, len(users))
 	for i := range users {
