@@ -184,7 +184,7 @@ func (r *queryResolver) Users(ctx context.Context, filter *store.UserFilter, sea
 	if search != nil {
 		f.Search = *search
 	}
-	return r.listUsers(ctx, f, orderBy, pageArgs{First: first, After: after, Last: last, Before: before, Offset: offset, Limit: limit})
+	return r.listUsers(ctx, f, orderBy, pageOf(first, after, last, before, offset, limit))
 }
 
 // Permission is the resolver for the permission field.
