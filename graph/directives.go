@@ -11,8 +11,8 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// Directives enforce the access rules declared in schema.graphqls. They are
-// the one place where access is decided: a directive either denies with a
+// Directives enforce the access rules the schema declares (schema.graphqls
+// and graph/schema/). They are the one place where access is decided: a directive either denies with a
 // coded error or calls next. The REST dialects run GraphQL operations, so
 // they inherit every rule.
 func Directives() DirectiveRoot {

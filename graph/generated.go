@@ -5,6 +5,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"math"
@@ -2012,9 +2013,31 @@ func newExecutionContext(
 	}
 }
 
+//go:embed "schema/identity.graphqls" "schema/mailing.graphqls"
+var sourcesFS embed.FS
+
+func sourceData(filename string) string {
+	data, err := sourcesFS.ReadFile(filename)
+	if err != nil {
+		panic(fmt.Sprintf("codegen problem: %s not available", filename))
+	}
+	return string(data)
+}
+
 var sources = []*ast.Source{
-	{Name: "../schema.graphqls", Input: `# Gatehouse's one contract: every type, query, mutation and directive that SPA
-# clients, GraphQL Playground and the legacy REST dialects use.
+	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
+	{Name: "schema/mailing.graphqls", Input: sourceData("schema/mailing.graphqls"), BuiltIn: false},
+	{Name: "../schema.graphqls", Input: `# Gatehouse's contract: every type, query, mutation and directive that SPA
+# clients, GraphQL Playground and the legacy REST dialects use. This file
+# holds what every domain shares: the scalars, the directives, pages and
+# filters, and the root operation types. Each domain keeps its types and adds
+# its fields to the root types in a file of its own under graph/schema/:
+#
+#   graph/schema/identity.graphqls  users, roles, permissions, tokens, sign-in and sign-up
+#   graph/schema/mailing.graphqls   clients, tags, operator codes, mailings, messages,
+#                                   statistics, the progress subscription
+#
+# gqlgen.yml lists the files; resolvers follow them (graph/<file>.resolvers.go).
 
 """
 An instant, in RFC 3339 with nanoseconds (` + "`" + `2025-11-06T07:37:34.364Z` + "`" + `), always UTC.
@@ -2081,152 +2104,8 @@ enum Action {
 }
 
 # ---------------------------------------------------------------------------
-# Users
+# Pages and filters every domain's lists share.
 # ---------------------------------------------------------------------------
-
-"A person who signs in. The password is write-only and never appears here."
-type User {
-  id: ID!
-  "Unique; at most 150 letters, digits and ` + "`" + `@.+-_` + "`" + `."
-  username: String!
-  "At most 150 characters."
-  firstName: String!
-  "At most 150 characters."
-  lastName: String!
-  "A second name kept beside the username (the JSON:API service's ` + "`" + `uname` + "`" + `); at most 150 characters, not unique, empty when never given."
-  uname: String!
-  "At most 254 characters; empty when the user has none; unique when set."
-  email: String!
-  "At most 20 characters: digits, spaces and ` + "`" + `+()-.` + "`" + `; null when the user has none."
-  phoneNumber: String
-  "An inactive user cannot sign in, and their tokens stop working."
-  isActive: Boolean!
-  isStaff: Boolean!
-  isSuperuser: Boolean!
-  dateJoined: Time!
-  lastLogin: Time
-  """
-  Read-only id of the user's person record (seed 000's ` + "`" + `person` + "`" + `), numbered
-  by a counter of its own when the user is created; imported users keep the
-  one the legacy accounts service gave them. Null only for users stored
-  before person ids were given.
-  """
-  person: Int
-  created: Time!
-  modified: Time!
-  createdBy: User @goField(forceResolver: true)
-  modifiedBy: User @goField(forceResolver: true)
-  "The user's roles (groups); see @holdings for who sees them."
-  roles: [Role!]! @goField(forceResolver: true) @holdings
-  "Permissions granted to the user directly; see @holdings for who sees them."
-  permissions: [Permission!]! @goField(forceResolver: true) @holdings
-  """
-  Every permission the user holds: direct ones and those of their roles;
-  see @holdings for who sees them.
-  """
-  effectivePermissions: [Permission!]! @holdings
-}
-
-"Allows one action on one kind of resource."
-type Permission {
-  id: ID!
-  "` + "`" + `view_user` + "`" + `: unique, at most 100 lower-case letters, digits and ` + "`" + `_` + "`" + `."
-  codename: String!
-  "` + "`" + `Can view user` + "`" + `: at most 255 characters."
-  name: String!
-  "` + "`" + `user` + "`" + `: at most 100 lower-case letters, digits and ` + "`" + `_` + "`" + `."
-  resource: String!
-  "Made by a superuser (built-in ones cannot be deleted)."
-  custom: Boolean!
-}
-
-"A named set of permissions given to users; shown as a group by some legacy APIs."
-type Role {
-  id: ID!
-  "Unique, at most 150 characters."
-  name: String!
-  "At most 1,000 characters."
-  description: String
-  "An unchangeable role can be neither changed nor deleted."
-  unchangeable: Boolean!
-  created: Time!
-  modified: Time!
-  permissions: [Permission!]! @goField(forceResolver: true)
-  "The users holding the role, paged like ` + "`" + `users` + "`" + `; see @holdings for who sees them."
-  users(first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): UserConnection! @holdings
-}
-
-type PermissionConnection {
-  edges: [PermissionEdge!]!
-  nodes: [Permission!]!
-  pageInfo: PageInfo!
-  totalCount: Int! @goField(forceResolver: true)
-}
-
-type PermissionEdge {
-  cursor: String!
-  node: Permission!
-}
-
-type RoleConnection {
-  edges: [RoleEdge!]!
-  nodes: [Role!]!
-  pageInfo: PageInfo!
-  totalCount: Int! @goField(forceResolver: true)
-}
-
-type RoleEdge {
-  cursor: String!
-  node: Role!
-}
-
-input PermissionFilter {
-  codename: StringFilter
-  name: StringFilter
-  resource: StringFilter
-  custom: Boolean
-}
-
-input RoleFilter {
-  name: StringFilter
-  unchangeable: Boolean
-}
-
-"Each field takes what the Role field of its name takes, with its limit."
-input CreateRoleInput {
-  name: String!
-  description: String
-  unchangeable: Boolean = false
-  permissionIds: [ID!] = []
-}
-
-"Changes only the fields given; ` + "`" + `permissionIds` + "`" + ` replaces the role's permissions. Limits as on Role."
-input UpdateRoleInput {
-  name: String
-  description: String @goField(omittable: true)
-  permissionIds: [ID!]
-}
-
-"Each field takes what the Permission field of its name takes, with its limit."
-input CreatePermissionInput {
-  codename: String!
-  name: String!
-  resource: String!
-}
-
-"A page of users (Relay connection)."
-type UserConnection {
-  edges: [UserEdge!]!
-  nodes: [User!]!
-  pageInfo: PageInfo!
-  "Users matching the filter, on every page. Counted only when asked for."
-  totalCount: Int! @goField(forceResolver: true)
-}
-
-type UserEdge {
-  cursor: String!
-  node: User!
-}
 
 type PageInfo {
   hasNextPage: Boolean!
@@ -2268,512 +2147,26 @@ input TimeFilter {
   isNull: Boolean
 }
 
-"Selects users; every condition given must hold."
-input UserFilter {
-  username: StringFilter
-  email: StringFilter
-  phoneNumber: StringFilter
-  firstName: StringFilter
-  lastName: StringFilter
-  isActive: Boolean
-  isStaff: Boolean
-  isSuperuser: Boolean
-  dateJoined: TimeFilter
-  lastLogin: TimeFilter
-  and: [UserFilter!]
-  or: [UserFilter!]
-  not: UserFilter
-}
-
-enum UserOrderField {
-  ID
-  USERNAME
-  EMAIL
-  FIRST_NAME
-  LAST_NAME
-  DATE_JOINED
-  LAST_LOGIN
-}
-
 enum OrderDirection {
   ASC
   DESC
 }
 
-input UserOrder {
-  field: UserOrderField!
-  direction: OrderDirection = ASC
-}
-
-"Each field takes what the User field of its name takes, with its limit."
-input SignUpInput {
-  username: String!
-  "At most 4,096 characters."
-  password: String!
-  email: String
-  firstName: String
-  lastName: String
-  phoneNumber: String
-}
-
-"Each field takes what the User field of its name takes, with its limit."
-input CreateUserInput {
-  username: String!
-  "At most 4,096 characters. Without one the user has an unusable password until one is set."
-  password: String
-  email: String
-  firstName: String
-  lastName: String
-  uname: String
-  phoneNumber: String
-  isActive: Boolean = true
-  isStaff: Boolean = false
-  isSuperuser: Boolean = false
-}
-
-"""
-Changes only the fields given. ` + "`" + `phoneNumber: null` + "`" + ` clears it. Each field
-takes what the User field of its name takes, with its limit.
-"""
-input UpdateUserInput {
-  username: String @goField(omittable: true)
-  email: String @goField(omittable: true)
-  firstName: String @goField(omittable: true)
-  lastName: String @goField(omittable: true)
-  uname: String @goField(omittable: true)
-  phoneNumber: String @goField(omittable: true)
-  isActive: Boolean @goField(omittable: true)
-  isStaff: Boolean @goField(omittable: true)
-  isSuperuser: Boolean @goField(omittable: true)
-  """
-  Sets the password as ` + "`" + `setPassword` + "`" + ` does, checked with the rest of the
-  input before anything is written: it needs ` + "`" + `change_user` + "`" + ` or staff (users
-  change their own with ` + "`" + `changePassword` + "`" + `), and revokes every token of the
-  user.
-  """
-  password: String
-}
-
-"""
-PUT semantics: ` + "`" + `username` + "`" + ` must be given; other fields given replace theirs.
-Each field takes what the User field of its name takes, with its limit.
-"""
-input ReplaceUserInput {
-  username: String!
-  email: String @goField(omittable: true)
-  firstName: String @goField(omittable: true)
-  lastName: String @goField(omittable: true)
-  uname: String @goField(omittable: true)
-  phoneNumber: String @goField(omittable: true)
-  isActive: Boolean @goField(omittable: true)
-  isStaff: Boolean @goField(omittable: true)
-  isSuperuser: Boolean @goField(omittable: true)
-  """
-  Sets the password as ` + "`" + `setPassword` + "`" + ` does, checked with the rest of the
-  input before anything is written: it needs ` + "`" + `change_user` + "`" + ` or staff (users
-  change their own with ` + "`" + `changePassword` + "`" + `), and revokes every token of the
-  user.
-  """
-  password: String
-}
-
-"""
-A token and its user. The token is shown once: send it as
-` + "`" + `Authorization: Token <key>` + "`" + ` (or ` + "`" + `Bearer <key>` + "`" + `).
-"""
-type AuthPayload {
-  token: String!
-  user: User!
-}
-
-# Reading needs a signed-in user and writing the matching permission, as
-# Django's model permissions have it; staff may manage users, as the legacy
-# services' IsAdminUser let them.
-type Query {
-  "The signed-in caller."
-  me: User! @auth
-  "One user, by id or by username (give exactly one)."
-  user(id: ID, username: String): User @auth
-  """
-  Users, filtered, searched and ordered. Page with ` + "`" + `first` + "`" + `/` + "`" + `after` + "`" + ` or
-  ` + "`" + `last` + "`" + `/` + "`" + `before` + "`" + ` (cursors), or with ` + "`" + `offset` + "`" + `/` + "`" + `limit` + "`" + `; at most 100 a page,
-  20 when no size is given.
-  """
-  users(
-    filter: UserFilter
-    "Every word must appear in the username, first or last name, or email."
-    search: String
-    orderBy: [UserOrder!]
-    first: Int
-    after: String
-    last: Int
-    before: String
-    offset: Int
-    limit: Int
-  ): UserConnection! @auth
-  permission(id: ID!): Permission @auth
-  "Permissions in id order, paged like ` + "`" + `users` + "`" + `."
-  permissions(filter: PermissionFilter, first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): PermissionConnection! @auth
-  role(id: ID!): Role @auth
-  "Roles in id order, paged like ` + "`" + `users` + "`" + `."
-  roles(filter: RoleFilter, first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): RoleConnection! @auth
-}
-
-type Mutation {
-  "Creates an account and signs it in."
-  signUp(input: SignUpInput!): AuthPayload! @public
-  """
-  Signs in with a username and password. Failures look the same whether the
-  user is unknown, inactive or the password wrong; repeated failures are
-  throttled per account and per client address.
-  """
-  signIn(username: String!, password: String!): AuthPayload! @public
-  "Revokes the token this request was made with."
-  signOut: Boolean! @auth
-  createUser(input: CreateUserInput!): User! @hasPermission(resource: "user", action: ADD, orStaff: true)
-  """
-  Changes a user. Users may change their own profile, but not their own
-  ` + "`" + `isActive` + "`" + `, ` + "`" + `isStaff` + "`" + ` or ` + "`" + `isSuperuser` + "`" + `; only a superuser may set
-  ` + "`" + `isSuperuser` + "`" + ` or change a superuser.
-  """
-  updateUser(id: ID!, input: UpdateUserInput!): User! @hasPermission(resource: "user", action: CHANGE, orSelf: ["id"], orStaff: true)
-  replaceUser(id: ID!, input: ReplaceUserInput!): User! @hasPermission(resource: "user", action: CHANGE, orSelf: ["id"], orStaff: true)
-  "Removes the user and their tokens; answers the removed user's id."
-  deleteUser(id: ID!): ID! @hasPermission(resource: "user", action: DELETE, orStaff: true)
-  "Sets ` + "`" + `isActive` + "`" + ` false and revokes every token of the user."
-  deactivateUser(id: ID!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
-  """
-  Changes the caller's password. The caller's other tokens are revoked unless
-  ` + "`" + `keepOtherTokens` + "`" + ` is true; the token of this request keeps working.
-  """
-  changePassword(oldPassword: String!, newPassword: String!, keepOtherTokens: Boolean = false): Boolean! @auth
-  "Sets a user's password and revokes every token they hold."
-  setPassword(id: ID!, password: String!): Boolean! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
-
-  """
-  Grants permissions to a user directly. Unknown ids are refused, naming
-  them, and nothing changes. Nobody but a superuser changes their own
-  permissions or roles, or grants a permission they do not hold.
-  """
-  grantPermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
-  "Takes permissions from a user. Unknown ids are refused, as for a grant, and nothing changes."
-  revokePermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
-  "Makes the user's direct permissions exactly these."
-  setPermissions(userId: ID!, permissionIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
-  assignRoles(userId: ID!, roleIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
-  "Takes roles from a user. Unknown ids are refused and nothing changes."
-  unassignRoles(userId: ID!, roleIds: [ID!]!): User! @hasPermission(resource: "user", action: CHANGE, orStaff: true)
-
-  createRole(input: CreateRoleInput!): Role! @hasPermission(resource: "role", action: ADD)
-  updateRole(id: ID!, input: UpdateRoleInput!): Role! @hasPermission(resource: "role", action: CHANGE)
-  "Deletes a role and takes it from its users; answers the deleted role's id."
-  deleteRole(id: ID!): ID! @hasPermission(resource: "role", action: DELETE)
-
-  "Creates a custom permission."
-  createPermission(input: CreatePermissionInput!): Permission! @superuser
-  "Deletes a custom permission and takes it from every role and user."
-  deletePermission(id: ID!): ID! @superuser
-}
-
 # ---------------------------------------------------------------------------
-# Mailing: clients, tags, operator codes, mailings, messages, statistics.
-# Reading needs a signed-in user; writing needs the matching permission.
+# The root operation types. The domain files add their fields with
+# ` + "`" + `extend type` + "`" + `; gqlgen.yml lists this file after them, so that the fields
+# below follow the domains' in introspection, where they have always been.
 # ---------------------------------------------------------------------------
 
-"A label for clients; mailings pick their recipients by tag name."
-type Tag {
-  id: ID!
-  "Unique, at most 50 characters."
-  name: String!
-}
+type Query
 
-"A mobile operator's code; mailings pick their recipients by it."
-type OperatorCode {
-  id: ID!
-  "Unique, at most 50 characters."
-  code: String!
-}
+type Mutation
 
-"A recipient of mailings."
-type Client {
-  id: ID!
-  "11 digits: 7 and ten more (79161234567); at most 11 characters."
-  phoneNumber: String!
-  mobileOperatorCode: OperatorCode @goField(forceResolver: true)
-  tag: Tag @goField(forceResolver: true)
-  "An IANA time zone (Europe/Moscow), at most 50 characters: sending windows are in the client's local time."
-  timezone: String!
-}
-
-enum MailingStatus {
-  "Waiting for its start."
-  SCHEDULED
-  "Sending."
-  RUNNING
-  "Stopped by an operator, or by itself after many failures (see statusReason)."
-  PAUSED
-  "Sent all it could; its end passed or every message is final."
-  FINISHED
-  "Stopped for good; unsent messages expire."
-  CANCELLED
-}
-
-enum MessageStatus {
-  PENDING
-  SENDING
-  SENT
-  FAILED
-  EXPIRED
-}
-
-"A daily span of the client's local time, such as 09:00 to 21:00; one whose end is before its start spans midnight."
-type SendingWindow {
-  from: String!
-  to: String!
-}
-
-"Sends one text to the clients whose tag and operator code it names, between its start and end."
-type Mailing {
-  id: ID!
-  "Not blank, at most 500 characters."
-  text: String!
-  startNotificationDate: Time! @goField(name: "Start")
-  endNotificationDate: Time! @goField(name: "End")
-  "Recipients are the clients whose tag is one of these …"
-  tags: [String!]!
-  "… and whose operator code is one of these."
-  codes: [String!]!
-  window: SendingWindow
-  status: MailingStatus!
-  "Why the mailing paused or stopped, for operators."
-  statusReason: String!
-  createdAt: Time!
-  startedAt: Time
-  finishedAt: Time
-  "Its messages counted by status."
-  stats: MailingStats! @goField(forceResolver: true)
-}
-
-"One mailing's text on its way to one client."
-type Message {
-  id: ID!
-  mailing: Mailing @goField(forceResolver: true)
-  client: Client @goField(forceResolver: true)
-  status: MessageStatus!
-  "When the receiver accepted it."
-  sendDate: Time
-  attempts: Int!
-  "The last failure, for operators."
-  lastError: String!
-}
-
-"A mailing's messages counted by status, by the store."
-type MailingStats {
-  mailing: Mailing!
-  total: Int!
-  pending: Int!
-  sending: Int!
-  sent: Int!
-  failed: Int!
-  expired: Int!
-  "Clients the mailing targets now (counted when asked)."
-  matchedClients: Int! @goField(forceResolver: true)
-  "The first and last send dates (found when asked)."
-  firstSend: Time @goField(forceResolver: true)
-  lastSend: Time @goField(forceResolver: true)
-}
-
-type TagConnection {
-  edges: [TagEdge!]!
-  nodes: [Tag!]!
-  pageInfo: PageInfo!
-  totalCount: Int! @goField(forceResolver: true)
-}
-
-type TagEdge {
-  cursor: String!
-  node: Tag!
-}
-
-type OperatorCodeConnection {
-  edges: [OperatorCodeEdge!]!
-  nodes: [OperatorCode!]!
-  pageInfo: PageInfo!
-  totalCount: Int! @goField(forceResolver: true)
-}
-
-type OperatorCodeEdge {
-  cursor: String!
-  node: OperatorCode!
-}
-
-type ClientConnection {
-  edges: [ClientEdge!]!
-  nodes: [Client!]!
-  pageInfo: PageInfo!
-  totalCount: Int! @goField(forceResolver: true)
-}
-
-type ClientEdge {
-  cursor: String!
-  node: Client!
-}
-
-type MailingConnection {
-  edges: [MailingEdge!]!
-  nodes: [Mailing!]!
-  pageInfo: PageInfo!
-  totalCount: Int! @goField(forceResolver: true)
-}
-
-type MailingEdge {
-  cursor: String!
-  node: Mailing!
-}
-
-type MessageConnection {
-  edges: [MessageEdge!]!
-  nodes: [Message!]!
-  pageInfo: PageInfo!
-  totalCount: Int! @goField(forceResolver: true)
-}
-
-type MessageEdge {
-  cursor: String!
-  node: Message!
-}
-
-input LabelFilter {
-  value: StringFilter
-}
-
-input ClientFilter {
-  tagIds: [ID!]
-  operatorCodeIds: [ID!]
-  "Keeps numbers that start with it (7916)."
-  phonePrefix: String
-  timezone: String
-}
-
-input MailingFilter {
-  "Keeps mailings that target this tag name."
-  tag: String
-  "Keeps mailings that target this operator code."
-  code: String
-  status: [MailingStatus!] @goField(name: "Statuses")
-  "Keeps mailings whose dates include this instant."
-  activeAt: Time
-}
-
-input MessageFilter {
-  mailing: [ID!] @goField(name: "MailingIDs")
-  client: [ID!] @goField(name: "ClientIDs")
-  status: [MessageStatus!] @goField(name: "Statuses")
-}
-
-"Each field takes what the Client field of its name takes, with its limit."
-input ClientInput {
-  phoneNumber: String!
-  mobileOperatorCodeId: ID!
-  tagId: ID!
-  timezone: String!
-}
-
-"Changes only the fields given. Limits as on Client."
-input UpdateClientInput {
-  phoneNumber: String
-  mobileOperatorCodeId: ID
-  tagId: ID
-  timezone: String
-}
-
-input WindowInput {
-  "HH:MM"
-  from: String!
-  "HH:MM"
-  to: String!
-}
-
-input MailingInput {
-  "Not blank, at most 500 characters."
-  text: String!
-  startNotificationDate: Time!
-  endNotificationDate: Time!
-  "Tag names; each must exist."
-  tags: [String!]!
-  "Operator codes; each must exist."
-  codes: [String!]!
-  window: WindowInput
-}
-
-"Changes only the fields given; ` + "`" + `window: null` + "`" + ` removes the window. A running mailing's changes apply to what it has not sent."
-input UpdateMailingInput {
-  text: String
-  startNotificationDate: Time
-  endNotificationDate: Time
-  tags: [String!]
-  codes: [String!]
-  window: WindowInput @goField(omittable: true)
-}
-
-extend type Query {
-  tag(id: ID!): Tag @auth
-  "Tags in id order, paged like ` + "`" + `users` + "`" + `."
-  tags(filter: LabelFilter, first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): TagConnection! @auth
-  operatorCode(id: ID!): OperatorCode @auth
-  "Operator codes in id order, paged like ` + "`" + `users` + "`" + `."
-  operatorCodes(filter: LabelFilter, first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): OperatorCodeConnection! @auth
-  client(id: ID!): Client @auth
-  "Clients in id order, paged like ` + "`" + `users` + "`" + `."
-  clients(filter: ClientFilter, first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): ClientConnection! @auth
-  mailing(id: ID!): Mailing @auth
-  "Mailings in id order, paged like ` + "`" + `users` + "`" + `."
-  mailings(filter: MailingFilter, first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): MailingConnection! @auth
-  message(id: ID!): Message @auth
-  "Messages in id order, paged like ` + "`" + `users` + "`" + `."
-  messages(filter: MessageFilter, first: Int, after: String, last: Int, before: String, offset: Int, limit: Int): MessageConnection! @auth
-  "One mailing's statistics."
-  mailingStats(id: ID!): MailingStats @auth
-  "Statistics of every mailing the filter keeps (at most 1,000), in id order."
-  mailingsStats(filter: MailingFilter): [MailingStats!]! @auth
-}
-
-extend type Mutation {
-  createTag(name: String!): Tag! @hasPermission(resource: "tag", action: ADD)
-  updateTag(id: ID!, name: String!): Tag! @hasPermission(resource: "tag", action: CHANGE)
-  "Deletes a tag. A tag that clients use is deleted only with ` + "`" + `cascade: true` + "`" + `, which deletes those clients and their messages too."
-  deleteTag(id: ID!, cascade: Boolean = false): ID! @hasPermission(resource: "tag", action: DELETE)
-  createOperatorCode(code: String!): OperatorCode! @hasPermission(resource: "operator_code", action: ADD)
-  updateOperatorCode(id: ID!, code: String!): OperatorCode! @hasPermission(resource: "operator_code", action: CHANGE)
-  "Deletes an operator code; as for deleteTag, its clients go only with ` + "`" + `cascade: true` + "`" + `."
-  deleteOperatorCode(id: ID!, cascade: Boolean = false): ID! @hasPermission(resource: "operator_code", action: DELETE)
-  createClient(input: ClientInput!): Client! @hasPermission(resource: "client", action: ADD)
-  updateClient(id: ID!, input: UpdateClientInput!): Client! @hasPermission(resource: "client", action: CHANGE)
-  "Deletes a client and their messages."
-  deleteClient(id: ID!): ID! @hasPermission(resource: "client", action: DELETE)
-  "Schedules a mailing; one whose start has passed and whose end has not starts at once."
-  createMailing(input: MailingInput!): Mailing! @hasPermission(resource: "mailing", action: ADD)
-  updateMailing(id: ID!, input: UpdateMailingInput!): Mailing! @hasPermission(resource: "mailing", action: CHANGE)
-  "Deletes a mailing and its messages."
-  deleteMailing(id: ID!): ID! @hasPermission(resource: "mailing", action: DELETE)
-  "Stops sending until resumed; nobody is sent twice."
-  pauseMailing(id: ID!): Mailing! @hasPermission(resource: "mailing", action: CHANGE)
-  resumeMailing(id: ID!): Mailing! @hasPermission(resource: "mailing", action: CHANGE)
-  "Stops a mailing for good; its unsent messages expire."
-  cancelMailing(id: ID!): Mailing! @hasPermission(resource: "mailing", action: CHANGE)
-}
-
-type Subscription {
-  """
-  A mailing's statistics, pushed whenever they change, until the mailing
-  finishes or is cancelled.
-  """
-  mailingProgress(id: ID!): MailingStats! @auth
-}
+type Subscription
 
 # ---------------------------------------------------------------------------
-# REST dialects (rest/, docs/rest.md). Fields the legacy REST layer needs,
-# kept in this one block; nothing above is changed by it.
+# Fields of no one domain: what the legacy REST dialects (rest/,
+# docs/rest.md) and SPA clients ask before they act.
 # ---------------------------------------------------------------------------
 
 """
@@ -2798,16 +2191,6 @@ extend type Query {
   permissions before the method and the body (so 403 comes before 405 or 400).
   """
   allows(field: String!, id: ID): Boolean! @public
-}
-
-extend input RoleFilter {
-  "Keeps the roles with these ids (002 checks a relationship's role ids before changing it)."
-  ids: [ID!]
-}
-
-extend input UserFilter {
-  "Keeps the users with these ids (001's pk filters)."
-  ids: [ID!]
 }
 `, BuiltIn: false},
 }

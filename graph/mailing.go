@@ -9,23 +9,6 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// list reads one page of a store list and makes its edges: the shape every
-// connection shares.
-func list[T, E any](ctx context.Context, args pageArgs, count model.Counter,
-	fetch func(context.Context, store.Page) ([]T, error),
-	edge func(cursor string, node *T) E,
-) ([]T, []E, *model.PageInfo, error) {
-	p, err := paginate(ctx, args, count, fetch)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	edges := make([]E, len(p.nodes))
-	for i := range p.nodes {
-		edges[i] = edge(p.cursors[i], &p.nodes[i])
-	}
-	return p.nodes, edges, p.info, nil
-}
-
 func (r *Resolver) listTags(ctx context.Context, f *store.LabelFilter, args pageArgs) (*model.TagConnection, error) {
 	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountTags(ctx, f) })
 	nodes, edges, info, err := list(ctx, args, count,

@@ -26,6 +26,12 @@ type pageArgs struct {
 	After, Before              *string
 }
 
+// pageOf gathers a list field's pagination arguments, in the order every
+// list field of the schema declares them.
+func pageOf(first *int, after *string, last *int, before *string, offset *int, limit *int) pageArgs {
+	return pageArgs{First: first, After: after, Last: last, Before: before, Offset: offset, Limit: limit}
+}
+
 // window is the slice [start, end) of the full sorted list a request asks
 // for; end < 0 means "to the end".
 type window struct {
@@ -140,46 +146,46 @@ func (w window) page() store.Page {
 	return store.Page{Offset: w.start, Limit: w.end - w.start + 1}
 }
 
-// page is one page of a list, ready to become a connection.
-type page[T any] struct {
-	nodes   []T
-	cursors []string
-	info    *model.PageInfo
-}
-
-// paginate reads the page the arguments ask for: one read for the page
-// (with one extra row, which tells whether a next page exists), and a count
-// first only when `last` needs the end of the list.
-func paginate[T any](ctx context.Context, args pageArgs, count model.Counter, fetch func(context.Context, store.Page) ([]T, error)) (*page[T], error) {
+// list reads the page of a store list the arguments ask for and makes its
+// edges: every connection is built by it. It reads once for the page (with
+// one extra row, which tells whether a next page exists), and counts first
+// only when `last` needs the end of the list.
+func list[T, E any](ctx context.Context, args pageArgs, count model.Counter,
+	fetch func(context.Context, store.Page) ([]T, error),
+	edge func(cursor string, node *T) E,
+) ([]T, []E, *model.PageInfo, error) {
 	w, err := args.resolve()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if w.fromEnd {
 		total, err := count(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		w = w.anchor(total)
 	}
 	rows, err := fetch(ctx, w.page())
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	size := w.end - w.start
 	hasNext := len(rows) > size
 	if hasNext {
 		rows = rows[:size]
 	}
-	p := &page[T]{nodes: rows, cursors: make([]string, len(rows)), info: &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: w.start > 0}}
+	info := &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: w.start > 0}
+	edges := make([]E, len(rows))
+	cursors := make([]string, len(rows))
 	for i := range rows {
-		p.cursors[i] = encodeCursor(w.start + i)
+		cursors[i] = encodeCursor(w.start + i)
+		edges[i] = edge(cursors[i], &rows[i])
 	}
 	if len(rows) > 0 {
-		p.info.StartCursor = &p.cursors[0]
-		p.info.EndCursor = &p.cursors[len(rows)-1]
+		info.StartCursor = &cursors[0]
+		info.EndCursor = &cursors[len(rows)-1]
 	}
-	return p, nil
+	return rows, edges, info, nil
 }
 
 // memo runs count at most once, for a connection whose count was already

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"reflect"
 	"testing"
 
@@ -64,5 +65,65 @@ func TestCursorsRoundTrip(t *testing.T) {
 		if _, err := decodeCursor("after", cursor); err == nil {
 			t.Errorf("%q was taken for a cursor", cursor)
 		}
+	}
+}
+
+// TestListMakesThePageAndItsEdges pages through a list of five, as every
+// connection does: each edge carries its node's cursor, the page info says
+// what lies either side, and the list is counted only when `last` needs
+// its end.
+func TestListMakesThePageAndItsEdges(t *testing.T) {
+	all := []int{0, 1, 2, 3, 4}
+	n := func(v int) *int { return &v }
+	c := func(offset int) *string { s := encodeCursor(offset); return &s }
+	for _, tc := range []struct {
+		name             string
+		args             pageArgs
+		want             []int
+		hasNext, hasPrev bool
+		counts           int
+	}{
+		{name: "first after", args: pageArgs{First: n(2), After: c(0)}, want: []int{1, 2}, hasNext: true, hasPrev: true},
+		{name: "the whole list", args: pageArgs{}, want: all},
+		{name: "last", args: pageArgs{Last: n(2)}, want: []int{3, 4}, hasPrev: true, counts: 1},
+		{name: "past the end", args: pageArgs{Offset: n(9)}, want: []int{}, hasPrev: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			counted := 0
+			count := func(context.Context) (int, error) { counted++; return len(all), nil }
+			fetch := func(_ context.Context, pg store.Page) ([]int, error) {
+				start := min(pg.Offset, len(all))
+				return append([]int{}, all[start:min(start+pg.Limit, len(all))]...), nil
+			}
+			type edge struct {
+				cursor string
+				node   int
+			}
+			nodes, edges, info, err := list(context.Background(), tc.args, count, fetch,
+				func(cursor string, node *int) edge { return edge{cursor, *node} })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(nodes, tc.want) || len(edges) != len(nodes) {
+				t.Fatalf("nodes %v and %d edges, want %v", nodes, len(edges), tc.want)
+			}
+			for i, e := range edges {
+				if e.node != nodes[i] || e.cursor != encodeCursor(nodes[i]) {
+					t.Errorf("edge %d is %+v, for node %d", i, e, nodes[i])
+				}
+			}
+			if info.HasNextPage != tc.hasNext || info.HasPreviousPage != tc.hasPrev {
+				t.Errorf("next %v, previous %v; want %v, %v", info.HasNextPage, info.HasPreviousPage, tc.hasNext, tc.hasPrev)
+			}
+			if len(edges) > 0 && (*info.StartCursor != edges[0].cursor || *info.EndCursor != edges[len(edges)-1].cursor) {
+				t.Errorf("page from %s to %s, edges from %s to %s", *info.StartCursor, *info.EndCursor, edges[0].cursor, edges[len(edges)-1].cursor)
+			}
+			if len(edges) == 0 && (info.StartCursor != nil || info.EndCursor != nil) {
+				t.Error("an empty page has cursors")
+			}
+			if counted != tc.counts {
+				t.Errorf("counted %d times, want %d", counted, tc.counts)
+			}
+		})
 	}
 }

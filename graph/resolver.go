@@ -1,6 +1,7 @@
 // Package graph is Gatehouse's GraphQL layer: the executable schema generated
-// from schema.graphqls, thin resolvers over package store, the access-rule
-// directives, and the error presenter.
+// from schema.graphqls and the domain files under graph/schema/, thin
+// resolvers over package store (a file per schema file, *.resolvers.go), the
+// access-rule directives, and the error presenter.
 package graph
 
 import "github.com/gatehouse/gatehouse/store"

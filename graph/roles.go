@@ -9,32 +9,28 @@ import (
 
 func (r *Resolver) listRoles(ctx context.Context, f *store.RoleFilter, args pageArgs) (*model.RoleConnection, error) {
 	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountRoles(ctx, f) })
-	p, err := paginate(ctx, args, count, func(ctx context.Context, pg store.Page) ([]store.Role, error) {
-		return r.Store.FindRoles(ctx, f, pg)
-	})
+	nodes, edges, info, err := list(ctx, args, count,
+		func(ctx context.Context, pg store.Page) ([]store.Role, error) { return r.Store.FindRoles(ctx, f, pg) },
+		func(c string, n *store.Role) model.RoleEdge { return model.RoleEdge{Cursor: c, Node: n} })
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.RoleConnection{Nodes: p.nodes, PageInfo: p.info, Count: count, Edges: make([]model.RoleEdge, len(p.nodes))}
-	for i := range p.nodes {
-		conn.Edges[i] = model.RoleEdge{Cursor: p.cursors[i], Node: &p.nodes[i]}
-	}
-	return conn, nil
+	return &model.RoleConnection{Nodes: nodes, Edges: edges, PageInfo: info, Count: count}, nil
 }
 
 func (r *Resolver) listPermissions(ctx context.Context, f *store.PermissionFilter, args pageArgs) (*model.PermissionConnection, error) {
 	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountPermissions(ctx, f) })
-	p, err := paginate(ctx, args, count, func(ctx context.Context, pg store.Page) ([]store.Permission, error) {
-		return r.Store.FindPermissions(ctx, f, pg)
-	})
+	nodes, edges, info, err := list(ctx, args, count,
+		func(ctx context.Context, pg store.Page) ([]store.Permission, error) {
+			return r.Store.FindPermissions(ctx, f, pg)
+		},
+		func(c string, n *store.Permission) model.PermissionEdge {
+			return model.PermissionEdge{Cursor: c, Node: n}
+		})
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.PermissionConnection{Nodes: p.nodes, PageInfo: p.info, Count: count, Edges: make([]model.PermissionEdge, len(p.nodes))}
-	for i := range p.nodes {
-		conn.Edges[i] = model.PermissionEdge{Cursor: p.cursors[i], Node: &p.nodes[i]}
-	}
-	return conn, nil
+	return &model.PermissionConnection{Nodes: nodes, Edges: edges, PageInfo: info, Count: count}, nil
 }
 
 // rolesOf loads a user's roles through the request's loader: a page of
@@ -72,8 +68,4 @@ func roleUpdate(in model.UpdateRoleInput) store.RoleUpdate {
 		}
 	}
 	return u
-}
-
-func pageOf(first *int, after *string, last *int, before *string, offset *int, limit *int) pageArgs {
-	return pageArgs{First: first, After: after, Last: last, Before: before, Offset: offset, Limit: limit}
 }

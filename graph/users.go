@@ -17,17 +17,15 @@ func (r *Resolver) listUsers(ctx context.Context, f *store.UserFilter, orderBy [
 		return nil, err
 	}
 	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountUsers(ctx, f) })
-	p, err := paginate(ctx, args, count, func(ctx context.Context, pg store.Page) ([]store.User, error) {
-		return r.Store.FindUsers(ctx, f, userSorts(orderBy), pg)
-	})
+	nodes, edges, info, err := list(ctx, args, count,
+		func(ctx context.Context, pg store.Page) ([]store.User, error) {
+			return r.Store.FindUsers(ctx, f, userSorts(orderBy), pg)
+		},
+		func(c string, n *store.User) model.UserEdge { return model.UserEdge{Cursor: c, Node: n} })
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.UserConnection{Nodes: p.nodes, PageInfo: p.info, Count: count, Edges: make([]model.UserEdge, len(p.nodes))}
-	for i := range p.nodes {
-		conn.Edges[i] = model.UserEdge{Cursor: p.cursors[i], Node: &p.nodes[i]}
-	}
-	return conn, nil
+	return &model.UserConnection{Nodes: nodes, Edges: edges, PageInfo: info, Count: count}, nil
 }
 
 var userSortFields = map[model.UserOrderField]store.UserSortField{
