@@ -6,9 +6,10 @@
 //
 // A caller passes a Config (limits, origins, proxies, timeouts, mounts:
 // what the flags of serve set), an open store, and Options (a logger,
-// metrics, a clock); it gets back a Gateway, an http.Handler, and serves it
-// with Serve or behind a server of its own (Server). The store stays the
-// caller's to close.
+// metrics, a clock); it gets back a Gateway, an http.Handler. Serve runs
+// it on a listener until its context ends and then shuts it down within the
+// grace period; Server is the same http.Server for a caller that runs it
+// itself. The store stays the caller's to close.
 package gateway
 
 import (
