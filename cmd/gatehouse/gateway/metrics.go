@@ -56,7 +56,7 @@ type Metrics struct {
 // labels; past it, their new names fold into "other".
 const maxOperationNames = 100
 
-// NewMetrics makes an empty registry of the gateway's metrics. Make it
+// NewMetrics registers the gateway's metrics, every one at zero. Make it
 // before opening the store, whose round trips it counts (StoreObserver),
 // and pass it to New, which counts requests and serves it at /metrics; a
 // dispatcher running alone reports to it too (DispatchObserver).
