@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	// Named apart: the harness's own type is gateway.
 	wiring "github.com/gatehouse/gatehouse/cmd/gatehouse/gateway"
 	"github.com/gatehouse/gatehouse/rest"
 	"github.com/gatehouse/gatehouse/store"
