@@ -14,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/graph"
+	// Named apart: the harness's own type is gateway.
+	wiring "github.com/gatehouse/gatehouse/cmd/gatehouse/gateway"
 	"github.com/gatehouse/gatehouse/rest"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
@@ -39,16 +38,18 @@ var passwordHash = sync.OnceValue(func() string {
 	return h
 })
 
-// gateway is the REST layer and the GraphQL endpoint on one fresh store,
-// wired as cmd/gatehouse wires them, behind a real HTTP server.
+// gateway is the whole gateway, wired by cmd/gatehouse/gateway as the
+// binary wires it, on one fresh store behind a real HTTP server.
 type gateway struct {
 	t     testing.TB
 	store *store.Store
 	srv   *httptest.Server
-	// handler is the router, for benchmarks that skip the network.
+	// handler is the gateway's handler, for benchmarks that skip the
+	// network.
 	handler http.Handler
-	api     *rest.API
-	tokens  map[string]string // fixture username → token key
+	// api is the route table of the dialects as this gateway mounts them.
+	api    *rest.API
+	tokens map[string]string // fixture username → token key
 }
 
 // fixture users: the ids the seeds' examples use (8 is 004's "mike", 66
@@ -68,59 +69,26 @@ var signedIn = []string{"admin", "staff", "alice", "editor"}
 
 // gatewayOptions change a test gateway's wiring.
 type gatewayOptions struct {
-	rest       func(*rest.Config)
-	storeOpt   store.Options
-	throttle   *auth.ThrottlePolicy
-	tokenCache bool
+	cfg      wiring.Config
+	storeOpt store.Options
+	throttle *auth.ThrottlePolicy
 }
 
 type gatewayOption func(*gatewayOptions)
 
 // withMounts mounts the dialects as --rest-mounts and --rest-time-zones say.
 func withMounts(mounts, zones string) gatewayOption {
-	return func(o *gatewayOptions) {
-		prev := o.rest
-		o.rest = func(c *rest.Config) {
-			if prev != nil {
-				prev(c)
-			}
-			m, err := rest.ParseMounts(mounts, zones)
-			if err != nil {
-				panic(err)
-			}
-			c.Mounts = m
-		}
-	}
+	return func(o *gatewayOptions) { o.cfg.RESTMounts, o.cfg.RESTTimeZones = mounts, zones }
 }
 
 // withTrustedProxies believes X-Forwarded-* from these addresses.
 func withTrustedProxies(entries ...string) gatewayOption {
-	return func(o *gatewayOptions) {
-		prev := o.rest
-		o.rest = func(c *rest.Config) {
-			if prev != nil {
-				prev(c)
-			}
-			p, err := auth.ParseTrustedProxies(entries)
-			if err != nil {
-				panic(err)
-			}
-			c.Proxies = p
-		}
-	}
+	return func(o *gatewayOptions) { o.cfg.Proxies = entries }
 }
 
 // withBodyLimit sets the largest body.
 func withBodyLimit(n int64) gatewayOption {
-	return func(o *gatewayOptions) {
-		prev := o.rest
-		o.rest = func(c *rest.Config) {
-			if prev != nil {
-				prev(c)
-			}
-			c.BodyLimit = n
-		}
-	}
+	return func(o *gatewayOptions) { o.cfg.BodyLimit = n }
 }
 
 // withStoreOptions opens the store with these options (a command monitor).
@@ -131,7 +99,7 @@ func withStoreOptions(so store.Options) gatewayOption {
 // withTokenCache trusts a checked token for a while, as the gateway does
 // by default (benchmarks; tests see every revocation at once without it).
 func withTokenCache() gatewayOption {
-	return func(o *gatewayOptions) { o.tokenCache = true }
+	return func(o *gatewayOptions) { o.cfg.TokenCacheTTL = wiring.Defaults().TokenCacheTTL }
 }
 
 // withThrottle limits failed sign-ins per account and per address.
@@ -139,9 +107,13 @@ func withThrottle(p auth.ThrottlePolicy) gatewayOption {
 	return func(o *gatewayOptions) { o.throttle = &p }
 }
 
+// newGateway is the gateway serve runs with its default flags, except that
+// a checked token is not cached and sign-ups are not limited (fixtures sign
+// up many users from one address), on a store whose clock stands still.
 func newGateway(t testing.TB, opts ...gatewayOption) *gateway {
 	t.Helper()
-	var o gatewayOptions
+	o := gatewayOptions{cfg: wiring.Defaults()}
+	o.cfg.TokenCacheTTL, o.cfg.SignUpLimit = 0, 0
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -149,44 +121,21 @@ func newGateway(t testing.TB, opts ...gatewayOption) *gateway {
 	o.storeOpt.Now = clock
 	s := storetest.Open(t, o.storeOpt)
 	logger := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	accounts := &graph.Accounts{
-		Store: s, Hasher: auth.NewHasher(0), Logger: logger, Now: clock,
-		AccountThrottle: auth.DefaultThrottlePolicy(), AddressThrottle: auth.DefaultThrottlePolicy(),
-	}
-	if o.throttle != nil {
-		accounts.AccountThrottle, accounts.AddressThrottle = *o.throttle, *o.throttle
-	}
-	var cache *auth.CallerCache
-	if o.tokenCache {
-		cache = auth.NewCallerCache(5*time.Second, 1000, time.Now)
-	}
-	authenticator := auth.NewAuthenticator(accounts, cache)
-	accounts.Tokens = authenticator
-	resolver := &graph.Resolver{Store: s, Accounts: accounts, Access: &graph.Access{Store: s, Tokens: authenticator}}
-	gcfg := graph.ServerConfig{Logger: logger, Authenticator: authenticator}
-
-	mounts, err := rest.ParseMounts("", "")
+	gw, err := wiring.New(o.cfg, s, wiring.Options{Logger: logger, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := rest.Config{Executor: graph.NewExecutor(resolver, gcfg), Mounts: mounts, Logger: logger, BodyLimit: 1 << 20}
-	if o.rest != nil {
-		o.rest(&cfg)
+	if o.throttle != nil {
+		gw.Accounts().AccountThrottle, gw.Accounts().AddressThrottle = *o.throttle, *o.throttle
 	}
-	api := rest.New(cfg)
-
-	r := chi.NewRouter()
-	r.Use(auth.TrustedProxies{}.Middleware())
-	api.Register(r, authenticator.Middleware)
-	gql := graph.NewServer(resolver, gcfg)
-	r.With(authenticator.Middleware(func(w http.ResponseWriter, _ *http.Request, err error) {
-		w.Header().Set("WWW-Authenticate", "Token")
-		http.Error(w, `{"errors":[{"message":"`+err.Error()+`","extensions":{"code":"UNAUTHENTICATED"}}]}`, http.StatusUnauthorized)
-	})).Handle("/graphql", gql)
-	srv := httptest.NewServer(r)
+	mounts, err := rest.ParseMounts(o.cfg.RESTMounts, o.cfg.RESTTimeZones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
 
-	g := &gateway{t: t, store: s, srv: srv, handler: r, api: api, tokens: map[string]string{}}
+	g := &gateway{t: t, store: s, srv: srv, handler: gw, api: rest.New(rest.Config{Mounts: mounts}), tokens: map[string]string{}}
 	g.seed()
 	return g
 }

@@ -3,15 +3,13 @@ package main
 import (
 	"flag"
 	"fmt"
-	"runtime"
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/graph"
-	"github.com/gatehouse/gatehouse/rest"
+	"github.com/gatehouse/gatehouse/cmd/gatehouse/gateway"
 )
 
-// config is everything the gateway can be told, by flag or by environment
+// config is everything gatehouse can be told, by flag or by environment
 // variable (the flag wins). Each field has one flag and one variable, listed
 // in the README's configuration table.
 type config struct {
@@ -23,41 +21,16 @@ type config struct {
 	SQLiteSynchronous string
 	LogFormat         string
 	LogLevel          string
-	CORS              []string
-	Hosts             []string
-	Proxies           []string
-	Introspect        bool
-
-	BodyLimit        int64
-	ComplexityLimit  int
-	DepthLimit       int
-	ParserTokenLimit int
-
-	WebsocketsPerClient int
-
-	ReadHeaderTimeout time.Duration
-	ReadTimeout       time.Duration
-	WriteTimeout      time.Duration
-	IdleTimeout       time.Duration
-	RequestTimeout    time.Duration
-	ShutdownTimeout   time.Duration
 	StoreTimeout      time.Duration
+	Metrics           bool
 
-	TokenCacheTTL   time.Duration
-	HashConcurrency int
-	SignUpLimit     int
-
-	Metrics     bool
-	MetricsAddr string
-
-	RESTMounts    string
-	RESTTimeZones string
-
+	gateway.Config // what serve's gateway is told
 	dispatchConfig // the mailing dispatcher (dispatch.go)
 }
 
 // storeFlags are the flags every subcommand that opens the store takes.
 func (c *config) storeFlags(fs *flag.FlagSet, env envBinder) {
+	def := gateway.Defaults()
 	env.string(fs, &c.MongoURI, "mongodb-uri", "MONGODB_URI", "", "MongoDB connection URI; empty runs the embedded store")
 	env.string(fs, &c.Database, "database", "GATEHOUSE_DATABASE", "gatehouse", "database name")
 	env.string(fs, &c.DataDir, "data", "GATEHOUSE_DATA", "./data", "directory of the embedded store's file (<data>/<database>.db)")
@@ -65,34 +38,35 @@ func (c *config) storeFlags(fs *flag.FlagSet, env envBinder) {
 	env.duration(fs, &c.StoreTimeout, "store-timeout", "GATEHOUSE_STORE_TIMEOUT", 5*time.Second, "how long to wait for the store to answer at start and for a server to be selected")
 	env.string(fs, &c.LogFormat, "log-format", "GATEHOUSE_LOG_FORMAT", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
 	env.string(fs, &c.LogLevel, "log-level", "GATEHOUSE_LOG_LEVEL", "info", "log level: debug, info, warn or error")
-	env.int(fs, &c.HashConcurrency, "hash-concurrency", "GATEHOUSE_HASH_CONCURRENCY", runtime.GOMAXPROCS(0), "password hashes computed at once")
+	env.int(fs, &c.HashConcurrency, "hash-concurrency", "GATEHOUSE_HASH_CONCURRENCY", def.HashConcurrency, "password hashes computed at once")
 }
 
 // serveFlags are the flags of serve.
 func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	c.storeFlags(fs, env)
+	def := gateway.Defaults()
 	env.string(fs, &c.Addr, "addr", "GATEHOUSE_ADDR", ":8080", "address to listen on")
 	env.list(fs, &c.CORS, "cors-origins", "GATEHOUSE_CORS_ORIGINS", "origins allowed to call the API from a browser, comma-separated (https://app.example.com)")
 	env.list(fs, &c.Hosts, "allowed-hosts", "GATEHOUSE_ALLOWED_HOSTS", "hosts (host or host:port) absolute links may name, comma-separated: the request's host when it is one, the first otherwise; empty trusts the request's host")
 	env.list(fs, &c.Proxies, "trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "proxies (IPs or CIDRs) whose X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id are believed")
-	env.bool(fs, &c.Introspect, "introspection", "GATEHOUSE_INTROSPECTION", true, "answer GraphQL introspection; turn off in production if you wish")
-	env.int64(fs, &c.BodyLimit, "body-limit", "GATEHOUSE_BODY_LIMIT", 1<<20, "largest request body in bytes")
-	env.int(fs, &c.ComplexityLimit, "complexity-limit", "GATEHOUSE_COMPLEXITY_LIMIT", graph.DefaultComplexityLimit, "largest GraphQL query complexity")
-	env.int(fs, &c.DepthLimit, "depth-limit", "GATEHOUSE_DEPTH_LIMIT", graph.DefaultDepthLimit, "deepest GraphQL selection nesting")
-	env.int(fs, &c.ParserTokenLimit, "parser-token-limit", "GATEHOUSE_PARSER_TOKEN_LIMIT", graph.DefaultParserTokenLimit, "most tokens in one GraphQL document")
-	env.int(fs, &c.WebsocketsPerClient, "websockets-per-client", "GATEHOUSE_WEBSOCKETS_PER_CLIENT", 20, "most websockets one client address may hold open at once")
-	env.duration(fs, &c.ReadHeaderTimeout, "read-header-timeout", "GATEHOUSE_READ_HEADER_TIMEOUT", 5*time.Second, "time to read request headers")
-	env.duration(fs, &c.ReadTimeout, "read-timeout", "GATEHOUSE_READ_TIMEOUT", 30*time.Second, "time to read a whole request")
-	env.duration(fs, &c.WriteTimeout, "write-timeout", "GATEHOUSE_WRITE_TIMEOUT", 60*time.Second, "time to write a response (websockets are exempt)")
-	env.duration(fs, &c.IdleTimeout, "idle-timeout", "GATEHOUSE_IDLE_TIMEOUT", 120*time.Second, "how long an idle keep-alive connection stays open")
-	env.duration(fs, &c.RequestTimeout, "request-timeout", "GATEHOUSE_REQUEST_TIMEOUT", 30*time.Second, "time budget of one request, store calls included")
-	env.duration(fs, &c.ShutdownTimeout, "shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", 20*time.Second, "grace period for in-flight requests on SIGINT/SIGTERM")
+	env.bool(fs, &c.Introspect, "introspection", "GATEHOUSE_INTROSPECTION", def.Introspect, "answer GraphQL introspection; turn off in production if you wish")
+	env.int64(fs, &c.BodyLimit, "body-limit", "GATEHOUSE_BODY_LIMIT", def.BodyLimit, "largest request body in bytes")
+	env.int(fs, &c.ComplexityLimit, "complexity-limit", "GATEHOUSE_COMPLEXITY_LIMIT", def.ComplexityLimit, "largest GraphQL query complexity")
+	env.int(fs, &c.DepthLimit, "depth-limit", "GATEHOUSE_DEPTH_LIMIT", def.DepthLimit, "deepest GraphQL selection nesting")
+	env.int(fs, &c.ParserTokenLimit, "parser-token-limit", "GATEHOUSE_PARSER_TOKEN_LIMIT", def.ParserTokenLimit, "most tokens in one GraphQL document")
+	env.int(fs, &c.WebsocketsPerClient, "websockets-per-client", "GATEHOUSE_WEBSOCKETS_PER_CLIENT", def.WebsocketsPerClient, "most websockets one client address may hold open at once")
+	env.duration(fs, &c.ReadHeaderTimeout, "read-header-timeout", "GATEHOUSE_READ_HEADER_TIMEOUT", def.ReadHeaderTimeout, "time to read request headers")
+	env.duration(fs, &c.ReadTimeout, "read-timeout", "GATEHOUSE_READ_TIMEOUT", def.ReadTimeout, "time to read a whole request")
+	env.duration(fs, &c.WriteTimeout, "write-timeout", "GATEHOUSE_WRITE_TIMEOUT", def.WriteTimeout, "time to write a response (websockets are exempt)")
+	env.duration(fs, &c.IdleTimeout, "idle-timeout", "GATEHOUSE_IDLE_TIMEOUT", def.IdleTimeout, "how long an idle keep-alive connection stays open")
+	env.duration(fs, &c.RequestTimeout, "request-timeout", "GATEHOUSE_REQUEST_TIMEOUT", def.RequestTimeout, "time budget of one request, store calls included")
+	env.duration(fs, &c.ShutdownTimeout, "shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", def.ShutdownTimeout, "grace period for in-flight requests on SIGINT/SIGTERM")
 	env.bool(fs, &c.Metrics, "metrics", "GATEHOUSE_METRICS", true, "serve Prometheus metrics at /metrics")
-	env.string(fs, &c.MetricsAddr, "metrics-addr", "GATEHOUSE_METRICS_ADDR", "", "serve /metrics on this address of its own instead of the main listener, so it need not be public")
-	env.int(fs, &c.SignUpLimit, "signup-limit", "GATEHOUSE_SIGNUP_LIMIT", 30, "most sign-ups from one client address in an hour, counted in the store (0: no limit)")
-	env.duration(fs, &c.TokenCacheTTL, "token-cache-ttl", "GATEHOUSE_TOKEN_CACHE_TTL", 5*time.Second, "how long a checked token is trusted without asking the store; a revocation on another instance takes effect within it (0 turns the cache off)")
-	env.string(fs, &c.RESTMounts, "rest-mounts", "GATEHOUSE_REST_MOUNTS", rest.DefaultMounts, "where each legacy REST dialect is served: dialect=prefix or dialect=off, comma-separated; dialects not named keep their default")
-	env.string(fs, &c.RESTTimeZones, "rest-time-zones", "GATEHOUSE_REST_TIME_ZONES", "", "time zone of each REST dialect's datetimes: dialect=IANA name, comma-separated; UTC when not named")
+	env.string(fs, &c.MetricsAddr, "metrics-addr", "GATEHOUSE_METRICS_ADDR", def.MetricsAddr, "serve /metrics on this address of its own instead of the main listener, so it need not be public")
+	env.int(fs, &c.SignUpLimit, "signup-limit", "GATEHOUSE_SIGNUP_LIMIT", def.SignUpLimit, "most sign-ups from one client address in an hour, counted in the store (0: no limit)")
+	env.duration(fs, &c.TokenCacheTTL, "token-cache-ttl", "GATEHOUSE_TOKEN_CACHE_TTL", def.TokenCacheTTL, "how long a checked token is trusted without asking the store; a revocation on another instance takes effect within it (0 turns the cache off)")
+	env.string(fs, &c.RESTMounts, "rest-mounts", "GATEHOUSE_REST_MOUNTS", def.RESTMounts, "where each legacy REST dialect is served: dialect=prefix or dialect=off, comma-separated; dialects not named keep their default")
+	env.string(fs, &c.RESTTimeZones, "rest-time-zones", "GATEHOUSE_REST_TIME_ZONES", def.RESTTimeZones, "time zone of each REST dialect's datetimes: dialect=IANA name, comma-separated; UTC when not named")
 	env.bool(fs, &c.Dispatch, "dispatch", "GATEHOUSE_DISPATCH", true, "run a mailing dispatcher in this process (gatehouse dispatch runs one alone)")
 	c.dispatchFlags(fs, env)
 }
@@ -103,27 +77,13 @@ func (c *config) validate() error {
 	default:
 		return fmt.Errorf("--log-format must be text, json or auto, not %q", c.LogFormat)
 	}
-	if c.BodyLimit < 1024 {
-		return fmt.Errorf("--body-limit must be at least 1024 bytes")
-	}
-	if c.WebsocketsPerClient < 1 {
-		return fmt.Errorf("--websockets-per-client must be at least 1")
-	}
-	if c.HashConcurrency < 1 {
-		return fmt.Errorf("--hash-concurrency must be at least 1")
-	}
-	if _, err := c.restMounts(); err != nil {
+	if err := c.Config.Validate(); err != nil {
 		return err
 	}
 	if c.Dispatch {
 		return c.dispatchConfig.validate()
 	}
 	return nil
-}
-
-// restMounts reads --rest-mounts and --rest-time-zones.
-func (c *config) restMounts() ([]rest.Mount, error) {
-	return rest.ParseMounts(c.RESTMounts, c.RESTTimeZones)
 }
 
 // envBinder defines flags whose defaults come from environment variables.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gatehouse/gatehouse/cmd/gatehouse/gateway"
 	"github.com/gatehouse/gatehouse/dispatch"
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -104,12 +105,12 @@ func dispatchCommand(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	var (
-		m         *metrics
+		m         *gateway.Metrics
 		storeOpts store.Options
 	)
 	if cfg.MetricsAddr != "" {
-		m = newMetrics()
-		storeOpts.Observer = m.storeObserver()
+		m = gateway.NewMetrics()
+		storeOpts.Observer = m.StoreObserver()
 	}
 	logger, s, err := openForCommand(ctx, cfg, stdout, storeOpts)
 	if err != nil {
@@ -117,14 +118,14 @@ func dispatchCommand(ctx context.Context, args []string, getenv func(string) str
 	}
 	defer closeStore(s, logger)
 	if m != nil {
-		m.watchStore(s, s.Engine(), logger)
+		m.WatchStore(s, s.Engine(), logger)
 		stop, err := serveMetrics(cfg.MetricsAddr, m, logger)
 		if err != nil {
 			return err
 		}
 		defer stop()
 	}
-	wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s, logger, cfg.ShutdownTimeout, m.dispatchObserver())
+	wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s, logger, cfg.ShutdownTimeout, m.DispatchObserver())
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/cmd/gatehouse/gateway"
+	"github.com/gatehouse/gatehouse/graph"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
@@ -40,11 +43,16 @@ func testConfig(t testing.TB, args ...string) *config {
 	return cfg
 }
 
-// testGateway is a gateway on its own database behind a real HTTP server.
+// testGateway is a gateway on its own database behind a real HTTP server,
+// with the parts tests reach into.
 type testGateway struct {
-	*gateway
-	srv  *httptest.Server
-	logs *syncBuffer
+	gw            *gateway.Gateway
+	store         *store.Store
+	accounts      *graph.Accounts
+	authenticator *auth.Authenticator
+	logger        *slog.Logger
+	srv           *httptest.Server
+	logs          *syncBuffer
 }
 
 func newTestGateway(t testing.TB, args ...string) *testGateway {
@@ -54,16 +62,22 @@ func newTestGateway(t testing.TB, args ...string) *testGateway {
 
 func newTestGatewayOn(t testing.TB, s *store.Store, args ...string) *testGateway {
 	t.Helper()
-	cfg := testConfig(t, args...)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	gw, err := newGateway(cfg, s, logger)
+	g := buildTestGateway(t, s, testConfig(t, args...), gateway.Options{Logger: logger}, logs)
+	g.srv = httptest.NewServer(g.gw)
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+// buildTestGateway wires a gateway as serve does, not yet served.
+func buildTestGateway(t testing.TB, s *store.Store, cfg *config, opts gateway.Options, logs *syncBuffer) *testGateway {
+	t.Helper()
+	gw, err := gateway.New(cfg.Config, s, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gw.handler(cfg))
-	t.Cleanup(srv.Close)
-	return &testGateway{gateway: gw, srv: srv, logs: logs}
+	return &testGateway{gw: gw, store: s, accounts: gw.Accounts(), authenticator: gw.Authenticator(), logger: opts.Logger, logs: logs}
 }
 
 // gqlResponse is a GraphQL response as a client reads it.

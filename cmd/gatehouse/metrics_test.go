@@ -19,26 +19,23 @@ import (
 	"github.com/prometheus/common/model"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/gatehouse/gatehouse/cmd/gatehouse/gateway"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 // newMetricsGateway is a test gateway that counts what it does.
-func newMetricsGateway(t testing.TB, args ...string) (*testGateway, *metrics) {
+func newMetricsGateway(t testing.TB, args ...string) (*testGateway, *gateway.Metrics) {
 	t.Helper()
-	m := newMetrics()
-	s := storetest.Open(t, store.Options{Observer: m.storeObserver()})
-	cfg := testConfig(t, args...)
+	m := gateway.NewMetrics()
+	s := storetest.Open(t, store.Options{Observer: m.StoreObserver()})
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	m.watchStore(s, s.Engine(), logger)
-	gw, err := newGateway(cfg, s, logger, withMetrics(m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gw.handler(cfg))
-	t.Cleanup(srv.Close)
-	return &testGateway{gateway: gw, srv: srv, logs: logs}, m
+	m.WatchStore(s, s.Engine(), logger)
+	g := buildTestGateway(t, s, testConfig(t, args...), gateway.Options{Logger: logger, Metrics: m}, logs)
+	g.srv = httptest.NewServer(g.gw)
+	t.Cleanup(g.srv.Close)
+	return g, m
 }
 
 // scrape reads /metrics with Prometheus's own text parser.
@@ -282,16 +279,12 @@ func keys(m map[string]*dto.MetricFamily) []string {
 func TestMetricsOffTheMainListener(t *testing.T) {
 	for _, args := range [][]string{{"--metrics-addr=127.0.0.1:0"}, {"--metrics=false"}} {
 		cfg := testConfig(t, args...)
-		s := storetest.Open(t, store.Options{})
-		var opts []gatewayOption
+		opts := gateway.Options{Logger: slog.New(slog.DiscardHandler)}
 		if cfg.Metrics {
-			opts = append(opts, withMetrics(newMetrics()))
+			opts.Metrics = gateway.NewMetrics()
 		}
-		gw, err := newGateway(cfg, s, slog.New(slog.DiscardHandler), opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(gw.handler(cfg))
+		g := buildTestGateway(t, storetest.Open(t, store.Options{}), cfg, opts, nil)
+		srv := httptest.NewServer(g.gw)
 		resp, err := srv.Client().Get(srv.URL + "/metrics")
 		if err != nil {
 			t.Fatal(err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,12 +10,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse/gatehouse/cmd/gatehouse/gateway"
 	"github.com/gatehouse/gatehouse/store"
 )
 
 // serve runs the gateway until ctx is cancelled (SIGINT or SIGTERM), then
 // stops taking connections, lets in-flight requests finish within the
-// shutdown timeout, and closes the store.
+// shutdown timeout, waits for the dispatcher, and closes the store.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg := &config{}
 	if err := parseFlags("serve", args, getenv, stderr, cfg.serveFlags); err != nil {
@@ -26,14 +26,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	var (
-		m         *metrics
+		m         *gateway.Metrics
 		storeOpts store.Options
-		gwOpts    []gatewayOption
 	)
 	if cfg.Metrics {
-		m = newMetrics()
-		storeOpts.Observer = m.storeObserver()
-		gwOpts = append(gwOpts, withMetrics(m))
+		m = gateway.NewMetrics()
+		storeOpts.Observer = m.StoreObserver()
 	}
 	logger, s, err := openForCommand(ctx, cfg, stdout, storeOpts)
 	if err != nil {
@@ -41,10 +39,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer closeStore(s, logger)
 	if m != nil {
-		m.watchStore(s, s.Engine(), logger)
+		m.WatchStore(s, s.Engine(), logger)
 	}
 
-	gw, err := newGateway(cfg, s, logger, gwOpts...)
+	gw, err := gateway.New(cfg.Config, s, gateway.Options{Logger: logger, Metrics: m})
 	if err != nil {
 		return err
 	}
@@ -58,7 +56,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.Dispatch {
 		// It stops with ctx, alongside the HTTP server; the store closes
 		// after it (deferred earlier).
-		wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s, logger, cfg.ShutdownTimeout, m.dispatchObserver())
+		wait, err := startDispatcher(ctx, &cfg.dispatchConfig, s, logger, cfg.ShutdownTimeout, m.DispatchObserver())
 		if err != nil {
 			return err
 		}
@@ -68,44 +66,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	srv := httpServer(cfg, gw.handler(cfg), logger)
-	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
-	logger.Info("listening", "addr", ln.Addr().String(), "graphql", "/graphql", "playground", "/playground")
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-
-	logger.Info("shutting down", "grace", cfg.ShutdownTimeout)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		_ = srv.Close()
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	logger.Info("stopped")
-	return nil
-}
-
-// httpServer is the gateway's HTTP server, with every timeout set: Go's
-// defaults are none.
-func httpServer(cfg *config, h http.Handler, logger *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	return gw.Serve(ctx, ln)
 }
 
 func closeStore(s *store.Store, logger *slog.Logger) {
@@ -133,13 +94,13 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // serveMetrics serves /metrics on a listener of its own; stop closes it.
-func serveMetrics(addr string, m *metrics, logger *slog.Logger) (stop func(), err error) {
+func serveMetrics(addr string, m *gateway.Metrics, logger *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.handler())
+	mux.Handle("GET /metrics", m.Handler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	logger.Info("metrics listening", "addr", ln.Addr().String())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket/wsjson"
 
+	"github.com/gatehouse/gatehouse/cmd/gatehouse/gateway"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
@@ -19,18 +20,14 @@ import (
 // timeouts, rather than httptest's server, which has none.
 func newServedGateway(t testing.TB, args ...string) *testGateway {
 	t.Helper()
-	cfg := testConfig(t, args...)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	gw, err := newGateway(cfg, storetest.Open(t, store.Options{}), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Config = httpServer(cfg, gw.handler(cfg), logger)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &testGateway{gateway: gw, srv: srv, logs: logs}
+	g := buildTestGateway(t, storetest.Open(t, store.Options{}), testConfig(t, args...), gateway.Options{Logger: logger}, logs)
+	g.srv = httptest.NewUnstartedServer(nil)
+	g.srv.Config = g.gw.Server()
+	g.srv.Start()
+	t.Cleanup(g.srv.Close)
+	return g
 }
 
 // A request that only claims to be a websocket upgrade (a POST with

@@ -1,4 +1,4 @@
-package main
+package gateway
 
 import (
 	"context"
@@ -21,11 +21,11 @@ import (
 	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
-// metrics are what operators watch: requests, GraphQL operations, sign-ins,
+// Metrics are what operators watch: requests, GraphQL operations, sign-ins,
 // the token cache, password hashing and the store. Label values come from
 // fixed sets (route patterns, operation types, error codes) or are bounded
 // (operation names), so no client input can create series without end.
-type metrics struct {
+type Metrics struct {
 	registry *prometheus.Registry
 
 	httpRequests *prometheus.CounterVec
@@ -56,8 +56,12 @@ type metrics struct {
 // labels; past it, their new names fold into "other".
 const maxOperationNames = 100
 
-func newMetrics() *metrics {
-	m := &metrics{
+// NewMetrics registers the gateway's metrics, every one at zero. Make it
+// before opening the store, whose round trips it counts (StoreObserver),
+// and pass it to New, which counts requests and serves it at /metrics; a
+// dispatcher running alone reports to it too (DispatchObserver).
+func NewMetrics() *Metrics {
+	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_http_requests_total", Help: "HTTP requests by route pattern, method and status class.",
@@ -135,21 +139,21 @@ func newMetrics() *metrics {
 	return m
 }
 
-// watchStore reports which store is in use and what it holds of sending:
+// WatchStore reports which store is in use and what it holds of sending:
 // messages and mailings by status, and work waiting for a dispatcher.
-func (m *metrics) watchStore(s *store.Store, backend string, logger *slog.Logger) {
+func (m *Metrics) WatchStore(s *store.Store, backend string, logger *slog.Logger) {
 	m.storeInfo.WithLabelValues(backend).Set(1)
 	m.registry.MustRegister(newStoreSummary(s, logger))
 }
 
-// handler serves the metrics in the Prometheus text format.
-func (m *metrics) handler() http.Handler {
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
 }
 
 // middleware counts every request by the route pattern it matched (never
 // the raw path: ids would make a series each).
-func (m *metrics) middleware(next http.Handler) http.Handler {
+func (m *Metrics) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		m.httpInFlight.Inc()
@@ -182,7 +186,7 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Operation implements graph.OperationObserver.
-func (m *metrics) Operation(s graph.OperationStats) {
+func (m *Metrics) Operation(s graph.OperationStats) {
 	typ := s.Type
 	if typ == "" {
 		typ = "unknown"
@@ -199,7 +203,7 @@ func (m *metrics) Operation(s graph.OperationStats) {
 }
 
 // QueryCache implements graph.OperationObserver.
-func (m *metrics) QueryCache(hit bool) {
+func (m *Metrics) QueryCache(hit bool) {
 	result := "miss"
 	if hit {
 		result = "hit"
@@ -208,7 +212,7 @@ func (m *metrics) QueryCache(hit bool) {
 }
 
 // restRequest counts an answered legacy REST request.
-func (m *metrics) restRequest(s rest.RouteStats) {
+func (m *Metrics) restRequest(s rest.RouteStats) {
 	m.restRequests.WithLabelValues(s.Dialect, s.Route, strconv.Itoa(s.Status)).Inc()
 }
 
@@ -251,10 +255,10 @@ func (b *boundedNames) label(name string, signedIn bool) string {
 }
 
 // signIn counts a sign-in attempt by outcome.
-func (m *metrics) signIn(outcome string) { m.signIns.WithLabelValues(outcome).Inc() }
+func (m *Metrics) signIn(outcome string) { m.signIns.WithLabelValues(outcome).Inc() }
 
 // watchTokenCache exposes the token cache's counters, read at each scrape.
-func (m *metrics) watchTokenCache(cache *auth.CallerCache) {
+func (m *Metrics) watchTokenCache(cache *auth.CallerCache) {
 	m.registry.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "gatehouse_token_cache_hits_total", Help: "Token checks answered from the cache.",
@@ -265,9 +269,9 @@ func (m *metrics) watchTokenCache(cache *auth.CallerCache) {
 	)
 }
 
-// storeObserver counts the store's round trips: every operation the
+// StoreObserver counts the store's round trips: every operation the
 // store sends to its engine.
-func (m *metrics) storeObserver() *docdb.Observer {
+func (m *Metrics) StoreObserver() *docdb.Observer {
 	return &docdb.Observer{
 		Started: func(_ context.Context, op docdb.Op) {
 			m.storeCommands.WithLabelValues(op.Collection, op.Name).Inc()

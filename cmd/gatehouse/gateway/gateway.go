@@ -1,10 +1,24 @@
-package main
+// Package gateway wires Gatehouse's parts into the HTTP handler it serves:
+// accounts and the authenticator over the store, the GraphQL server, the
+// legacy REST dialects, health checks, metrics, and the middleware in front
+// of them all. The binary and the tests build the gateway here, so what a
+// test talks to is what the binary serves.
+//
+// A caller passes a Config (limits, origins, proxies, timeouts, mounts:
+// what the flags of serve set), an open store, and Options (a logger,
+// metrics, a clock); it gets back a Gateway, an http.Handler. Serve runs
+// it on a listener until its context ends and then shuts it down within the
+// grace period; Server is the same http.Server for a caller that runs it
+// itself. The store stays the caller's to close.
+package gateway
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -18,29 +32,138 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// gateway is the wired application: every dependency, built once.
-type gateway struct {
+// Config is what the gateway is told: each field is one flag of serve
+// (the README's configuration table has them all). Start from Defaults.
+type Config struct {
+	// CORS are the origins allowed to call the API from a browser and
+	// open websockets; none allows no origin.
+	CORS []string
+	// Hosts are the hosts absolute links in REST answers may name; none
+	// trusts the request's Host.
+	Hosts []string
+	// Proxies are the IPs or CIDRs whose X-Forwarded-* and X-Request-Id
+	// are believed.
+	Proxies    []string
+	Introspect bool
+
+	BodyLimit        int64
+	ComplexityLimit  int
+	DepthLimit       int
+	ParserTokenLimit int
+
+	// WebsocketsPerClient is the most websockets one client address holds
+	// open at once.
+	WebsocketsPerClient int
+
+	// The HTTP server's timeouts (Server), the budget of one request, and
+	// the grace Serve gives requests in flight when it stops.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	RequestTimeout    time.Duration
+	ShutdownTimeout   time.Duration
+
+	// TokenCacheTTL is how long a checked token is trusted without asking
+	// the store; 0 asks every time.
+	TokenCacheTTL time.Duration
+	// HashConcurrency is how many password hashes are computed at once.
+	HashConcurrency int
+	// SignUpLimit is the most sign-ups from one client address in an
+	// hour; 0 does not limit them.
+	SignUpLimit int
+
+	// MetricsAddr, when set, is where the caller serves /metrics on a
+	// listener of its own, so the gateway's handler does not.
+	MetricsAddr string
+
+	// RESTMounts and RESTTimeZones say where each legacy dialect is served
+	// and in which time zone it writes datetimes (rest.ParseMounts).
+	RESTMounts    string
+	RESTTimeZones string
+}
+
+// Defaults is the configuration serve runs with when no flag says
+// otherwise.
+func Defaults() Config {
+	return Config{
+		Introspect:          true,
+		BodyLimit:           1 << 20,
+		ComplexityLimit:     graph.DefaultComplexityLimit,
+		DepthLimit:          graph.DefaultDepthLimit,
+		ParserTokenLimit:    graph.DefaultParserTokenLimit,
+		WebsocketsPerClient: 20,
+		ReadHeaderTimeout:   5 * time.Second,
+		ReadTimeout:         30 * time.Second,
+		WriteTimeout:        60 * time.Second,
+		IdleTimeout:         120 * time.Second,
+		RequestTimeout:      30 * time.Second,
+		ShutdownTimeout:     20 * time.Second,
+		TokenCacheTTL:       5 * time.Second,
+		HashConcurrency:     runtime.GOMAXPROCS(0),
+		SignUpLimit:         30,
+		RESTMounts:          rest.DefaultMounts,
+	}
+}
+
+// Validate refuses what serve's flags may not set, naming the flag at
+// fault. New checks only what it cannot build without (proxies, mounts),
+// so tests may set limits serve would refuse (a tiny body limit).
+func (c *Config) Validate() error {
+	if c.BodyLimit < 1024 {
+		return errors.New("--body-limit must be at least 1024 bytes")
+	}
+	if c.WebsocketsPerClient < 1 {
+		return errors.New("--websockets-per-client must be at least 1")
+	}
+	if c.HashConcurrency < 1 {
+		return errors.New("--hash-concurrency must be at least 1")
+	}
+	_, err := c.mounts()
+	return err
+}
+
+// mounts reads RESTMounts and RESTTimeZones.
+func (c *Config) mounts() ([]rest.Mount, error) {
+	return rest.ParseMounts(c.RESTMounts, c.RESTTimeZones)
+}
+
+// Options are the gateway's surroundings, each optional.
+type Options struct {
+	// Logger takes the access log and every warning; nil discards them.
+	Logger *slog.Logger
+	// Metrics, when set, counts what the gateway does, and is served at
+	// /metrics unless Config.MetricsAddr is set.
+	Metrics *Metrics
+	// Now is the clock accounts read (sign-ins, throttles); nil is the
+	// system's. Tests fix it so that the dates in answers do not move.
+	Now func() time.Time
+}
+
+// Gateway is the wired application: every dependency, built once, and the
+// handler that routes every surface.
+type Gateway struct {
+	cfg           Config
 	store         *store.Store
 	accounts      *graph.Accounts
 	authenticator *auth.Authenticator
 	proxies       auth.TrustedProxies
 	logger        *slog.Logger
 	// metrics is nil when metrics are off.
-	metrics *metrics
+	metrics *Metrics
+	handler http.Handler
 }
 
-// gatewayOption adds an optional part to a gateway.
-type gatewayOption func(*gateway)
-
-// withMetrics makes the gateway count what it does in m.
-func withMetrics(m *metrics) gatewayOption { return func(g *gateway) { g.metrics = m } }
-
-// newGateway wires the store into accounts, the authenticator and the
-// password hasher.
-func newGateway(cfg *config, s *store.Store, logger *slog.Logger, opts ...gatewayOption) (*gateway, error) {
+// New wires the store into accounts, the authenticator and the password
+// hasher, and builds the handler.
+func New(cfg Config, s *store.Store, opts Options) (*Gateway, error) {
 	proxies, err := auth.ParseTrustedProxies(cfg.Proxies)
 	if err != nil {
 		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	accounts := &graph.Accounts{
 		Store:           s,
@@ -49,21 +172,34 @@ func newGateway(cfg *config, s *store.Store, logger *slog.Logger, opts ...gatewa
 		AddressThrottle: addressThrottlePolicy(),
 		SignUpsPerHour:  cfg.SignUpLimit,
 		Logger:          logger,
+		Now:             opts.Now,
 	}
 	cache := auth.NewCallerCache(cfg.TokenCacheTTL, tokenCacheEntries, time.Now)
 	authenticator := auth.NewAuthenticator(accounts, cache)
 	accounts.Tokens = authenticator
-	g := &gateway{store: s, accounts: accounts, authenticator: authenticator, proxies: proxies, logger: logger}
-	for _, opt := range opts {
-		opt(g)
-	}
+	g := &Gateway{cfg: cfg, store: s, accounts: accounts, authenticator: authenticator, proxies: proxies, logger: logger, metrics: opts.Metrics}
 	if m := g.metrics; m != nil {
 		accounts.OnSignIn = m.signIn
 		accounts.Hasher.OnWait = func(d time.Duration) { m.hashWait.Observe(d.Seconds()) }
 		m.watchTokenCache(cache)
 	}
+	if g.handler, err = g.routes(); err != nil {
+		return nil, err
+	}
 	return g, nil
 }
+
+// ServeHTTP answers every surface of the gateway.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
+
+// Accounts are the sign-in, sign-up and token rules the gateway runs; a
+// caller may change their throttles before serving.
+func (g *Gateway) Accounts() *graph.Accounts { return g.accounts }
+
+// Authenticator finds the caller of each request; ForgetUser makes this
+// instance see a change to a user at once rather than within the token
+// cache's TTL.
+func (g *Gateway) Authenticator() *auth.Authenticator { return g.authenticator }
 
 // tokenCacheEntries bounds the token cache's memory (a few hundred bytes
 // an entry).
@@ -92,7 +228,7 @@ func socketCheckEvery(ttl time.Duration) time.Duration {
 }
 
 // resolver is the root of the GraphQL layer, shared by every surface.
-func (g *gateway) resolver() *graph.Resolver {
+func (g *Gateway) resolver() *graph.Resolver {
 	return &graph.Resolver{
 		Store:    g.store,
 		Accounts: g.accounts,
@@ -106,15 +242,16 @@ func (g *gateway) resolver() *graph.Resolver {
 }
 
 // observer is the metrics' view of GraphQL operations, if metrics are on.
-func (g *gateway) observer() graph.OperationObserver {
+func (g *Gateway) observer() graph.OperationObserver {
 	if g.metrics == nil {
 		return nil
 	}
 	return g.metrics
 }
 
-// handler routes every surface of the gateway.
-func (g *gateway) handler(cfg *config) http.Handler {
+// routes routes every surface of the gateway.
+func (g *Gateway) routes() (http.Handler, error) {
+	cfg := &g.cfg
 	resolver, gqlConfig := g.resolver(), graph.ServerConfig{
 		ComplexityLimit:  cfg.ComplexityLimit,
 		DepthLimit:       cfg.DepthLimit,
@@ -146,7 +283,7 @@ func (g *gateway) handler(cfg *config) http.Handler {
 	})
 	r.Get("/readyz", g.ready)
 	if g.metrics != nil && cfg.MetricsAddr == "" {
-		r.Method(http.MethodGet, "/metrics", g.metrics.handler())
+		r.Method(http.MethodGet, "/metrics", g.metrics.Handler())
 	}
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/playground", http.StatusFound)
@@ -166,10 +303,9 @@ func (g *gateway) handler(cfg *config) http.Handler {
 	// The legacy REST dialects run GraphQL operations in-process, on an
 	// executor configured as the handler above, with the caller the
 	// authenticator finds; a refused token is answered in DRF's words.
-	mounts, err := cfg.restMounts()
+	mounts, err := cfg.mounts()
 	if err != nil {
-		g.logger.Error("legacy REST dialects not served", "err", err)
-		return r
+		return nil, err
 	}
 	restCfg := rest.Config{
 		Executor:     graph.NewExecutor(resolver, gqlConfig),
@@ -183,11 +319,11 @@ func (g *gateway) handler(cfg *config) http.Handler {
 		restCfg.Observe = g.metrics.restRequest
 	}
 	rest.New(restCfg).Register(r, g.authenticator.Middleware)
-	return r
+	return r, nil
 }
 
 // ready answers 200 while the store answers, 503 while it does not.
-func (g *gateway) ready(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := g.store.Ping(ctx); err != nil {

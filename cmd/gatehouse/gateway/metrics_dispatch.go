@@ -1,4 +1,4 @@
-package main
+package gateway
 
 import (
 	"context"
@@ -136,9 +136,9 @@ func (c *storeSummary) current() *store.DispatchSummary {
 	return sum
 }
 
-// dispatchObserver is what a dispatcher reports to: these metrics, or
+// DispatchObserver is what a dispatcher reports to: these metrics, or
 // nobody when metrics are off (m is nil).
-func (m *metrics) dispatchObserver() dispatch.Observer {
+func (m *Metrics) DispatchObserver() dispatch.Observer {
 	if m == nil {
 		return nil
 	}
