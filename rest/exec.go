@@ -222,8 +222,8 @@ func (p *pathHandler) errorAnswer(req *request, vars variables, err error) *answ
 		if req.pks != nil {
 			req.firstUnknownPK(fields)
 		}
-		if more := p.m.dialect.MoreErrors; more != nil && vars != nil {
-			more(ctx, req, vars, p.m.api.runNamed, fields)
+		if reword := p.m.dialect.Reword; reword != nil && vars != nil {
+			reword(fields)
 		}
 		completed := *f
 		completed.Fields = fields

@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
@@ -121,9 +119,10 @@ type dialect struct {
 	Doc *apiDoc
 	// ViewNames are the names DRF's OPTIONS answer gives each path.
 	ViewNames map[string]string
-	// MoreErrors may add to the field errors of a failed operation what
-	// the legacy service would have reported with them; nil for nothing.
-	MoreErrors func(ctx context.Context, req *request, vars variables, run runFunc, fields map[string][]string)
+	// Reword, when set, words the field errors of a failed operation as
+	// the legacy service worded them (its model names, its serializer's
+	// non-field errors).
+	Reword func(fields map[string][]string)
 }
 
 // documents are how a dialect's service spoke HTTP around its views:
@@ -165,9 +164,6 @@ type guards struct {
 
 // schemaGuards ask the schema's rules as they are (guard.graphql).
 var schemaGuards = guards{field: "Allowed", user: "AllowedOnUser"}
-
-// runFunc runs a named operation, for a dialect that needs to ask more.
-type runFunc func(ctx context.Context, name string, vars variables) (json.RawMessage, gqlerror.List)
 
 // request is a legacy request as binders and shapers see it.
 type request struct {

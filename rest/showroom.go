@@ -82,8 +82,8 @@ func showroom() *dialect {
 			"/statistic/": "Statistic List", "/statistic/{id}/": "Statistic Instance",
 			"/users/": "User List", "/users/{username}/": "User Instance",
 		},
-		MoreErrors: showroomErrors,
-		Doc:        showroomDoc(),
+		Reword: showroomErrors,
+		Doc:    showroomDoc(),
 	}
 }
 

@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"strings"
 )
 
@@ -98,7 +97,7 @@ var bindShowroomClientCreate = bindInput(showroomClientInput)
 // showroomErrors words the store's field errors as the service did: a
 // taken code names the service's model, and a mailing's unknown or
 // missing tags and codes are its serializer's non-field errors.
-func showroomErrors(_ context.Context, _ *request, _ variables, _ runFunc, fields map[string][]string) {
+func showroomErrors(fields map[string][]string) {
 	for i, msg := range fields["code"] {
 		if strings.HasPrefix(msg, "operator code with this code") {
 			fields["code"][i] = "mobile " + msg
