@@ -12,9 +12,9 @@ import (
 )
 
 // Directives enforce the access rules the schema declares (schema.graphqls
-// and graph/schema/). They are the one place where access is decided: a directive either denies with a
-// coded error or calls next. The REST dialects run GraphQL operations, so
-// they inherit every rule.
+// and graph/schema/). They are the one place where access is decided: a
+// directive either denies with a coded error or calls next. The REST
+// dialects run GraphQL operations, so they inherit every rule.
 func Directives() DirectiveRoot {
 	return DirectiveRoot{
 		Public: func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
