@@ -62,6 +62,7 @@ func BenchmarkLargeStore(b *testing.B) {
 			return len(u), err
 		}},
 		{"count/all", func() (int, error) { return s.CountUsers(ctx, nil) }},
+		{"count/search", func() (int, error) { return s.CountUsers(ctx, &store.UserFilter{Search: "user0500"}) }},
 		{"count/icontains", func() (int, error) {
 			return s.CountUsers(ctx, &store.UserFilter{Email: icontains("00@EXAMPLE")})
 		}},

@@ -17,7 +17,7 @@ const (
 // fields, once for both engines; docs/operations.md explains each index.
 var collections = []docdb.CollectionSpec{
 	{Name: colCounters},
-	{Name: colUsers, Arrays: []string{"roles", "permissions"}, Indexes: []docdb.Index{
+	{Name: colUsers, Arrays: []string{"roles", "permissions"}, Search: userSearchFields, Indexes: []docdb.Index{
 		{Name: idxUsername, Fields: []string{"username"}, Unique: true},
 		{Name: idxEmail, Fields: []string{"email_key"}, Unique: true},
 		{Name: "users_email", Fields: []string{"email"}},

@@ -196,7 +196,7 @@ func (f *UserFilter) document() bson.D {
 	and = append(and, boolCondition("is_superuser", f.IsSuperuser)...)
 	and = append(and, f.DateJoined.conditions("date_joined")...)
 	and = append(and, f.LastLogin.conditions("last_login")...)
-	and = append(and, searchConditions(f.Search, "username", "first_name", "last_name", "email")...)
+	and = append(and, searchConditions(f.Search, userSearchFields...)...)
 	for _, sub := range f.And {
 		and = append(and, sub.document())
 	}
@@ -509,6 +509,11 @@ func (s *Store) withTakenFields(ctx context.Context, err error, self ID, usernam
 	}
 	return v.Err()
 }
+
+// userSearchFields are the fields a user search reads, as Django's
+// SearchFilter of the legacy services did; the embedded engine indexes
+// them together for it.
+var userSearchFields = []string{"username", "first_name", "last_name", "email"}
 
 func (s *Store) users() docdb.Collection { return s.Collection(colUsers) }
 

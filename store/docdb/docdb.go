@@ -53,6 +53,11 @@ type CollectionSpec struct {
 	Name    string
 	Indexes []Index
 	Arrays  []string
+	// Search names the text fields that a case-insensitive substring
+	// search reads together (an $or of the same "contains" on each, as
+	// Django's SearchFilter asks). An engine may index them for it; the
+	// answers are the same either way.
+	Search []string
 }
 
 // Index is an index on one or more fields, ascending. Unique indexes turn a

@@ -88,7 +88,9 @@ func (d *DB) Collections(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// Prepare creates the declared collections and indexes.
+// Prepare creates the declared collections and indexes. Searched fields
+// get no index of their own: a MongoDB text index matches whole words, not
+// the substrings a search asks for, so a search reads them with $regex.
 func (d *DB) Prepare(ctx context.Context, specs []docdb.CollectionSpec) error {
 	have, err := d.Collections(ctx)
 	if err != nil {

@@ -29,6 +29,10 @@ type table struct {
 	// arrays maps each array field to the side table that indexes its
 	// elements ("" when the field has no index).
 	arrays map[string]string
+	// search is the full-text table that indexes the trigrams of the
+	// searched fields together ("" for none; see search.go).
+	search       string
+	searchFields map[string]bool
 }
 
 // isArray tells whether a field may hold an array.
@@ -107,6 +111,12 @@ func (q *query) logical(op string, v bsoncore.Value) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// A search's prefilter comes first in the SQL, so its arguments are
+	// taken first.
+	var pre string
+	if op == "$or" {
+		pre = q.searchPrefilter(vals)
+	}
 	parts := make([]string, 0, len(vals))
 	for _, sub := range vals {
 		d, ok := sub.DocumentOK()
@@ -127,7 +137,7 @@ func (q *query) logical(op string, v bsoncore.Value) (string, error) {
 			return "0", nil
 		}
 		or := "(" + strings.Join(parts, " OR ") + ")"
-		if pre := q.searchPrefilter(vals); pre != "" {
+		if pre != "" {
 			return "(" + pre + " AND " + or + ")", nil
 		}
 		return or, nil
@@ -223,9 +233,11 @@ func (q *query) elements(path, cond string) string {
 }
 
 // searchPrefilter speeds up a search: an $or of the same case-insensitive
-// "contains" on several fields (Django's SearchFilter). Reading the fields
-// as one JSON array and matching the word against it first costs one
-// lookup and one LIKE per row instead of one per field; only rows it lets
+// "contains" on several fields (Django's SearchFilter). Where the fields
+// have a search index and the word is long enough, the index names the
+// rows that hold the word's trigrams. Otherwise reading the fields as one
+// JSON array and matching the word against it first costs one lookup and
+// one LIKE per row instead of one per field. Either way only rows it lets
 // through are checked field by field. It is a necessary condition only
 // when the word reads the same in JSON (no quote, backslash or control
 // character), so other words get no prefilter.
@@ -255,7 +267,13 @@ func (q *query) searchPrefilter(alts []bsoncore.Value) string {
 			return ""
 		}
 		word = lit
-		paths = append(paths, "'$."+elems[0].Key()+"'")
+		paths = append(paths, elems[0].Key())
+	}
+	if q.t.searches(paths, word) {
+		return q.searchMatch(word)
+	}
+	for i, p := range paths {
+		paths[i] = "'$." + p + "'"
 	}
 	return "json_extract(doc, " + strings.Join(paths, ", ") + ") LIKE " + q.arg("%"+escapeLike(word)+"%") + " ESCAPE '\\'"
 }

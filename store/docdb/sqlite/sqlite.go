@@ -215,16 +215,22 @@ func (d *DB) Close(context.Context) error {
 	return errors.Join(d.read.Close(), d.w.close(), d.pool.Close())
 }
 
-// Drop removes every collection.
+// Drop removes every collection, with the side tables and search indexes
+// that serve it: search indexes first, since dropping one drops the tables
+// it keeps its index in.
 func (d *DB) Drop(ctx context.Context) error {
-	names, err := d.Collections(ctx)
-	if err != nil {
-		return err
-	}
-	err = d.writeTx(ctx, func(tx runner) error {
-		for _, n := range names {
-			if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+quote(n)); err != nil {
-				return fmt.Errorf("drop %s: %w", n, err)
+	const tables = `SELECT name FROM sqlite_master WHERE type = 'table'
+		AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name != '_gatehouse'`
+	err := d.writeTx(ctx, func(tx runner) error {
+		for _, list := range []string{tables + " AND sql LIKE 'CREATE VIRTUAL TABLE%'", tables} {
+			names, err := queryNames(ctx, tx, list)
+			if err != nil {
+				return err
+			}
+			for _, n := range names {
+				if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+quote(n)); err != nil {
+					return fmt.Errorf("drop %s: %w", n, err)
+				}
 			}
 		}
 		return nil
@@ -275,10 +281,38 @@ func (d *DB) Prepare(ctx context.Context, specs []docdb.CollectionSpec) error {
 			}
 			stmts = append(stmts, s...)
 		}
+		var fill []string
+		if len(spec.Search) > 0 {
+			for _, f := range spec.Search {
+				if err := checkPath(f); err != nil {
+					return err
+				}
+			}
+			var create []string
+			create, fill = searchIndex(t, spec.Search)
+			stmts = append(stmts, create...)
+		}
 		err := d.writeTx(ctx, func(tx runner) error {
+			// A search index declared on a collection that already holds
+			// documents indexes them when it is made.
+			searchIsNew := false
+			if t.search != "" {
+				found, err := queryNames(ctx, tx, "SELECT name FROM sqlite_master WHERE name = ?", t.search)
+				if err != nil {
+					return err
+				}
+				searchIsNew = len(found) == 0
+			}
 			for _, s := range stmts {
 				if _, err := tx.ExecContext(ctx, s); err != nil {
 					return fmt.Errorf("prepare %s: %s: %w", spec.Name, s, err)
+				}
+			}
+			if searchIsNew {
+				for _, s := range fill {
+					if _, err := tx.ExecContext(ctx, s); err != nil {
+						return fmt.Errorf("prepare %s: index what is stored for search: %w", spec.Name, err)
+					}
 				}
 			}
 			return nil
@@ -377,6 +411,24 @@ func (d *DB) table(ctx context.Context, name string) (*table, error) {
 		d.tables[name] = t
 	}
 	return t, nil
+}
+
+// queryNames reads a list of names.
+func queryNames(ctx context.Context, tx runner, query string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
 }
 
 // writeTx runs fn in an immediate transaction on the write connection.
