@@ -62,6 +62,11 @@ func BenchmarkLargeStore(b *testing.B) {
 			return len(u), err
 		}},
 		{"count/all", func() (int, error) { return s.CountUsers(ctx, nil) }},
+		{"page/search-common", func() (int, error) {
+			u, err := s.FindUsers(ctx, &store.UserFilter{Search: "example"}, nil, store.Page{Limit: 20})
+			return len(u), err
+		}},
+		{"count/search-common", func() (int, error) { return s.CountUsers(ctx, &store.UserFilter{Search: "example"}) }},
 		{"count/search", func() (int, error) { return s.CountUsers(ctx, &store.UserFilter{Search: "user0500"}) }},
 		{"count/icontains", func() (int, error) {
 			return s.CountUsers(ctx, &store.UserFilter{Email: icontains("00@EXAMPLE")})

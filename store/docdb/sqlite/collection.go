@@ -28,7 +28,7 @@ func (c *collection) fail(op string, err error) error {
 // scan runs the SELECT a filter and its options make, handing each row's
 // id and JSON text to each (the text is only valid during the call).
 func (c *collection) scan(ctx context.Context, r runner, t *table, filter bson.D, o docdb.FindOptions, each func(id any, doc []byte) error) error {
-	q := &query{t: t}
+	q := c.db.query(ctx, t, o.Limit > 0)
 	where, err := q.where(filter)
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ func (c *collection) Count(ctx context.Context, filter bson.D) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	q := &query{t: t}
+	q := c.db.query(ctx, t, false)
 	where, err := q.where(filter)
 	if err != nil {
 		return 0, err
@@ -158,7 +158,7 @@ func (c *collection) CountBy(ctx context.Context, filter bson.D, fields ...strin
 	if err != nil {
 		return nil, err
 	}
-	q := &query{t: t}
+	q := c.db.query(ctx, t, false)
 	where, err := q.where(filter)
 	if err != nil {
 		return nil, err
@@ -450,7 +450,7 @@ func (c *collection) FindOneAndDelete(ctx context.Context, filter bson.D, out an
 }
 
 func (c *collection) delete(ctx context.Context, tx runner, t *table, filter bson.D, one bool) (int64, error) {
-	q := &query{t: t}
+	q := c.db.query(ctx, t, false)
 	where, err := q.where(filter)
 	if err != nil {
 		return 0, err

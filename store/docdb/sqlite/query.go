@@ -48,6 +48,9 @@ func (t *table) isArray(path string) bool {
 type query struct {
 	t    *table
 	args []any
+	// common tells whether too many documents hold a search word to read
+	// them through the search index (see manyHold); nil reads as no.
+	common func(word string) bool
 }
 
 func (q *query) arg(v any) string {
@@ -269,7 +272,7 @@ func (q *query) searchPrefilter(alts []bsoncore.Value) string {
 		word = lit
 		paths = append(paths, elems[0].Key())
 	}
-	if q.t.searches(paths, word) {
+	if q.t.searches(paths, word) && (q.common == nil || !q.common(word)) {
 		return q.searchMatch(word)
 	}
 	for i, p := range paths {
