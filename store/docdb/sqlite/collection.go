@@ -78,17 +78,12 @@ func (c *collection) selectDocs(ctx context.Context, r runner, t *table, filter 
 	return docs, err
 }
 
-// storedRow is a row as a write reads it: its id and its JSON text, which
-// the write changes without turning it into BSON first.
-type storedRow struct {
-	id   any
-	json []byte
-}
-
-func (c *collection) selectRows(ctx context.Context, tx runner, t *table, filter bson.D, o docdb.FindOptions) ([]storedRow, error) {
-	var rows []storedRow
+// selectRows reads the matching rows as a write reads them: ids and JSON
+// texts, which the write changes without turning them into BSON first.
+func (c *collection) selectRows(ctx context.Context, tx runner, t *table, filter bson.D, o docdb.FindOptions) ([]stored, error) {
+	var rows []stored
 	err := c.scan(ctx, tx, t, filter, o, func(id any, doc []byte) error {
-		rows = append(rows, storedRow{id: id, json: bytes.Clone(doc)})
+		rows = append(rows, stored{id: id, json: bytes.Clone(doc)})
 		return nil
 	})
 	return rows, err
@@ -211,7 +206,7 @@ func (c *collection) CountBy(ctx context.Context, filter bson.D, fields ...strin
 	return out, nil
 }
 
-// stored is a document ready to write: its id and its JSON.
+// stored is a document as its row holds it: its id and its JSON text.
 type stored struct {
 	id   any
 	json []byte
