@@ -45,20 +45,11 @@ func (d *DB) importFerretDB(ctx context.Context, dir, database string) (map[stri
 	}
 	copied := map[string]int{}
 	err = d.writeTx(ctx, func(tx runner) error {
-		var mark string
-		rows, err := tx.QueryContext(ctx, "SELECT value FROM _gatehouse WHERE key = ?", importMark)
+		mark, err := queryNames(ctx, tx, "SELECT value FROM _gatehouse WHERE key = ?", importMark)
 		if err != nil {
 			return err
 		}
-		marked := rows.Next()
-		if marked {
-			err = rows.Scan(&mark)
-		}
-		rows.Close()
-		if err != nil {
-			return err
-		}
-		if marked {
+		if len(mark) > 0 {
 			copied = nil
 			return nil
 		}
