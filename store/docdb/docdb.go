@@ -32,8 +32,6 @@ type DB interface {
 	// leaves any that exist as they are. Safe to run from several
 	// processes at once.
 	Prepare(ctx context.Context, specs []CollectionSpec) error
-	// Collections names the collections that exist.
-	Collections(ctx context.Context) ([]string, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Drop removes every collection (tests use a database each).

@@ -79,22 +79,13 @@ func (d *DB) Close(ctx context.Context) error {
 // Drop removes the database.
 func (d *DB) Drop(ctx context.Context) error { return classify(d.db.Drop(ctx)) }
 
-// Collections names the collections that exist.
-func (d *DB) Collections(ctx context.Context) ([]string, error) {
-	names, err := d.db.ListCollectionNames(ctx, bson.D{})
-	if err != nil {
-		return nil, fmt.Errorf("list collections: %w", classify(err))
-	}
-	return names, nil
-}
-
 // Prepare creates the declared collections and indexes. Searched fields
 // get no index of their own: a MongoDB text index matches whole words, not
 // the substrings a search asks for, so a search reads them with $regex.
 func (d *DB) Prepare(ctx context.Context, specs []docdb.CollectionSpec) error {
-	have, err := d.Collections(ctx)
+	have, err := d.db.ListCollectionNames(ctx, bson.D{})
 	if err != nil {
-		return err
+		return fmt.Errorf("list collections: %w", classify(err))
 	}
 	exists := map[string]bool{}
 	for _, n := range have {

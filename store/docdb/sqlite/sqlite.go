@@ -244,25 +244,6 @@ func (d *DB) Drop(ctx context.Context) error {
 	return nil
 }
 
-// Collections names the collections that exist.
-func (d *DB) Collections(ctx context.Context) ([]string, error) {
-	rows, err := d.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'
-		AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT LIKE '%$%' AND name != '_gatehouse' ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list collections: %w", classify(err))
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, classify(err)
-		}
-		names = append(names, n)
-	}
-	return names, classify(rows.Err())
-}
-
 // Prepare creates the declared tables, indexes and array side tables.
 func (d *DB) Prepare(ctx context.Context, specs []docdb.CollectionSpec) error {
 	for _, spec := range specs {
