@@ -27,7 +27,6 @@ const maxWriteStatements = 50
 type DB struct {
 	client *mongo.Client
 	db     *mongo.Database
-	owned  bool
 }
 
 // Open connects to the server at uri and checks that it answers within
@@ -44,7 +43,7 @@ func Open(ctx context.Context, uri, database string, timeout time.Duration) (*DB
 	if err != nil {
 		return nil, fmt.Errorf("connect to MongoDB: %w", err)
 	}
-	d := &DB{client: client, db: client.Database(database), owned: true}
+	d := &DB{client: client, db: client.Database(database)}
 	pingCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := d.Ping(pingCtx); err != nil {
@@ -70,9 +69,6 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close disconnects.
 func (d *DB) Close(ctx context.Context) error {
-	if !d.owned {
-		return nil
-	}
 	return d.client.Disconnect(ctx)
 }
 
