@@ -515,10 +515,10 @@ func isASCII(s string) bool {
 	return true
 }
 
-func escapeLike(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s)
-}
+// likeEscaper escapes LIKE's wildcards and its escape character.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func escapeLike(s string) string { return likeEscaper.Replace(s) }
 
 // fold is the case folding of case-insensitive matches beyond ASCII.
 func fold(s string) string { return strings.ToLower(s) }
