@@ -431,9 +431,8 @@ func classify(err error) error {
 	var se *sqlite3.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
-		case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED, sqlite3lib.SQLITE_IOERR, sqlite3lib.SQLITE_FULL, sqlite3lib.SQLITE_CANTOPEN:
-			return fmt.Errorf("%w: %w", docdb.ErrUnavailable, err)
-		case sqlite3lib.SQLITE_INTERRUPT:
+		case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED, sqlite3lib.SQLITE_IOERR, sqlite3lib.SQLITE_FULL, sqlite3lib.SQLITE_CANTOPEN,
+			sqlite3lib.SQLITE_INTERRUPT:
 			return fmt.Errorf("%w: %w", docdb.ErrUnavailable, err)
 		}
 	}
