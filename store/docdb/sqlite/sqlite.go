@@ -455,7 +455,7 @@ func duplicate(t *table, err error) error {
 	return &docdb.DuplicateKeyError{Index: index, Count: 1, Cause: err}
 }
 
-// decodeInto decodes docs into out: a pointer to a slice, or to one value.
+// decodeAll decodes docs into out, a pointer to a slice.
 func decodeAll(docs []bson.Raw, out any) error {
 	if p, ok := out.(*[]bson.Raw); ok {
 		*p = docs
