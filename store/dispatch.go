@@ -182,12 +182,8 @@ func (s *Store) MailingChunks(ctx context.Context, mailingID ID) ([]Work, error)
 // WorkByID returns one work item. Errors: ErrNotFound.
 func (s *Store) WorkByID(ctx context.Context, id string) (*Work, error) {
 	var w Work
-	err := s.work().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, &w)
-	if errors.Is(err, docdb.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find work %s: %w", id, err)
+	if err := findByID(ctx, s.work(), id, &w); err != nil {
+		return nil, err
 	}
 	return &w, nil
 }
@@ -262,12 +258,12 @@ func (s *Store) latestClaim(ctx context.Context, work string, hint int64) (int64
 
 func (s *Store) claimByID(ctx context.Context, id string) (*claim, error) {
 	var c claim
-	err := s.claims().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, &c)
-	if errors.Is(err, docdb.ErrNotFound) {
+	err := findByID(ctx, s.claims(), id, &c)
+	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find claim %s: %w", id, err)
+		return nil, err
 	}
 	return &c, nil
 }

@@ -99,9 +99,10 @@ func (l label) remove(ctx context.Context, s *Store, id ID, cascade bool) error 
 	return nil
 }
 
-// findByID decodes one document by id. Errors: ErrNotFound, ErrUnavailable.
-func findByID(ctx context.Context, coll docdb.Collection, id ID, out any) error {
-	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, out)
+// findByID decodes one document by id (an ID, or a string key). Errors:
+// ErrNotFound, ErrUnavailable.
+func findByID(ctx context.Context, coll docdb.Collection, id any, out any) error {
+	err := coll.FindOne(ctx, byID(id), docdb.FindOptions{}, out)
 	if errors.Is(err, docdb.ErrNotFound) {
 		return ErrNotFound
 	}

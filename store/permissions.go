@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -156,12 +155,8 @@ func (s *Store) DeletePermission(ctx context.Context, id ID) error {
 // PermissionByID returns one permission. Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) PermissionByID(ctx context.Context, id ID) (*Permission, error) {
 	var p Permission
-	err := s.permissions().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, &p)
-	if errors.Is(err, docdb.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find permission %s: %w", id, err)
+	if err := findByID(ctx, s.permissions(), id, &p); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }

@@ -170,12 +170,8 @@ func (s *Store) changeableRole(ctx context.Context, id ID) error {
 // RoleByID returns one role. Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) RoleByID(ctx context.Context, id ID) (*Role, error) {
 	var r Role
-	err := s.roles().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, &r)
-	if errors.Is(err, docdb.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find role %s: %w", id, err)
+	if err := findByID(ctx, s.roles(), id, &r); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
