@@ -61,7 +61,7 @@ func (l label) rename(ctx context.Context, s *Store, id ID, value string) error 
 	if err := l.validate(value); err != nil {
 		return err
 	}
-	res, err := s.Collection(l.coll).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: l.field, Value: value}}}}, false)
+	res, err := s.Collection(l.coll).UpdateOne(ctx, byID(id), bson.D{{Key: "$set", Value: bson.D{{Key: l.field, Value: value}}}}, false)
 	if isDuplicateKey(err) {
 		return fault.Field(l.field, l.taken)
 	}
@@ -93,7 +93,7 @@ func (l label) remove(ctx context.Context, s *Store, id ID, cascade bool) error 
 			return err
 		}
 	}
-	if _, err := s.Collection(l.coll).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+	if _, err := s.Collection(l.coll).DeleteOne(ctx, byID(id)); err != nil {
 		return fmt.Errorf("delete %s %s: %w", l.coll, id, err)
 	}
 	return nil

@@ -65,7 +65,7 @@ func (s *Store) seedPermissions(ctx context.Context) error {
 	if _, err := s.bulkWrite(ctx, s.permissions(), models); err != nil {
 		return fmt.Errorf("seed permissions: %w", err)
 	}
-	_, err := s.Collection(colCounters).UpdateOne(ctx, bson.D{{Key: "_id", Value: colPermissions}}, bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(len(perms))}}}}, true)
+	_, err := s.Collection(colCounters).UpdateOne(ctx, byID(colPermissions), bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(len(perms))}}}}, true)
 	if err != nil && !isDuplicateKey(err) {
 		return fmt.Errorf("seed permission counter: %w", err)
 	}
@@ -146,7 +146,7 @@ func (s *Store) DeletePermission(ctx context.Context, id ID) error {
 			return fmt.Errorf("revoke permission %s from %s: %w", id, coll.Name(), err)
 		}
 	}
-	if _, err := s.permissions().DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+	if _, err := s.permissions().DeleteOne(ctx, byID(id)); err != nil {
 		return fmt.Errorf("delete permission %s: %w", id, err)
 	}
 	return nil

@@ -272,7 +272,7 @@ func (s *Store) changeUserIDs(ctx context.Context, userID ID, field string, ref 
 	}
 	// The secrets are decoded into doc and go no further.
 	var doc userDoc
-	err = s.users().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: userID}}, update, docdb.ModifyOptions{}, &doc)
+	err = s.users().FindOneAndUpdate(ctx, byID(userID), update, docdb.ModifyOptions{}, &doc)
 	if errors.Is(err, docdb.ErrNotFound) {
 		return nil, ErrNotFound
 	}
