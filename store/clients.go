@@ -150,7 +150,7 @@ func (s *Store) UpdateClient(ctx context.Context, id ID, u ClientUpdate) (*Clien
 		set = append(set, bson.E{Key: "timezone", Value: *u.Timezone})
 	}
 	if len(set) > 0 {
-		res, err := s.clients().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}, false)
+		res, err := s.clients().UpdateOne(ctx, byID(id), bson.D{{Key: "$set", Value: set}}, false)
 		if err != nil {
 			return nil, fmt.Errorf("update client %s: %w", id, err)
 		}
@@ -166,7 +166,7 @@ func (s *Store) DeleteClient(ctx context.Context, id ID) error {
 	if _, err := s.ClientByID(ctx, id); err != nil {
 		return err
 	}
-	return s.deleteClientsWhere(ctx, bson.D{{Key: "_id", Value: id}})
+	return s.deleteClientsWhere(ctx, byID(id))
 }
 
 // writeBatch bounds the documents one write touches, so no one write holds

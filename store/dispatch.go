@@ -182,12 +182,8 @@ func (s *Store) MailingChunks(ctx context.Context, mailingID ID) ([]Work, error)
 // WorkByID returns one work item. Errors: ErrNotFound.
 func (s *Store) WorkByID(ctx context.Context, id string) (*Work, error) {
 	var w Work
-	err := s.work().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, &w)
-	if errors.Is(err, docdb.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find work %s: %w", id, err)
+	if err := findByID(ctx, s.work(), id, &w); err != nil {
+		return nil, err
 	}
 	return &w, nil
 }
@@ -222,10 +218,10 @@ func (s *Store) ClaimWork(ctx context.Context, w *Work, owner string, now, until
 	} else if err != nil {
 		return nil, fmt.Errorf("claim %s: %w", c.ID, err)
 	}
-	res, err := s.work().UpdateOne(ctx, bson.D{{Key: "_id", Value: w.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "gen", Value: c.Gen}, {Key: "due", Value: until}}}}, false)
+	res, err := s.work().UpdateOne(ctx, byID(w.ID), bson.D{{Key: "$set", Value: bson.D{{Key: "gen", Value: c.Gen}, {Key: "due", Value: until}}}}, false)
 	if err == nil && res.Matched == 0 {
 		// The work was finished and deleted after it was listed.
-		_, _ = s.claims().DeleteOne(ctx, bson.D{{Key: "_id", Value: c.ID}})
+		_, _ = s.claims().DeleteOne(ctx, byID(c.ID))
 		return nil, ErrNotFound
 	}
 	if err != nil {
@@ -262,12 +258,12 @@ func (s *Store) latestClaim(ctx context.Context, work string, hint int64) (int64
 
 func (s *Store) claimByID(ctx context.Context, id string) (*claim, error) {
 	var c claim
-	err := s.claims().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, &c)
-	if errors.Is(err, docdb.ErrNotFound) {
+	err := findByID(ctx, s.claims(), id, &c)
+	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find claim %s: %w", id, err)
+		return nil, err
 	}
 	return &c, nil
 }
@@ -289,10 +285,10 @@ func (s *Store) superseded(ctx context.Context, l *Lease) error {
 // ErrNotFound (the work is gone).
 func (s *Store) ExtendLease(ctx context.Context, l *Lease, until time.Time) error {
 	until = until.UTC().Truncate(time.Millisecond)
-	if _, err := s.claims().UpdateOne(ctx, bson.D{{Key: "_id", Value: claimID(l.WorkID, l.Gen)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "until", Value: until}}}}, false); err != nil {
+	if _, err := s.claims().UpdateOne(ctx, byID(claimID(l.WorkID, l.Gen)), bson.D{{Key: "$set", Value: bson.D{{Key: "until", Value: until}}}}, false); err != nil {
 		return fmt.Errorf("extend lease on %s: %w", l.WorkID, err)
 	}
-	res, err := s.work().UpdateOne(ctx, bson.D{{Key: "_id", Value: l.WorkID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: until}}}}, false)
+	res, err := s.work().UpdateOne(ctx, byID(l.WorkID), bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: until}}}}, false)
 	if err != nil {
 		return fmt.Errorf("extend lease on %s: %w", l.WorkID, err)
 	}
@@ -321,14 +317,14 @@ func (s *Store) ReleaseWork(ctx context.Context, l *Lease, r WorkRelease) error 
 	if err := s.superseded(ctx, l); err != nil {
 		return err
 	}
-	res, err := s.work().UpdateOne(ctx, bson.D{{Key: "_id", Value: l.WorkID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: r.Due.UTC()}, {Key: "open", Value: r.Open}, {Key: "gen", Value: l.Gen}}}}, false)
+	res, err := s.work().UpdateOne(ctx, byID(l.WorkID), bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: r.Due.UTC()}, {Key: "open", Value: r.Open}, {Key: "gen", Value: l.Gen}}}}, false)
 	if err != nil {
 		return fmt.Errorf("release %s: %w", l.WorkID, err)
 	}
 	if res.Matched == 0 {
 		return ErrNotFound
 	}
-	if _, err := s.claims().UpdateOne(ctx, bson.D{{Key: "_id", Value: claimID(l.WorkID, l.Gen)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "released", Value: true}}}}, false); err != nil {
+	if _, err := s.claims().UpdateOne(ctx, byID(claimID(l.WorkID, l.Gen)), bson.D{{Key: "$set", Value: bson.D{{Key: "released", Value: true}}}}, false); err != nil {
 		return fmt.Errorf("release %s: %w", l.WorkID, err)
 	}
 	return nil
@@ -342,7 +338,7 @@ func (s *Store) FinishWork(ctx context.Context, l *Lease) error {
 	if err := s.superseded(ctx, l); err != nil {
 		return err
 	}
-	if _, err := s.work().DeleteOne(ctx, bson.D{{Key: "_id", Value: l.WorkID}}); err != nil {
+	if _, err := s.work().DeleteOne(ctx, byID(l.WorkID)); err != nil {
 		return fmt.Errorf("finish %s: %w", l.WorkID, err)
 	}
 	models := make([]docdb.Write, 0, l.Gen)
@@ -386,7 +382,7 @@ func (s *Store) SetMailingProgress(ctx context.Context, l *Lease, p MailingProgr
 		return err
 	}
 	set := bson.D{{Key: "total", Value: p.Total}, {Key: "logged", Value: p.Logged}, {Key: "rescanned", Value: p.Rescanned}}
-	res, err := s.work().UpdateOne(ctx, bson.D{{Key: "_id", Value: l.WorkID}}, bson.D{{Key: "$set", Value: set}}, false)
+	res, err := s.work().UpdateOne(ctx, byID(l.WorkID), bson.D{{Key: "$set", Value: set}}, false)
 	if err != nil {
 		return fmt.Errorf("record progress of %s: %w", l.WorkID, err)
 	}

@@ -126,9 +126,9 @@ func (s *Store) createMessageBatch(ctx context.Context, mailingID, firstID ID, c
 		return inserted, nil
 	}
 	if inserted == 0 {
-		_, err = s.work().DeleteOne(ctx, bson.D{{Key: "_id", Value: chunk}})
+		_, err = s.work().DeleteOne(ctx, byID(chunk))
 	} else {
-		_, err = s.work().UpdateOne(ctx, bson.D{{Key: "_id", Value: chunk}}, bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: now}, {Key: "open", Value: inserted}, {Key: "ready", Value: true}}}}, false)
+		_, err = s.work().UpdateOne(ctx, byID(chunk), bson.D{{Key: "$set", Value: bson.D{{Key: "due", Value: now}, {Key: "open", Value: inserted}, {Key: "ready", Value: true}}}}, false)
 	}
 	if err != nil {
 		return inserted, fmt.Errorf("publish chunk %s: %w", chunk, err)

@@ -32,18 +32,13 @@ func (s *Store) Summarize(ctx context.Context, now time.Time) (*DispatchSummary,
 	for _, st := range MailingStatuses {
 		sum.Mailings[st] = 0
 	}
-	stats, err := s.Stats(ctx, nil)
-	if err != nil {
+	if err := countByStatus(ctx, s.messages(), sum.Messages); err != nil {
 		return nil, err
-	}
-	for _, st := range stats {
-		for status, n := range st.ByStatus {
-			sum.Messages[status] += n
-		}
 	}
 	if err := countByStatus(ctx, s.mailings(), sum.Mailings); err != nil {
 		return nil, err
 	}
+	var err error
 	sum.WorkDue, err = count(ctx, s.work(), bson.D{{Key: "due", Value: bson.D{{Key: "$lte", Value: now.UTC()}}}})
 	if err != nil {
 		return nil, err

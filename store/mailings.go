@@ -226,7 +226,7 @@ func (s *Store) UpdateMailing(ctx context.Context, id ID, u MailingUpdate) (*Mai
 		{Key: "tags", Value: in.Tags}, {Key: "codes", Value: in.Codes},
 		{Key: "window", Value: in.Window}, {Key: "modified", Value: s.nowUTC()},
 	}
-	if _, err := s.mailings().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}, false); err != nil {
+	if _, err := s.mailings().UpdateOne(ctx, byID(id), bson.D{{Key: "$set", Value: set}}, false); err != nil {
 		return nil, fmt.Errorf("update mailing %s: %w", id, err)
 	}
 	return s.MailingByID(ctx, id)
@@ -294,7 +294,7 @@ func (s *Store) DeleteMailing(ctx context.Context, id ID) error {
 	if _, err := s.messages().DeleteMany(ctx, bson.D{{Key: "mailing", Value: id}}); err != nil {
 		return fmt.Errorf("delete messages of mailing %s: %w", id, err)
 	}
-	if _, err := s.mailings().DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+	if _, err := s.mailings().DeleteOne(ctx, byID(id)); err != nil {
 		return fmt.Errorf("delete mailing %s: %w", id, err)
 	}
 	return nil

@@ -61,7 +61,7 @@ func (l label) rename(ctx context.Context, s *Store, id ID, value string) error 
 	if err := l.validate(value); err != nil {
 		return err
 	}
-	res, err := s.Collection(l.coll).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: l.field, Value: value}}}}, false)
+	res, err := s.Collection(l.coll).UpdateOne(ctx, byID(id), bson.D{{Key: "$set", Value: bson.D{{Key: l.field, Value: value}}}}, false)
 	if isDuplicateKey(err) {
 		return fault.Field(l.field, l.taken)
 	}
@@ -93,15 +93,16 @@ func (l label) remove(ctx context.Context, s *Store, id ID, cascade bool) error 
 			return err
 		}
 	}
-	if _, err := s.Collection(l.coll).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+	if _, err := s.Collection(l.coll).DeleteOne(ctx, byID(id)); err != nil {
 		return fmt.Errorf("delete %s %s: %w", l.coll, id, err)
 	}
 	return nil
 }
 
-// findByID decodes one document by id. Errors: ErrNotFound, ErrUnavailable.
-func findByID(ctx context.Context, coll docdb.Collection, id ID, out any) error {
-	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, out)
+// findByID decodes one document by id (an ID, or a string key). Errors:
+// ErrNotFound, ErrUnavailable.
+func findByID(ctx context.Context, coll docdb.Collection, id any, out any) error {
+	err := coll.FindOne(ctx, byID(id), docdb.FindOptions{}, out)
 	if errors.Is(err, docdb.ErrNotFound) {
 		return ErrNotFound
 	}

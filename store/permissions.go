@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -66,7 +65,7 @@ func (s *Store) seedPermissions(ctx context.Context) error {
 	if _, err := s.bulkWrite(ctx, s.permissions(), models); err != nil {
 		return fmt.Errorf("seed permissions: %w", err)
 	}
-	_, err := s.Collection(colCounters).UpdateOne(ctx, bson.D{{Key: "_id", Value: colPermissions}}, bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(len(perms))}}}}, true)
+	_, err := s.Collection(colCounters).UpdateOne(ctx, byID(colPermissions), bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(len(perms))}}}}, true)
 	if err != nil && !isDuplicateKey(err) {
 		return fmt.Errorf("seed permission counter: %w", err)
 	}
@@ -147,7 +146,7 @@ func (s *Store) DeletePermission(ctx context.Context, id ID) error {
 			return fmt.Errorf("revoke permission %s from %s: %w", id, coll.Name(), err)
 		}
 	}
-	if _, err := s.permissions().DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+	if _, err := s.permissions().DeleteOne(ctx, byID(id)); err != nil {
 		return fmt.Errorf("delete permission %s: %w", id, err)
 	}
 	return nil
@@ -156,12 +155,8 @@ func (s *Store) DeletePermission(ctx context.Context, id ID) error {
 // PermissionByID returns one permission. Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) PermissionByID(ctx context.Context, id ID) (*Permission, error) {
 	var p Permission
-	err := s.permissions().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, &p)
-	if errors.Is(err, docdb.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find permission %s: %w", id, err)
+	if err := findByID(ctx, s.permissions(), id, &p); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }

@@ -170,12 +170,8 @@ func (s *Store) changeableRole(ctx context.Context, id ID) error {
 // RoleByID returns one role. Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) RoleByID(ctx context.Context, id ID) (*Role, error) {
 	var r Role
-	err := s.roles().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{}, &r)
-	if errors.Is(err, docdb.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find role %s: %w", id, err)
+	if err := findByID(ctx, s.roles(), id, &r); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -276,7 +272,7 @@ func (s *Store) changeUserIDs(ctx context.Context, userID ID, field string, ref 
 	}
 	// The secrets are decoded into doc and go no further.
 	var doc userDoc
-	err = s.users().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: userID}}, update, docdb.ModifyOptions{}, &doc)
+	err = s.users().FindOneAndUpdate(ctx, byID(userID), update, docdb.ModifyOptions{}, &doc)
 	if errors.Is(err, docdb.ErrNotFound) {
 		return nil, ErrNotFound
 	}

@@ -86,7 +86,7 @@ const throttleRetries = 8
 
 // ThrottleReset forgets a key's failures (after a successful sign-in).
 func (s *Store) ThrottleReset(ctx context.Context, key string) error {
-	if _, err := s.throttle().DeleteOne(ctx, bson.D{{Key: "_id", Value: key}}); err != nil {
+	if _, err := s.throttle().DeleteOne(ctx, byID(key)); err != nil {
 		return fmt.Errorf("reset sign-in throttle: %w", err)
 	}
 	return nil

@@ -37,7 +37,7 @@ func (s *Store) CreateToken(ctx context.Context, digest string, userID ID) (*Tok
 // TokenByDigest returns a token. Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) TokenByDigest(ctx context.Context, digest string) (*Token, error) {
 	var t Token
-	err := s.tokens().FindOne(ctx, bson.D{{Key: "_id", Value: digest}}, docdb.FindOptions{}, &t)
+	err := s.tokens().FindOne(ctx, byID(digest), docdb.FindOptions{}, &t)
 	if errors.Is(err, docdb.ErrNotFound) {
 		return nil, ErrNotFound
 	}
@@ -50,7 +50,7 @@ func (s *Store) TokenByDigest(ctx context.Context, digest string) (*Token, error
 // DeleteToken revokes one token. Deleting a missing token is not an error:
 // signing out twice leaves the same state.
 func (s *Store) DeleteToken(ctx context.Context, digest string) error {
-	if _, err := s.tokens().DeleteOne(ctx, bson.D{{Key: "_id", Value: digest}}); err != nil {
+	if _, err := s.tokens().DeleteOne(ctx, byID(digest)); err != nil {
 		return fmt.Errorf("delete token: %w", err)
 	}
 	return nil

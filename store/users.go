@@ -290,7 +290,7 @@ func (s *Store) createUser(ctx context.Context, n NewUser) (*User, error) {
 
 // UserByID returns one user. Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) UserByID(ctx context.Context, id ID) (*User, error) {
-	return s.findUser(ctx, bson.D{{Key: "_id", Value: id}}, "id "+id.String())
+	return s.findUser(ctx, byID(id), "id "+id.String())
 }
 
 // UserByUsername returns one user by exact username. Errors: ErrNotFound,
@@ -339,7 +339,7 @@ func (s *Store) PasswordHash(ctx context.Context, id ID) (string, error) {
 	var doc struct {
 		Password string `bson:"password"`
 	}
-	err := s.users().FindOne(ctx, bson.D{{Key: "_id", Value: id}}, docdb.FindOptions{Projection: bson.D{{Key: "password", Value: 1}}}, &doc)
+	err := s.users().FindOne(ctx, byID(id), docdb.FindOptions{Projection: bson.D{{Key: "password", Value: 1}}}, &doc)
 	if errors.Is(err, docdb.ErrNotFound) {
 		return "", ErrNotFound
 	}
@@ -403,7 +403,7 @@ func (s *Store) updateUser(ctx context.Context, id ID, u UserUpdate) (*User, err
 
 	// The secrets are decoded into doc and go no further.
 	var doc userDoc
-	err := s.users().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}},
+	err := s.users().FindOneAndUpdate(ctx, byID(id),
 		bson.D{{Key: "$set", Value: set}}, docdb.ModifyOptions{}, &doc)
 	if err != nil {
 		if errors.Is(err, docdb.ErrNotFound) {
@@ -431,7 +431,7 @@ func (s *Store) RecordSignIn(ctx context.Context, id ID, at time.Time, newHash s
 }
 
 func (s *Store) setUserFields(ctx context.Context, id ID, set bson.D) error {
-	res, err := s.users().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}, false)
+	res, err := s.users().UpdateOne(ctx, byID(id), bson.D{{Key: "$set", Value: set}}, false)
 	if err != nil {
 		return fmt.Errorf("update user %s: %w", id, err)
 	}
@@ -444,7 +444,7 @@ func (s *Store) setUserFields(ctx context.Context, id ID, set bson.D) error {
 // DeleteUser removes a user and their tokens. Errors: ErrNotFound,
 // ErrUnavailable.
 func (s *Store) DeleteUser(ctx context.Context, id ID) error {
-	n, err := s.users().DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	n, err := s.users().DeleteOne(ctx, byID(id))
 	if err != nil {
 		return fmt.Errorf("delete user %s: %w", id, err)
 	}

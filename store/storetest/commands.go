@@ -31,27 +31,14 @@ func (l *CommandLog) Reset() {
 	l.commands = nil
 }
 
-// Named returns the recorded operations of one name (find, update, …).
-func (l *CommandLog) Named(name string) []docdb.Op {
-	return l.where(func(c docdb.Op) bool { return c.Name == name })
-}
-
-// Holding returns the recorded operations whose text contains s.
+// Holding returns the text of the recorded operations that contains s.
 func (l *CommandLog) Holding(s string) []string {
-	var out []string
-	for _, c := range l.where(func(c docdb.Op) bool { return strings.Contains(c.Text, s) }) {
-		out = append(out, c.Text)
-	}
-	return out
-}
-
-func (l *CommandLog) where(keep func(docdb.Op) bool) []docdb.Op {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []docdb.Op
+	var out []string
 	for _, c := range l.commands {
-		if keep(c) {
-			out = append(out, c)
+		if strings.Contains(c.Text, s) {
+			out = append(out, c.Text)
 		}
 	}
 	return out
