@@ -24,6 +24,7 @@ type loaders struct {
 	code       *dataloadgen.Loader[store.ID, *store.OperatorCode]
 	client     *dataloadgen.Loader[store.ID, *store.Client]
 	mailing    *dataloadgen.Loader[store.ID, *store.Mailing]
+	stats      *dataloadgen.Loader[store.ID, *store.MailingStats]
 }
 
 // byID makes a loader that reads many ids in one store call.
@@ -57,6 +58,16 @@ func newLoaders(s *store.Store) *loaders {
 		mailing: byID(func(ctx context.Context, ids []store.ID) ([]store.Mailing, error) {
 			return s.FindMailings(ctx, &store.MailingFilter{IDs: ids}, store.Page{})
 		}, func(m *store.Mailing) store.ID { return m.ID }),
+		// Stats answers every id it is asked about (zeros for a mailing
+		// with no message), so no key goes missing.
+		stats: dataloadgen.NewLoader(func(ctx context.Context, ids []store.ID) ([]*store.MailingStats, []error) {
+			counts, err := s.Stats(ctx, ids)
+			values, errs := make([]*store.MailingStats, len(ids)), make([]error, len(ids))
+			for i, id := range ids {
+				values[i], errs[i] = counts[id], err
+			}
+			return values, errs
+		}, dataloadgen.WithWait(batchWait)),
 	}
 }
 

@@ -26,7 +26,8 @@ var fieldPrices = map[string]int{
 	"Query.mailingStats": 2,
 	// Every mailing the filter keeps, then their statistics, in two reads.
 	"Query.mailingsStats": 2,
-	// One aggregation per mailing.
+	// A loader counts a page's mailings in one aggregation; priced as
+	// one each all the same.
 	"Mailing.stats": 1,
 	// The mailing's tags and operator codes looked up, then a count.
 	"MailingStats.matchedClients": 3,

@@ -91,10 +91,11 @@ func (s *socket) watch(ctx context.Context, a *auth.Authenticator, caller *auth.
 	return ctx
 }
 
-// refuse closes the socket with 4403 when err says its token no longer
-// holds. A store that cannot answer closes nothing: the next operation is
-// told the service is unavailable, as an HTTP request would be.
-func (s *socket) refuse(ctx context.Context, err error, logger *slog.Logger) {
+// refuse closes the socket with 4403, and tells so, when err says its
+// token no longer holds. A store that cannot answer closes nothing: the
+// next operation is told the service is unavailable, as an HTTP request
+// would be.
+func (s *socket) refuse(ctx context.Context, err error, logger *slog.Logger) (refused bool) {
 	message, refused := auth.Refused(err)
 	switch {
 	case refused:
@@ -102,6 +103,7 @@ func (s *socket) refuse(ctx context.Context, err error, logger *slog.Logger) {
 	case err != nil && ctx.Err() == nil:
 		logger.WarnContext(ctx, "websocket token check failed", "request_id", middleware.GetReqID(ctx), "err", err)
 	}
+	return refused
 }
 
 // close closes the connection with code and reason, then ends every
@@ -125,13 +127,16 @@ func (s *socket) close(code int, reason string) {
 func socketAccess(a *auth.Authenticator, logger *slog.Logger) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		s := socketFrom(ctx)
-		if a == nil || s == nil || s.token() == "" {
+		if a == nil || s == nil {
 			return next(ctx)
 		}
-		caller, err := a.AuthenticateDigest(ctx, s.token())
+		digest := s.token()
+		if digest == "" {
+			return next(ctx)
+		}
+		caller, err := a.AuthenticateDigest(ctx, digest)
 		if err != nil {
-			s.refuse(ctx, err, logger)
-			if auth.IsRefusal(err) {
+			if s.refuse(ctx, err, logger) {
 				return graphql.OneShot(&graphql.Response{Errors: codedErrors(msgNotAuthenticated, CodeUnauthenticated)})
 			}
 			return graphql.OneShot(&graphql.Response{Errors: codedErrors(msgUnavailable, CodeUnavailable)})
