@@ -7,6 +7,8 @@ package rest
 type inputReader func(req *request, partial bool) (map[string]any, error)
 
 // bindInput binds a create: the body, every field it requires, as $input.
+// A user's password goes in it like any field: createUser hashes it, and it
+// is never stored or shown as sent.
 func bindInput(read inputReader) binder {
 	return func(req *request) (variables, error) {
 		input, err := read(req, false)
@@ -31,21 +33,5 @@ func bindIDInput(read inputReader, partial bool) binder {
 		}
 		vars["input"] = input
 		return vars, nil
-	}
-}
-
-// userReader reads a user's body into the GraphQL input, password
-// included.
-type userReader func(req *request, partial bool) (input map[string]any, err error)
-
-// bindUserCreate binds a create whose password is required: createUser
-// hashes it; it is never stored or shown as sent.
-func bindUserCreate(read userReader) binder {
-	return func(req *request) (variables, error) {
-		input, err := read(req, false)
-		if err != nil {
-			return nil, err
-		}
-		return variables{"input": input}, nil
 	}
 }

@@ -10,10 +10,9 @@ import (
 	"github.com/gatehouse/gatehouse/store"
 )
 
-// TestFailedWriteChangesNothing: a route that runs more than one
-// operation (a profile change, then a password) answers an error for a
-// failure in any of them, and then the stored user is as it was: nothing
-// of the first operation stays written.
+// TestFailedWriteChangesNothing: a route that changes a profile and a
+// password together answers an error for a failure in either, and then
+// the stored user is as it was: nothing of the other stays written.
 func TestFailedWriteChangesNothing(t *testing.T) {
 	long := strings.Repeat("p", 5000)
 	const jsonAPI = "application/vnd.api+json"

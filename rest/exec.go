@@ -159,7 +159,7 @@ func (p *pathHandler) serve(w http.ResponseWriter, req *request, rt *boundRoute)
 				return
 			}
 		}
-		finish(p.errorAnswer(req, vars, errs[0]))
+		finish(p.errorAnswer(req, true, errs[0]))
 		return
 	}
 	status, body, err := rt.Shape(req, data)
@@ -201,20 +201,22 @@ func (p *pathHandler) lookUp(ctx context.Context, req *request, o *operation) er
 	return errNotFound
 }
 
-// toAnswer maps an error of a binder, a shaper or a dialect rule: a
+// toAnswer maps an error of a binder, a shaper or a dialect's documents: a
 // finished answer stands, anything else is answered as an operation's
 // error is.
 func (p *pathHandler) toAnswer(req *request, err error) *answer {
 	if a, ok := errors.AsType[*answer](err); ok {
 		return a
 	}
-	return p.errorAnswer(req, nil, err)
+	return p.errorAnswer(req, false, err)
 }
 
 // errorAnswer maps the error of an operation (the first, as a route's
 // operation calls one field) or of a step. Field errors are first
-// completed as the legacy service would have given them.
-func (p *pathHandler) errorAnswer(req *request, vars variables, err error) *answer {
+// completed as the legacy service would have given them: the first unknown
+// pk as sent, and, for the route's operation (ofOperation), in the
+// dialect's words (Reword); a binder's errors are its own words already.
+func (p *pathHandler) errorAnswer(req *request, ofOperation bool, err error) *answer {
 	ctx := req.HTTP.Context()
 	f := faultOf(err)
 	if f.Fields != nil {
@@ -222,7 +224,7 @@ func (p *pathHandler) errorAnswer(req *request, vars variables, err error) *answ
 		if req.pks != nil {
 			req.firstUnknownPK(fields)
 		}
-		if reword := p.m.dialect.Reword; reword != nil && vars != nil {
+		if reword := p.m.dialect.Reword; reword != nil && ofOperation {
 			reword(fields)
 		}
 		completed := *f

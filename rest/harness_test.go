@@ -17,7 +17,6 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	// Named apart: the harness's own type is gateway.
 	wiring "github.com/gatehouse/gatehouse/cmd/gatehouse/gateway"
-	"github.com/gatehouse/gatehouse/rest"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
@@ -47,9 +46,7 @@ type gateway struct {
 	// handler is the gateway's handler, for benchmarks that skip the
 	// network.
 	handler http.Handler
-	// api is the route table of the dialects as this gateway mounts them.
-	api    *rest.API
-	tokens map[string]string // fixture username → token key
+	tokens  map[string]string // fixture username → token key
 }
 
 // fixture users: the ids the seeds' examples use (8 is 004's "mike", 66
@@ -128,14 +125,10 @@ func newGateway(t testing.TB, opts ...gatewayOption) *gateway {
 	if o.throttle != nil {
 		gw.Accounts().AccountThrottle, gw.Accounts().AddressThrottle = *o.throttle, *o.throttle
 	}
-	mounts, err := rest.ParseMounts(o.cfg.RESTMounts, o.cfg.RESTTimeZones)
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
 
-	g := &gateway{t: t, store: s, srv: srv, handler: gw, api: rest.New(rest.Config{Mounts: mounts}), tokens: map[string]string{}}
+	g := &gateway{t: t, store: s, srv: srv, handler: gw, tokens: map[string]string{}}
 	g.seed()
 	return g
 }

@@ -105,7 +105,7 @@ type pathHandler struct {
 	open bool
 }
 
-// boundRoute is a route with its operations looked up.
+// boundRoute is a route with its lookup and operation looked up.
 type boundRoute struct {
 	*route
 	lookup *operation // nil: the chain has none

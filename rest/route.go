@@ -22,7 +22,7 @@ type variables = map[string]any
 // (fault.FieldErrors) or a finished answer (415, a JSON parse error).
 type binder func(req *request) (variables, error)
 
-// shaper turns the data of the route's first operation into the dialect's
+// shaper turns the data of the route's operation into the dialect's
 // status and body; an error (errNotFound) is answered as GraphQL errors are.
 type shaper func(req *request, data json.RawMessage) (status int, body any, err error)
 
@@ -182,7 +182,7 @@ type request struct {
 	pks      map[string]sentPKs
 
 	// vars are the route's variables once bound, and again runs the
-	// route's first operation with others (a list read page by page).
+	// route's operation with others (a list read page by page).
 	vars  variables
 	again func(variables) (json.RawMessage, error)
 	// found are the fields of the object a chain's lookup found.

@@ -82,13 +82,13 @@ type nodePage[T any] struct {
 }
 
 // readUsers collects up to want users (want < 0: all of them) from the
-// route's first operation; see readNodes.
+// route's operation; see readNodes.
 func readUsers[T any](req *request, data json.RawMessage, offset, want int) (users []T, total int, err error) {
 	return readNodes[T](req, data, "users", offset, want)
 }
 
 // readNodes collects up to want nodes (want < 0: all of them) of the
-// connection field of the route's first operation, whose data is the
+// connection field of the route's operation, whose data is the
 // first chunk, bound with offset and a limit of at most a chunk (listChunk,
 // or less for a dialect whose nodes cost more), running it again for each
 // next chunk. total is the totalCount, when the operation asks for it.

@@ -67,7 +67,7 @@ func showroomUserInput(req *request, partial bool) (input map[string]any, err er
 	return input, f.err()
 }
 
-var bindShowroomUserCreate = bindUserCreate(showroomUserInput)
+var bindShowroomUserCreate = bindInput(showroomUserInput)
 
 // bindShowroomUserChange is PUT (username and password required) or
 // PATCH; the id comes from the route's lookup of the path's username.

@@ -93,7 +93,11 @@ func v1UserInput(req *request, partial bool) (input map[string]any, err error) {
 	return input, f.err()
 }
 
-var bindV1UserCreate = bindUserCreate(v1UserInput)
+var (
+	bindV1UserCreate  = bindInput(v1UserInput)
+	bindV1UserReplace = bindIDInput(v1UserInput, false)
+	bindV1UserUpdate  = bindIDInput(v1UserInput, true)
+)
 
 // bindV1UserRef reads {id}: all digits is a primary key, anything else a
 // username. $ref is {id} as written, for @staff: it names the caller when
@@ -104,23 +108,6 @@ func bindV1UserRef(req *request) (variables, error) {
 		return variables{"id": id, "ref": ref}, nil
 	}
 	return variables{"username": ref, "ref": ref}, nil
-}
-
-func bindV1UserReplace(req *request) (variables, error) { return bindV1UserChange(req, false) }
-
-func bindV1UserUpdate(req *request) (variables, error) { return bindV1UserChange(req, true) }
-
-func bindV1UserChange(req *request, partial bool) (variables, error) {
-	vars, err := bindID(req)
-	if err != nil {
-		return nil, err
-	}
-	input, err := v1UserInput(req, partial)
-	if err != nil {
-		return nil, err
-	}
-	vars["input"] = input
-	return vars, nil
 }
 
 // v1User is v1users' user as GraphQL gives it.
