@@ -115,6 +115,12 @@ func (t TrustedProxies) Middleware() func(http.Handler) http.Handler {
 	}
 }
 
+// TrustsPeer tells whether the other end of r's connection is a trusted
+// proxy, whose X-Forwarded-* and X-Request-Id headers are believed.
+func (t TrustedProxies) TrustsPeer(r *http.Request) bool {
+	return t.Trusted(remoteAddr(r.RemoteAddr))
+}
+
 // remoteAddr reads http.Request.RemoteAddr ("ip:port", or a bare IP in some
 // tests and adapters) as an unmapped, zoneless address.
 func remoteAddr(s string) netip.Addr {

@@ -129,3 +129,28 @@ func TestClientIPMiddleware(t *testing.T) {
 		t.Errorf("ClientIPFrom in the handler = %v; want %v", got, want)
 	}
 }
+
+// TrustsPeer judges the connection's other end, never a forwarded address.
+func TestTrustsPeer(t *testing.T) {
+	tp, err := ParseTrustedProxies([]string{"10.0.0.0/8", "2001:db8:1::/48"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for remote, want := range map[string]bool{
+		"10.0.0.2:1234":          true,
+		"[::ffff:10.0.0.2]:1234": true,
+		"[2001:db8:1::5]:443":    true,
+		"10.0.0.2":               true,
+		"198.51.100.1:1234":      false,
+		"@":                      false,
+		"[2001:db8:2::5]:443":    false,
+		"not an address at all":  false,
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-For", "10.0.0.3")
+		if got := tp.TrustsPeer(r); got != want {
+			t.Errorf("TrustsPeer with RemoteAddr %q = %v; want %v", remote, got, want)
+		}
+	}
+}

@@ -32,8 +32,6 @@ type Webhook struct {
 	token   string
 	timeout time.Duration
 	client  *http.Client
-	// clock dates a Retry-After given as an HTTP date.
-	clock Clock
 }
 
 var _ Sender = (*Webhook)(nil)
@@ -65,7 +63,7 @@ func NewWebhook(c SenderConfig) (*Webhook, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	return &Webhook{url: c.WebhookURL, token: c.WebhookToken, timeout: timeout, client: client, clock: systemClock{}}, nil
+	return &Webhook{url: c.WebhookURL, token: c.WebhookToken, timeout: timeout, client: client}, nil
 }
 
 // webhookBody is the legacy sender's body, fields in its order.
@@ -106,7 +104,8 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	// Drain a little more so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return classifyAnswer(resp, snippet, w.clock.Now())
+	// A Retry-After given as an HTTP date is reckoned from the real time.
+	return classifyAnswer(resp, snippet, systemClock{}.Now())
 }
 
 // callError words a failed call without the URL (which may hold a key).

@@ -96,7 +96,7 @@ func dispatchCommand(ctx context.Context, args []string, getenv func(string) str
 	if err := parseFlags("dispatch", args, getenv, stderr, func(fs *flag.FlagSet, env envBinder) {
 		cfg.storeFlags(fs, env)
 		cfg.dispatchFlags(fs, env)
-		env.duration(fs, &cfg.ShutdownTimeout, "shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", 20*time.Second, "grace period for sends in flight on SIGINT/SIGTERM")
+		env.duration(fs, &cfg.ShutdownTimeout, "shutdown-timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", gateway.Defaults().ShutdownTimeout, "grace period for sends in flight on SIGINT/SIGTERM")
 		env.string(fs, &cfg.MetricsAddr, "metrics-addr", "GATEHOUSE_METRICS_ADDR", "", "serve Prometheus metrics at /metrics on this address (empty: no metrics)")
 	}); err != nil {
 		return err

@@ -34,7 +34,7 @@ func requestID(proxies auth.TrustedProxies) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id := r.Header.Get("X-Request-Id")
-			if id == "" || !requestIDPattern.MatchString(id) || !proxies.Trusted(peerIP(r)) {
+			if id == "" || !requestIDPattern.MatchString(id) || !proxies.TrustsPeer(r) {
 				id = newRequestID()
 			}
 			w.Header().Set("X-Request-Id", id)
@@ -68,15 +68,6 @@ func newRequestID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// peerIP is the address of the connection's other end.
-func peerIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }
 
 // accessLog writes one line per request: method, path (never the query
