@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
@@ -173,13 +172,4 @@ func authErrorAnswer(ctx context.Context, logger *slog.Logger, err error) *answe
 	}
 	logger.WarnContext(ctx, "rest: token check failed", "request_id", middleware.GetReqID(ctx), "err", err)
 	return detail(http.StatusServiceUnavailable, drfUnavailable)
-}
-
-// peerAddr is the address of the connection's other end.
-func peerAddr(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }

@@ -110,7 +110,7 @@ func origin(r *http.Request, hosts linkHosts) (scheme, host string) {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if hosts.proxies.Trusted(peerAddr(r)) {
+	if hosts.proxies.TrustsPeer(r) {
 		if v := firstForwarded(r.Header.Get("X-Forwarded-Proto")); v == "http" || v == "https" {
 			scheme = v
 		}
