@@ -58,8 +58,14 @@ func (c *dispatchConfig) validate() error {
 	return err
 }
 
+// senderConfig is what the sender is built from: --send-timeout bounds a
+// webhook call too, beyond the webhook's own default.
+func (c *dispatchConfig) senderConfig(logger *slog.Logger) dispatch.SenderConfig {
+	return dispatch.SenderConfig{Logger: logger, WebhookURL: c.WebhookURL, WebhookToken: c.WebhookToken, Timeout: c.SendTimeout}
+}
+
 func (c *dispatchConfig) sender(logger *slog.Logger) (dispatch.Sender, error) {
-	s, err := dispatch.Builtin().New(c.Sender, dispatch.SenderConfig{Logger: logger, WebhookURL: c.WebhookURL, WebhookToken: c.WebhookToken})
+	s, err := dispatch.Builtin().New(c.Sender, c.senderConfig(logger))
 	if err != nil {
 		return nil, fmt.Errorf("--sender: %w", err)
 	}

@@ -153,6 +153,15 @@ func TestDispatchFlagsAreChecked(t *testing.T) {
 	}
 }
 
+// --send-timeout bounds a webhook call, longer than the webhook's own
+// default too.
+func TestSendTimeoutReachesTheWebhook(t *testing.T) {
+	cfg := testConfig(t, "--sender", "webhook", "--webhook-url", "http://127.0.0.1:9/hook", "--send-timeout", "25s", "--dispatch-lease", "2m")
+	if got := cfg.senderConfig(nil).Timeout; got != 25*time.Second {
+		t.Errorf("the webhook is bounded by %v, want --send-timeout's 25s", got)
+	}
+}
+
 // serve runs a dispatcher unless told not to.
 func TestServeRunsADispatcher(t *testing.T) {
 	r := startServe(t, t.TempDir())
