@@ -54,14 +54,12 @@ func (r *mailingStatsResolver) MatchedClients(ctx context.Context, obj *model.Ma
 
 // FirstSend is the resolver for the firstSend field.
 func (r *mailingStatsResolver) FirstSend(ctx context.Context, obj *model.MailingStats) (*time.Time, error) {
-	first, _, err := r.Store.SendSpan(ctx, obj.Mailing.ID)
-	return first, err
+	return r.Store.FirstSend(ctx, obj.Mailing.ID)
 }
 
 // LastSend is the resolver for the lastSend field.
 func (r *mailingStatsResolver) LastSend(ctx context.Context, obj *model.MailingStats) (*time.Time, error) {
-	_, last, err := r.Store.SendSpan(ctx, obj.Mailing.ID)
-	return last, err
+	return r.Store.LastSend(ctx, obj.Mailing.ID)
 }
 
 // Mailing is the resolver for the mailing field.

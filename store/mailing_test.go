@@ -215,3 +215,32 @@ func TestMailingMoves(t *testing.T) {
 		}
 	}
 }
+
+// A mailing's first and last sends are the ends of its sent messages in
+// send order; failed messages and other mailings do not count.
+func TestFirstAndLastSend(t *testing.T) {
+	s := storetest.Open(t, store.Options{})
+	ctx := context.Background()
+	at := func(h int) *time.Time { v := time.Date(2026, 5, 1, h, 0, 0, 0, time.UTC); return &v }
+	if first, err := s.FirstSend(ctx, 1); first != nil || err != nil {
+		t.Fatalf("nothing sent: first %v, %v", first, err)
+	}
+	msgs := []any{
+		store.Message{ID: 1, MailingID: 1, ClientID: 1, Status: store.MessageSent, SendDate: at(11)},
+		store.Message{ID: 2, MailingID: 1, ClientID: 2, Status: store.MessageSent, SendDate: at(9)},
+		store.Message{ID: 3, MailingID: 1, ClientID: 3, Status: store.MessageSent, SendDate: at(14)},
+		store.Message{ID: 4, MailingID: 1, ClientID: 4, Status: store.MessageFailed, SendDate: at(20)},
+		store.Message{ID: 5, MailingID: 2, ClientID: 1, Status: store.MessageSent, SendDate: at(7)},
+	}
+	if _, err := s.Collection("messages").Insert(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.FirstSend(ctx, 1)
+	if err != nil || !first.Equal(*at(9)) {
+		t.Errorf("first send %v, %v; want 09:00", first, err)
+	}
+	last, err := s.LastSend(ctx, 1)
+	if err != nil || !last.Equal(*at(14)) {
+		t.Errorf("last send %v, %v; want 14:00", last, err)
+	}
+}

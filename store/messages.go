@@ -140,26 +140,31 @@ func (s *Store) Stats(ctx context.Context, ids []ID) (map[ID]*MailingStats, erro
 	return stats, nil
 }
 
-// SendSpan returns the first and last send dates of a mailing's sent
-// messages (nil when none was sent): the two ends of the list sorted by
-// send date, each one indexed read.
-func (s *Store) SendSpan(ctx context.Context, mailingID ID) (first, last *time.Time, err error) {
+// FirstSend is when a mailing's first message was sent (nil when none
+// was): one indexed read.
+func (s *Store) FirstSend(ctx context.Context, mailingID ID) (*time.Time, error) {
+	return s.sendAt(ctx, mailingID, 1)
+}
+
+// LastSend is when a mailing's last message was sent (nil when none was):
+// one indexed read.
+func (s *Store) LastSend(ctx context.Context, mailingID ID) (*time.Time, error) {
+	return s.sendAt(ctx, mailingID, -1)
+}
+
+// sendAt reads the send date at one end (1 the first, -1 the last) of a
+// mailing's sent messages in send order.
+func (s *Store) sendAt(ctx context.Context, mailingID ID, end int) (*time.Time, error) {
 	filter := bson.D{{Key: "mailing", Value: mailingID}, {Key: "status", Value: MessageSent}}
-	for _, end := range []struct {
-		dir int
-		out **time.Time
-	}{{1, &first}, {-1, &last}} {
-		var m Message
-		err := s.messages().FindOne(ctx, filter, docdb.FindOptions{Sort: bson.D{{Key: "send_date", Value: end.dir}}}, &m)
-		if errors.Is(err, docdb.ErrNotFound) {
-			return nil, nil, nil
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("send span of mailing %s: %w", mailingID, err)
-		}
-		*end.out = m.SendDate
+	var m Message
+	err := s.messages().FindOne(ctx, filter, docdb.FindOptions{Sort: bson.D{{Key: "send_date", Value: end}}}, &m)
+	if errors.Is(err, docdb.ErrNotFound) {
+		return nil, nil
 	}
-	return first, last, nil
+	if err != nil {
+		return nil, fmt.Errorf("send dates of mailing %s: %w", mailingID, err)
+	}
+	return m.SendDate, nil
 }
 
 func (s *Store) messages() docdb.Collection { return s.Collection(colMessages) }
