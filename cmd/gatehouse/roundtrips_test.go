@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/store"
@@ -147,5 +148,36 @@ func TestMeCostsNoRoundTripWhileCached(t *testing.T) {
 	g.query(t, token, `mutation($id: ID!) { updateUser(id: $id, input: {firstName: "Changed"}) { id } }`, map[string]any{"id": id}).mustData(t)
 	if got := dig(g.query(t, token, `{ me { firstName } }`, nil).mustData(t), "me", "firstName"); got != "Changed" {
 		t.Errorf("me after a change: firstName %v", got)
+	}
+}
+
+// A page of mailings reads its statistics in one aggregation (two when the
+// resolvers' wave outlasts the loader's wait), not one per mailing.
+func TestStatsOfAPageCostConstantRoundTrips(t *testing.T) {
+	rt := &roundTrips{}
+	g := newTestGatewayOn(t, storetest.Open(t, store.Options{Observer: rt.observer()}))
+	root := g.staff(t, "root", true)
+	ctx := context.Background()
+	tag, _ := g.store.CreateTag(ctx, "vip")
+	code, _ := g.store.CreateOperatorCode(ctx, "916")
+	if _, err := g.store.CreateClient(ctx, store.ClientInput{PhoneNumber: "79160000001", OperatorCodeID: code.ID, TagID: tag.ID, Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(time.Hour)
+	for range 12 {
+		if _, err := g.store.CreateMailing(ctx, store.MailingInput{Text: "hi", Start: start, End: start.Add(time.Hour), Tags: []string{"vip"}, Codes: []string{"916"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.query(t, root, `{ me { id } }`, nil).mustData(t) // the token is cached from here on
+	for _, n := range []int{1, 12} {
+		rt.reset()
+		nodes := dig(g.query(t, root, `query($n: Int!) { mailings(first: $n) { nodes { id stats { total pending } } } }`, map[string]any{"n": n}).mustData(t), "mailings", "nodes").([]any)
+		if len(nodes) != n {
+			t.Fatalf("%d mailings, want %d", len(nodes), n)
+		}
+		if c := rt.snapshot(); c["messages"] < 1 || c["messages"] > 2 {
+			t.Errorf("a page of %d mailings' stats: round trips %v, want one or two to messages", n, c)
+		}
 	}
 }
