@@ -5,38 +5,48 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestDRFPeer records what the real Django REST Framework service of seeds
-// 000 and 004 (../shared/peers/drf) answers to the requests of the 000 and
-// 004 golden files, next to the gateway's answers, under testdata/peer, and
-// reports where the two differ in status, Allow, keys and JSON types. A
-// difference that deliberateDifferences does not name fails it, and so
-// does a named exchange that no longer differs.
-// It runs only against a peer that is up:
+// 000 and 004 (testdata/drf, the legacy service the accounts and usermgmt
+// dialects replace) answers to the requests of the 000 and 004 golden
+// files, next to the gateway's answers, under testdata/peer, and reports
+// where the two differ in status, Allow, keys and JSON types. A difference
+// that deliberateDifferences does not name fails it, and so does a named
+// exchange that no longer differs.
+//
+// The test starts the peer itself (testdata/drf/serve.sh on a free port,
+// with a temporary data directory) when its Debian packages are installed
+// (testdata/drf/install.sh), and skips otherwise, unless
+// GATEHOUSE_REQUIRE_DRF_PEER=1, as in CI, makes a missing peer a failure.
+// A peer already up is used instead when named:
 //
 //	GATEHOUSE_DRF_PEER=http://127.0.0.1:28731 GATEHOUSE_DRF_PEER_DATA=/tmp/drfdata \
 //	    go test -run TestDRFPeer ./rest/
 //
-// GATEHOUSE_DRF_PEER_DIR is the peer's directory (default
-// /work/shared/peers/drf). The peer's database is reseeded with the
-// golden files' fixture (same usernames, ids and tokens) before each file.
+// GATEHOUSE_DRF_PEER_DIR is the peer's directory (default testdata/drf).
+// The peer's database is reseeded with the golden files' fixture (same
+// usernames, ids and tokens) before each file.
 func TestDRFPeer(t *testing.T) {
-	peer, data := os.Getenv("GATEHOUSE_DRF_PEER"), os.Getenv("GATEHOUSE_DRF_PEER_DATA")
-	if peer == "" || data == "" {
-		t.Skip("set GATEHOUSE_DRF_PEER and GATEHOUSE_DRF_PEER_DATA to compare with the DRF peer")
-	}
 	dir := os.Getenv("GATEHOUSE_DRF_PEER_DIR")
 	if dir == "" {
-		dir = "/work/shared/peers/drf"
+		dir = "testdata/drf"
+	}
+	peer, data := os.Getenv("GATEHOUSE_DRF_PEER"), os.Getenv("GATEHOUSE_DRF_PEER_DATA")
+	if peer == "" || data == "" {
+		peer, data = startPeer(t, dir)
 	}
 	tokens := map[string]string{}
 	for i, name := range []string{"admin", "staff", "alice", "editor", "inactive"} {
@@ -147,6 +157,89 @@ func checkDocumented(t *testing.T, reasons map[string]string) {
 	}
 }
 
+// peerPython is the interpreter the peer runs on: Debian's, where its
+// packages are, unless PYTHON names another (as serve.sh reads it).
+func peerPython() string {
+	if py := os.Getenv("PYTHON"); py != "" {
+		return py
+	}
+	return "/usr/bin/python3"
+}
+
+// startPeer starts the peer in dir on a free port with a new data
+// directory, waits until it answers, and stops it when the test ends. It
+// returns the peer's address and data directory. Without the peer's
+// packages it skips the test, or fails it when GATEHOUSE_REQUIRE_DRF_PEER
+// is 1.
+func startPeer(t *testing.T, dir string) (base, data string) {
+	t.Helper()
+	missing := func(why string) {
+		t.Helper()
+		if os.Getenv("GATEHOUSE_REQUIRE_DRF_PEER") == "1" {
+			t.Fatalf("GATEHOUSE_REQUIRE_DRF_PEER=1, but %s", why)
+		}
+		t.Skipf("%s; run %s/install.sh as root, or name a running peer with GATEHOUSE_DRF_PEER and GATEHOUSE_DRF_PEER_DATA", why, dir)
+	}
+	check := exec.Command(peerPython(), "-c", "import django, rest_framework, django_filters, gunicorn")
+	if out, err := check.CombinedOutput(); err != nil {
+		missing(strings.TrimSpace(fmt.Sprintf("the DRF peer's packages are missing: %v %s", err, out)))
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	data = t.TempDir()
+	log, err := os.Create(filepath.Join(t.TempDir(), "serve.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	output := func() string {
+		b, _ := os.ReadFile(log.Name())
+		return string(b)
+	}
+	cmd := exec.Command(filepath.Join(dir, "serve.sh"), strconv.Itoa(port), data)
+	// Python's bytecode caches stay out of the repository's tree.
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		missing(fmt.Sprintf("the DRF peer does not start: %v", err))
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// serve.sh becomes gunicorn's master, which stops its workers on
+	// SIGTERM.
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	// A first start migrates a new database before gunicorn listens: allow
+	// a loaded machine a generous while.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if resp, err := http.Get(base + "/api/users"); err == nil {
+			resp.Body.Close()
+			return base, data
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("the DRF peer exited before answering: %v\n%s", err, output())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the DRF peer did not answer on %s within 2 minutes\n%s", base, output())
+		}
+	}
+}
+
 // seedPeer makes the peer's users those of the golden fixture, with the
 // given tokens.
 func seedPeer(t *testing.T, dir, data string, tokens map[string]string) {
@@ -179,9 +272,9 @@ User.objects.get(username="editor").user_permissions.add(Permission.objects.get(
 	for name, key := range tokens {
 		script += fmt.Sprintf("Token.objects.create(key=%q, user=User.objects.get(username=%q))\n", key, name)
 	}
-	cmd := exec.Command("/usr/bin/python3", "manage.py", "shell", "-c", script)
+	cmd := exec.Command(peerPython(), "manage.py", "shell", "-c", script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "DRF_DATA="+data, "DJANGO_SETTINGS_MODULE=origin.settings")
+	cmd.Env = append(os.Environ(), "DRF_DATA="+data, "DJANGO_SETTINGS_MODULE=origin.settings", "PYTHONDONTWRITEBYTECODE=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("seed the peer: %v\n%s", err, out)
 	}

@@ -30,3 +30,24 @@ func TestShowroomTimeZone(t *testing.T) {
 		t.Errorf("GraphQL sees %v", m)
 	}
 }
+
+// TestShowroomFieldErrorsInDRFOrder: a mailing wrong in two fields and in
+// both label lists gets one body holding every error, byte for byte in the
+// order a DRF serializer gives them: the fields in the serializer's field
+// order (tags, codes, start_notification_date, end_notification_date,
+// text), then non_field_errors. DRF runs a serializer's validate(), whose
+// errors are non_field_errors, only once every field is valid, so its
+// clients never saw non_field_errors before a field's errors; a client that
+// shows the first error must still show a field's.
+func TestShowroomFieldErrorsInDRFOrder(t *testing.T) {
+	g := newGateway(t)
+	body := `{"tags": [], "codes": [], "start_notification_date": "2030-01-02T09:00:00Z",` +
+		` "end_notification_date": "2030-01-01T09:00:00Z", "text": "` + strings.Repeat("x", 501) + `"}`
+	r := g.do(http.MethodPost, "/api/v1/mailing/", "admin", body)
+	want := `{"end_notification_date":["The end must be after the start."],` +
+		`"text":["Ensure this field has no more than 500 characters."],` +
+		`"non_field_errors":["Name at least one tag.","Name at least one operator code."]}`
+	if r.Status != http.StatusBadRequest || string(r.Body) != want {
+		t.Errorf("%d %s\nwant 400 %s", r.Status, r.Body, want)
+	}
+}
