@@ -210,6 +210,7 @@ func TestListsArePricedByTheirRows(t *testing.T) {
 
 	for _, c := range []struct{ name, query string }{
 		{"160 role pages of user pages", "{ " + aliases(160, "roles(limit: 100) { nodes { users(limit: 100) { totalCount nodes { id } } } }") + "}"},
+		{"backward role pages of user pages", "{ roles(last: 100) { nodes { users(last: 100) { nodes { id } } } } }"},
 		{"one role page of user pages", "{ roles(limit: 100) { nodes { users(limit: 20) { nodes { id } } } } }"},
 		{"tags, codes, clients, mailings, messages", "{ " + aliases(3, "tags(first: 100) { totalCount nodes { id name } } operatorCodes(first: 100) { totalCount nodes { id code } } clients(first: 100) { totalCount nodes { id tag { name } } } mailings(first: 100) { nodes { id stats { total } } } messages(first: 100) { nodes { id } }") + "}"},
 		{"per-mailing counts of every mailing", "{ mailingsStats { matchedClients firstSend lastSend } }"},
