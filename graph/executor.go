@@ -72,5 +72,8 @@ func (cfg ServerConfig) withDefaults() ServerConfig {
 	if cfg.ParserTokenLimit <= 0 {
 		cfg.ParserTokenLimit = DefaultParserTokenLimit
 	}
+	if cfg.WebsocketPing <= 0 {
+		cfg.WebsocketPing = DefaultWebsocketPing
+	}
 	return cfg
 }

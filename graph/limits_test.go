@@ -67,6 +67,7 @@ func TestComplexityLimit(t *testing.T) {
 		{"a plain query", "{ me { id username } }", false},
 		{"a page of users and their roles", "{ users(first: 20) { nodes { id roles { name } } } }", false},
 		{"pages of pages", "{ roles(limit: 100) { nodes { users(limit: 100) { nodes { id } } } } }", true},
+		{"backward pages of pages", "{ roles(last: 100) { nodes { users(last: 100) { nodes { id } } } } }", true},
 		// Priced each fragment once, the walk still sees what the spreads
 		// would cost, and refuses it without expanding them.
 		{"fragments doubling 40 times", doubling(40), true},

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -43,4 +44,32 @@ func forcesResolver(f *ast.FieldDefinition) bool {
 	}
 	arg := d.Arguments.ForName("forceResolver")
 	return arg != nil && arg.Value.Raw == "true"
+}
+
+// A page costs its size times its selection whichever argument gives the
+// size: a backward page (last) is as large as a forward one (first) or an
+// offset one (limit), so a page of pages is priced the same, and refused,
+// whichever way it is asked.
+func TestPageIsPricedByItsSizeWhicheverArgumentGivesIt(t *testing.T) {
+	// 100 roles, each with a page of 100 users of two fields each (nodes
+	// and id): 1 + 100 × (1 + 1 + 100 × 2).
+	const want = 20201
+	for _, size := range []string{"first", "last", "limit"} {
+		for _, tc := range []struct {
+			name, query string
+			vars        map[string]any
+		}{
+			{"in the document", "{ roles(SIZE: 100) { nodes { users(SIZE: 100) { nodes { id } } } } }", nil},
+			{"from a variable", "query($n: Int) { roles(SIZE: $n) { nodes { users(SIZE: $n) { nodes { id } } } } }", map[string]any{"n": int64(100)}},
+		} {
+			t.Run(size+" "+tc.name, func(t *testing.T) {
+				oc := operationOf(t, strings.ReplaceAll(tc.query, "SIZE", size))
+				oc.Variables = tc.vars
+				w := costWalk{vars: oc.Variables, fragments: newFragmentMemo[price](oc.Doc)}
+				if got := w.cost(oc.Operation.SelectionSet).total; got != want {
+					t.Errorf("priced %d, want %d", got, want)
+				}
+			})
+		}
+	}
 }

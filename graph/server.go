@@ -47,6 +47,11 @@ type ServerConfig struct {
 	// whether its token still holds (see socket.go); 0 never, leaving the
 	// check to the operations it starts.
 	SocketCheckEvery time.Duration
+	// WebsocketPing is how often an open websocket is pinged: a
+	// graphql-transport-ws client that answers no ping for two of them is
+	// disconnected, so a client that vanished without closing frees its
+	// socket; a legacy graphql-ws client is sent a keep-alive instead.
+	WebsocketPing time.Duration
 	// Observer, when set, learns about every operation (metrics).
 	Observer OperationObserver
 	Logger   *slog.Logger
@@ -58,6 +63,7 @@ const (
 	DefaultComplexityLimit  = 1000
 	DefaultDepthLimit       = 12
 	DefaultParserTokenLimit = 15000
+	DefaultWebsocketPing    = 15 * time.Second
 	queryCacheSize          = 1000
 	// signInCost makes each signIn or signUp cost as much as a hundred
 	// fields, so one request cannot carry many password checks as aliases.
@@ -75,9 +81,16 @@ func NewServer(r *Resolver, cfg ServerConfig) http.Handler {
 		Implementation: deadlinesLiftedOnAccept{terminalOnce{transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: originHosts(cfg.AllowedOrigins)},
 		}}},
-		InitFunc:              websocketAuth(cfg.Authenticator, cfg.SocketCheckEvery, cfg.Logger),
-		InitTimeout:           10 * time.Second,
-		KeepAlivePingInterval: 15 * time.Second,
+		InitFunc:    websocketAuth(cfg.Authenticator, cfg.SocketCheckEvery, cfg.Logger),
+		InitTimeout: 10 * time.Second,
+		// gqlgen sends keep-alives (ka) to legacy graphql-ws clients only,
+		// and pings to graphql-transport-ws clients only. Those it pings
+		// it also holds to a read deadline two intervals on, lifted by
+		// each pong (terminalOnceConn passes it on): that is what closes
+		// the socket of a client gone without closing, which TCP alone may
+		// not notice for hours.
+		KeepAlivePingInterval: cfg.WebsocketPing,
+		PingPongInterval:      cfg.WebsocketPing,
 	}
 	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})

@@ -425,6 +425,56 @@ func TestFilterLookups(t *testing.T) {
 	}
 }
 
+// Text matched without regard to case is literal in every lookup and in a
+// search: %, _ and \ (the embedded engine's LIKE wildcards and its escape)
+// match themselves only. Each name below has a decoy that the character,
+// read as a wildcard or an escape, would match instead or as well.
+func TestWildcardsAreLiteralInCaseInsensitiveLookups(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	for username, firstName := range map[string]string{
+		"percent": "50%", "percent-decoy": "50x",
+		"underscore": "a_b", "underscore-decoy": "axb",
+		"backslash": `c\d`, "backslash-decoy": "cd",
+	} {
+		mustCreate(t, s, store.NewUser{Username: username, FirstName: firstName})
+	}
+	first := func(l store.StringLookup) *store.UserFilter { return &store.UserFilter{FirstName: &l} }
+	for _, c := range []struct {
+		char, want string
+		// The text each lookup is given; a short search word is one too
+		// short for the search index, so it is matched by LIKE alone.
+		iexact, icontains, istartswith, iendswith, search, shortSearch string
+	}{
+		{"%", "percent", "50%", "0%", "50%", "0%", "50%", "0%"},
+		{"_", "underscore", "A_B", "_", "A_", "_B", "A_B", "A_"},
+		{`\`, "backslash", `C\D`, `\`, `C\`, `\D`, `C\D`, `\D`},
+	} {
+		for lookup, filter := range map[string]*store.UserFilter{
+			"iexact":       first(store.StringLookup{IExact: &c.iexact}),
+			"icontains":    first(store.StringLookup{IContains: &c.icontains}),
+			"istartswith":  first(store.StringLookup{IStartsWith: &c.istartswith}),
+			"iendswith":    first(store.StringLookup{IEndsWith: &c.iendswith}),
+			"search":       {Search: c.search},
+			"short search": {Search: c.shortSearch},
+		} {
+			t.Run(lookup+" "+c.char, func(t *testing.T) {
+				users, err := s.FindUsers(ctx, filter, nil, store.Page{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := usernames(users); !reflect.DeepEqual(got, []string{c.want}) {
+					t.Errorf("got %v, want [%s]", got, c.want)
+				}
+				n, err := s.CountUsers(ctx, filter)
+				if err != nil || n != 1 {
+					t.Errorf("count = %d, %v; want 1", n, err)
+				}
+			})
+		}
+	}
+}
+
 func TestSortAndPage(t *testing.T) {
 	ctx := context.Background()
 	s := storetest.Open(t, store.Options{})

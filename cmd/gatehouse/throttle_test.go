@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // A burst of wrong passwords for one account sent all at once is counted
@@ -51,6 +55,65 @@ func TestSignInBurstIsCountedBeforeHashing(t *testing.T) {
 	}
 	if retry, _ := r.Errors[0].Extensions["retryAfter"].(float64); retry < 55 {
 		t.Errorf("after the burst: retry after %vs, want a minute at least", retry)
+	}
+}
+
+// Every sign-in attempt is counted in the store before its password is
+// hashed: when the hash starts, each counter the attempt is charged to (the
+// account's and the address's) already holds it, whether the user exists
+// (Verify) or not (VerifyDummy). Counted after, a burst of attempts made at
+// once would all be hashed before any of them could be refused.
+func TestSignInIsCountedBeforeThePasswordIsHashed(t *testing.T) {
+	g := newTestGateway(t)
+	g.signUp(t, "counted", "counted-right-password")
+
+	// counters reads every sign-in counter in the store: its key and count.
+	counters := func() map[string]int {
+		var docs []struct {
+			Key      string `bson:"_id"`
+			Failures int    `bson:"failures"`
+		}
+		if err := g.store.Collection("signin_throttle").Find(context.Background(), bson.D{}, docdb.FindOptions{}, &docs); err != nil {
+			t.Error(err)
+		}
+		out := map[string]int{}
+		for _, d := range docs {
+			out[d.Key] = d.Failures
+		}
+		return out
+	}
+	var (
+		mu       sync.Mutex
+		atHashes []map[string]int // the counters as each hash started
+	)
+	g.accounts.Hasher.OnWait = func(time.Duration) {
+		c := counters()
+		mu.Lock()
+		defer mu.Unlock()
+		atHashes = append(atHashes, c)
+	}
+
+	for i, username := range []string{"counted", "counted", "nobody-by-that-name", "counted", "nobody-by-that-name"} {
+		before := counters()
+		mu.Lock()
+		atHashes = nil
+		mu.Unlock()
+		r := g.query(t, "", `mutation($u: String!) { signIn(username: $u, password: "wrong") { token } }`, map[string]any{"u": username})
+		if r.code() != "BAD_USER_INPUT" {
+			t.Fatalf("attempt %d (%s): %+v", i+1, username, r.Errors)
+		}
+		after := counters()
+		mu.Lock()
+		hashed := atHashes
+		mu.Unlock()
+		switch {
+		case maps.Equal(before, after):
+			t.Errorf("attempt %d (%s) was not counted: %v", i+1, username, after)
+		case len(hashed) != 1:
+			t.Errorf("attempt %d (%s): %d hashes, want 1", i+1, username, len(hashed))
+		case !maps.Equal(hashed[0], after):
+			t.Errorf("attempt %d (%s): hashed when the counters were %v, before it was counted (%v after)", i+1, username, hashed[0], after)
+		}
 	}
 }
 

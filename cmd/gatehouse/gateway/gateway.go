@@ -54,6 +54,10 @@ type Config struct {
 	// WebsocketsPerClient is the most websockets one client address holds
 	// open at once.
 	WebsocketsPerClient int
+	// WebsocketPing is how often an open websocket is pinged; a
+	// graphql-transport-ws client that answers none for two of them is
+	// disconnected, and its place freed.
+	WebsocketPing time.Duration
 
 	// The HTTP server's timeouts (Server), the budget of one request, and
 	// the grace Serve gives requests in flight when it stops.
@@ -93,6 +97,7 @@ func Defaults() Config {
 		DepthLimit:          graph.DefaultDepthLimit,
 		ParserTokenLimit:    graph.DefaultParserTokenLimit,
 		WebsocketsPerClient: 20,
+		WebsocketPing:       graph.DefaultWebsocketPing,
 		ReadHeaderTimeout:   5 * time.Second,
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        60 * time.Second,
@@ -115,6 +120,11 @@ func (c *Config) Validate() error {
 	}
 	if c.WebsocketsPerClient < 1 {
 		return errors.New("--websockets-per-client must be at least 1")
+	}
+	// Pings more often than a second cost every socket traffic and cut off
+	// clients on a slow link.
+	if c.WebsocketPing < time.Second {
+		return errors.New("--websocket-ping must be at least 1s")
 	}
 	if c.HashConcurrency < 1 {
 		return errors.New("--hash-concurrency must be at least 1")
@@ -260,6 +270,7 @@ func (g *Gateway) routes() (http.Handler, error) {
 		AllowedOrigins:   cfg.CORS,
 		Authenticator:    g.authenticator,
 		SocketCheckEvery: socketCheckEvery(cfg.TokenCacheTTL),
+		WebsocketPing:    cfg.WebsocketPing,
 		Observer:         g.observer(),
 		Logger:           g.logger,
 	}
