@@ -14,9 +14,11 @@
 // the SQLite engine alone by default (-engines): the rules are the same on
 // both, and a run on two engines takes twice as long.
 //
-// A mutant is killed when the tests fail (or run past the time limit),
-// survives when they pass, and is not covered when no test of its target
-// ever runs its line: those are counted as survivors without a run. A
+// Each test of a target is first run alone on the unchanged source, to
+// learn which lines it runs; a mutant then runs only the tests that ran its
+// line. It is killed when they fail (or run past the time limit), survives
+// when they pass, and is not covered when no test of its target runs its
+// line: those are counted as survivors without a run. A
 // mutant that does not compile is left out of the score. docs/mutation.md
 // lists the survivors worth knowing and why each may stay.
 package main
@@ -186,62 +188,45 @@ func (r runner) run(ctx context.Context, chosen []target, list bool) error {
 	return nil
 }
 
-// target runs the target's tests once for coverage (they must pass), then
-// once per covered mutant.
+// target measures the target's tests one by one, then runs, for each
+// mutant, the tests that ran its line.
 func (r runner) target(ctx context.Context, t target, all []mutant, module, work string) (score, error) {
-	profile := filepath.Join(work, t.name+".cover")
 	var pkgs []string
 	for _, f := range t.files {
 		pkgs = append(pkgs, module+"/"+filepath.Dir(f))
 	}
 	start := time.Now()
-	args := append([]string{"test", "-count=1", "-coverpkg=" + strings.Join(unique(pkgs), ","), "-coverprofile=" + profile}, t.tests...)
-	if out, err := r.goCmd(ctx, args...); err != nil {
-		return nil, fmt.Errorf("the tests fail before any change, so no mutant can be judged:\n%s", out)
-	}
-	// A mutant's run may take longer than the clean one (a loop that no
-	// longer ends, a retry that waits); past three times it is called
-	// killed by time.
-	limit := 3*time.Since(start) + time.Minute
-	cover, err := readCoverage(profile, module)
+	tests, err := r.measure(ctx, t, unique(pkgs), module, work)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Printf("== %s: %d mutants, tests take %s\n", t.name, len(all), time.Since(start).Round(time.Second))
+	fmt.Printf("== %s: %d mutants, %d tests measured in %s\n", t.name, len(all), len(tests), time.Since(start).Round(time.Second))
 
 	s := score{}
 	var mu sync.Mutex
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < r.workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				m := all[i]
-				o := notCovered
-				if cover.covers(m.File, m.Line, m.Col) {
-					o = r.test(ctx, t, m, filepath.Join(work, fmt.Sprintf("%s-%d", t.name, i)), limit)
-				}
-				mu.Lock()
-				s[o]++
-				if r.verbose || o == survived || o == notCovered {
-					fmt.Printf("%-16s %s\n", o, m)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range all {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
+	r.each(len(all), func(i int) {
+		m := all[i]
+		o := notCovered
+		if reach, took := tests.reaching(m); len(reach) > 0 {
+			// A mutant's run may take longer than the clean one (a loop
+			// that no longer ends, a retry that waits); past three times
+			// and a minute to build, it is called killed by time.
+			limit := 3*took + time.Minute
+			o = r.test(ctx, reach, m, filepath.Join(work, fmt.Sprintf("%s-%d", t.name, i)), limit)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		s[o]++
+		if r.verbose || o == survived || o == notCovered {
+			fmt.Printf("%-16s %s\n", o, m)
+		}
+	})
 	return s, nil
 }
 
-// test runs the target's tests with the mutant in place of its file.
-func (r runner) test(ctx context.Context, t target, m mutant, dir string, limit time.Duration) outcome {
+// test runs the tests that reach a mutant with the mutant in place of its
+// file.
+func (r runner) test(ctx context.Context, reach suite, m mutant, dir string, limit time.Duration) outcome {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return invalid
 	}
@@ -258,8 +243,8 @@ func (r runner) test(ctx context.Context, t target, m mutant, dir string, limit 
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	args := append([]string{"test", "-count=1", "-vet=off", "-failfast", "-overlay=" + overlay}, t.tests...)
-	out, err := r.goCmd(ctx, args...)
+	args := append([]string{"test", "-count=1", "-vet=off", "-failfast", "-overlay=" + overlay, "-run", reach.pattern()}, reach.packages()...)
+	out, err := r.goCmd(ctx, "", args...)
 	switch {
 	case err == nil:
 		return survived
