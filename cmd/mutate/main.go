@@ -47,7 +47,7 @@ type target struct {
 
 var targets = []target{
 	{"auth", []string{"auth/password.go", "auth/throttle.go", "auth/token.go", "auth/header.go", "auth/clientip.go", "auth/authenticator.go", "auth/cache.go"},
-		[]string{"./auth/"}},
+		[]string{"./auth/", "./cmd/gatehouse/"}},
 	{"graph", []string{"graph/prices.go", "graph/limits.go", "graph/directives.go", "graph/filterbounds.go"},
 		[]string{"./graph/", "./cmd/gatehouse/"}},
 	{"dispatch", []string{"dispatch/lease.go", "dispatch/chunk.go", "dispatch/webhook.go", "dispatch/retry.go"},
@@ -152,6 +152,12 @@ func (r runner) run(ctx context.Context, chosen []target, list bool) error {
 		return err
 	}
 	defer os.RemoveAll(work)
+	var tests suite
+	if !list {
+		if tests, err = r.measureAll(ctx, chosen, module, work); err != nil {
+			return err
+		}
+	}
 	total := score{}
 	for _, t := range chosen {
 		var all []mutant
@@ -173,10 +179,7 @@ func (r runner) run(ctx context.Context, chosen []target, list bool) error {
 			fmt.Printf("%s: %d mutants\n", t.name, len(all))
 			continue
 		}
-		s, err := r.target(ctx, t, all, module, work)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
-		}
+		s := r.target(ctx, t, all, tests.of(t.tests), work)
 		fmt.Printf("== %s: %s\n", t.name, s)
 		for k, v := range s {
 			total[k] += v
@@ -188,19 +191,28 @@ func (r runner) run(ctx context.Context, chosen []target, list bool) error {
 	return nil
 }
 
-// target measures the target's tests one by one, then runs, for each
-// mutant, the tests that ran its line.
-func (r runner) target(ctx context.Context, t target, all []mutant, module, work string) (score, error) {
-	var pkgs []string
-	for _, f := range t.files {
-		pkgs = append(pkgs, module+"/"+filepath.Dir(f))
+// measureAll measures, once, every test of the chosen targets' test
+// packages, with coverage of every file they mutate.
+func (r runner) measureAll(ctx context.Context, chosen []target, module, work string) (suite, error) {
+	var pkgs, covered []string
+	for _, t := range chosen {
+		pkgs = append(pkgs, t.tests...)
+		for _, f := range t.files {
+			covered = append(covered, module+"/"+filepath.Dir(f))
+		}
 	}
 	start := time.Now()
-	tests, err := r.measure(ctx, t, unique(pkgs), module, work)
+	tests, err := r.measure(ctx, unique(pkgs), unique(covered), module, work)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Printf("== %s: %d mutants, %d tests measured in %s\n", t.name, len(all), len(tests), time.Since(start).Round(time.Second))
+	fmt.Printf("== %d tests measured in %s\n", len(tests), time.Since(start).Round(time.Second))
+	return tests, nil
+}
+
+// target runs, for each of its mutants, the tests that ran its line.
+func (r runner) target(ctx context.Context, t target, all []mutant, tests suite, work string) score {
+	fmt.Printf("== %s: %d mutants, %d tests\n", t.name, len(all), len(tests))
 
 	s := score{}
 	var mu sync.Mutex
@@ -221,7 +233,7 @@ func (r runner) target(ctx context.Context, t target, all []mutant, module, work
 			fmt.Printf("%-16s %s\n", o, m)
 		}
 	})
-	return s, nil
+	return s
 }
 
 // test runs the tests that reach a mutant with the mutant in place of its

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,21 +21,21 @@ type testCase struct {
 	cover coverage
 }
 
-// suite is every test of a target's test packages, each measured alone.
+// suite is every test of some test packages, each measured alone.
 // A mutant then runs only the tests that ran its line: a change no test
 // reaches is not covered, and one that a few tests reach costs those few,
 // not the whole package.
 type suite []testCase
 
-// measure builds each test package once with coverage of the target's
-// packages, lists its tests and runs each alone (in the package's
+// measure builds each test package once with coverage of the packages
+// that mutants change, lists its tests and runs each alone (in the package's
 // directory, as go test would), keeping what each covered. Every test
 // must pass: a mutant can only be judged against tests that pass without
 // it.
-func (r runner) measure(ctx context.Context, t target, coverPkgs []string, module, work string) (suite, error) {
+func (r runner) measure(ctx context.Context, pkgs, coverPkgs []string, module, work string) (suite, error) {
 	var all suite
-	for i, pkg := range t.tests {
-		bin, err := filepath.Abs(filepath.Join(work, fmt.Sprintf("%s-%d.test", t.name, i)))
+	for i, pkg := range pkgs {
+		bin, err := filepath.Abs(filepath.Join(work, fmt.Sprintf("pkg-%d.test", i)))
 		if err != nil {
 			return nil, err
 		}
@@ -59,7 +60,7 @@ func (r runner) measure(ctx context.Context, t target, coverPkgs []string, modul
 			if tc.pkg != pkg || tc.cover != nil {
 				return
 			}
-			profile := filepath.Join(work, fmt.Sprintf("%s-%d-%d.cover", t.name, i, j))
+			profile := filepath.Join(work, fmt.Sprintf("test-%d.cover", j))
 			start := time.Now()
 			out, err := r.command(ctx, pkg, bin, "-test.count=1", "-test.run", "^"+regexp.QuoteMeta(tc.name)+"$", "-test.coverprofile="+profile)
 			tc.took = time.Since(start)
@@ -77,6 +78,17 @@ func (r runner) measure(ctx context.Context, t target, coverPkgs []string, modul
 		}
 	}
 	return all, nil
+}
+
+// of keeps the tests of the given packages.
+func (s suite) of(pkgs []string) suite {
+	var out suite
+	for _, tc := range s {
+		if slices.Contains(pkgs, tc.pkg) {
+			out = append(out, tc)
+		}
+	}
+	return out
 }
 
 // reaching returns the tests that ran a mutant's line, and how long they
