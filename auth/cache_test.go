@@ -108,6 +108,16 @@ func TestCacheDeletes(t *testing.T) {
 			if got := c.Stats().Entries; got != len(tt.want) {
 				t.Errorf("Stats().Entries = %d; want %d", got, len(tt.want))
 			}
+			// The index by user keeps no user whose tokens are all gone:
+			// a cache that forgot a user's tokens but not the user would
+			// grow with every user ever seen.
+			users := map[int64]bool{}
+			for _, d := range tt.want {
+				users[map[byte]int64{'a': 1, 'b': 2, 'c': 3}[d[0]]] = true
+			}
+			if len(c.byUser) != len(users) {
+				t.Errorf("the index by user holds %d users; want %d", len(c.byUser), len(users))
+			}
 		})
 	}
 }

@@ -26,6 +26,8 @@ func TestParseTrustedProxies(t *testing.T) {
 		},
 		{name: "unmasked CIDR is masked", entries: []string{"10.1.2.3/16"}, trusted: []string{"10.1.200.200"}, not: []string{"10.2.0.1"}},
 		{name: "IPv4-mapped CIDR", entries: []string{"::ffff:10.0.0.0/104"}, trusted: []string{"10.3.4.5", "::ffff:10.3.4.5"}, not: []string{"11.0.0.1"}},
+		{name: "the whole IPv4-mapped range", entries: []string{"::ffff:0.0.0.0/96"}, trusted: []string{"10.3.4.5", "192.0.2.1"}, not: []string{"2001:db8::1"}},
+		{name: "IPv4-mapped CIDR shorter than the mapped range", entries: []string{"::ffff:0.0.0.0/95"}, errHas: `"::ffff:0.0.0.0/95"`},
 		{name: "IPv4-mapped address", entries: []string{"::ffff:192.0.2.1"}, trusted: []string{"192.0.2.1"}},
 		{name: "hostname", entries: []string{"10.0.0.0/8", "proxy.internal"}, errHas: `"proxy.internal"`},
 		{name: "bad prefix length", entries: []string{"10.0.0.0/33"}, errHas: `"10.0.0.0/33"`},

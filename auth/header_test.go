@@ -24,6 +24,7 @@ func TestParseAuthorization(t *testing.T) {
 		{"lower-case token", "token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", nil},
 		{"upper-case TOKEN", "TOKEN 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", nil},
 		{"Bearer and key", "Bearer 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", nil},
+		{"upper-case BEARER", "BEARER 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", nil},
 		{"mixed-case bEaReR", "bEaReR 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", nil},
 		{"tab between", "Token\x099944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", nil},
 		{"several spaces and trailing space", "Token   9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b  ", "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", nil},

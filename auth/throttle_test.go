@@ -30,6 +30,8 @@ func TestBlockFor(t *testing.T) {
 		{"base above max is capped", ThrottlePolicy{Limit: 1, BaseDelay: time.Hour, MaxDelay: time.Minute}, 2, time.Minute},
 		{"odd base doubles exactly", ThrottlePolicy{Limit: 1, BaseDelay: 300 * time.Millisecond, MaxDelay: time.Hour}, 4, 1200 * time.Millisecond},
 		{"max near the largest Duration", ThrottlePolicy{BaseDelay: time.Nanosecond, MaxDelay: math.MaxInt64}, 200, math.MaxInt64},
+		{"max near the largest Duration still doubles from the base", ThrottlePolicy{BaseDelay: time.Second, MaxDelay: math.MaxInt64}, 2, 2 * time.Second},
+		{"zero base delay blocks nothing, at once", ThrottlePolicy{Limit: 1, MaxDelay: time.Minute}, math.MaxInt, 0},
 		{"zero policy blocks nothing", ThrottlePolicy{}, 1_000_000, 0},
 		{"zero max delay blocks nothing", ThrottlePolicy{Limit: 1, BaseDelay: time.Second}, 10, 0},
 	}
@@ -65,6 +67,7 @@ func TestThrottleValidate(t *testing.T) {
 		{"no window", func(p *ThrottlePolicy) { p.Window = 0 }, "window"},
 		{"no base delay", func(p *ThrottlePolicy) { p.BaseDelay = 0 }, "base delay"},
 		{"max below base", func(p *ThrottlePolicy) { p.MaxDelay = time.Millisecond }, "max delay"},
+		{"max equal to base: a fixed delay", func(p *ThrottlePolicy) { p.MaxDelay = p.BaseDelay }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
