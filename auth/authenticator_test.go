@@ -168,7 +168,7 @@ func (f lookupFunc) CallerByToken(ctx context.Context, digest string) (*Caller, 
 func TestAuthenticateCaches(t *testing.T) {
 	tests := []struct {
 		name    string
-		steps   []string // headers, or "forget ann-token", "forget user 1"
+		steps   []string // headers, or one of the actions in the switch below
 		lookups int
 	}{
 		{"a known token is looked up once", []string{"Token " + keyAnn, "Token " + keyAnn, "Bearer " + keyAnn}, 1},
@@ -177,6 +177,12 @@ func TestAuthenticateCaches(t *testing.T) {
 		{"an inactive user is never cached", []string{"Token " + keyInactive, "Token " + keyInactive}, 2},
 		{"Forget drops one token", []string{"Token " + keyAnn, "Token " + keyAnn2, "forget ann-token", "Token " + keyAnn, "Token " + keyAnn2}, 3},
 		{"ForgetUser drops all the user's tokens", []string{"Token " + keyAnn, "Token " + keyAnn2, "Token " + keyBob, "forget user 1", "Token " + keyAnn, "Token " + keyAnn2, "Token " + keyBob}, 5},
+		{"ForgetAll drops every token", []string{"Token " + keyAnn, "Token " + keyBob, "forget all", "Token " + keyAnn, "Token " + keyBob}, 4},
+		// A websocket refreshes its token every TTL; a refresh that learns
+		// of a revocation must not leave the old answer for the next
+		// request on this instance.
+		{"a refresh refused forgets the token", []string{"Token " + keyAnn, "revoke ann-token", "refresh ann-token", "Token " + keyAnn}, 3},
+		{"a refresh accepted caches afresh", []string{"refresh ann-token", "Token " + keyAnn}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,6 +194,14 @@ func TestAuthenticateCaches(t *testing.T) {
 					a.Forget(Digest(keyAnn))
 				case "forget user 1":
 					a.ForgetUser(1)
+				case "forget all":
+					a.ForgetAll()
+				case "revoke ann-token":
+					f.mu.Lock()
+					delete(f.callers, Digest(keyAnn))
+					f.mu.Unlock()
+				case "refresh ann-token":
+					a.Refresh(t.Context(), Digest(keyAnn))
 				default:
 					a.Authenticate(t.Context(), step)
 				}
