@@ -145,8 +145,9 @@ type Options struct {
 	// Metrics, when set, counts what the gateway does, and is served at
 	// /metrics unless Config.MetricsAddr is set.
 	Metrics *Metrics
-	// Now is the clock accounts read (sign-ins, throttles); nil is the
-	// system's. Tests fix it so that the dates in answers do not move.
+	// Now is the clock accounts (sign-ins, throttles) and the token cache
+	// read; nil is the system's. Tests fix it so that the dates in answers
+	// do not move, and move it to expire cached tokens without waiting.
 	Now func() time.Time
 }
 
@@ -184,7 +185,7 @@ func New(cfg Config, s *store.Store, opts Options) (*Gateway, error) {
 		Logger:          logger,
 		Now:             opts.Now,
 	}
-	cache := auth.NewCallerCache(cfg.TokenCacheTTL, tokenCacheEntries, time.Now)
+	cache := auth.NewCallerCache(cfg.TokenCacheTTL, tokenCacheEntries, opts.Now)
 	authenticator := auth.NewAuthenticator(accounts, cache)
 	accounts.Tokens = authenticator
 	g := &Gateway{cfg: cfg, store: s, accounts: accounts, authenticator: authenticator, proxies: proxies, logger: logger, metrics: opts.Metrics}
