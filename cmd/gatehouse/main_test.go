@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/cmd/gatehouse/gateway"
@@ -62,9 +63,16 @@ func newTestGateway(t testing.TB, args ...string) *testGateway {
 
 func newTestGatewayOn(t testing.TB, s *store.Store, args ...string) *testGateway {
 	t.Helper()
+	return newTestGatewayAt(t, s, nil, args...)
+}
+
+// newTestGatewayAt is newTestGatewayOn with the gateway reading the clock
+// now (nil: the system's).
+func newTestGatewayAt(t testing.TB, s *store.Store, now func() time.Time, args ...string) *testGateway {
+	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	g := buildTestGateway(t, s, testConfig(t, args...), gateway.Options{Logger: logger}, logs)
+	g := buildTestGateway(t, s, testConfig(t, args...), gateway.Options{Logger: logger, Now: now}, logs)
 	g.srv = httptest.NewServer(g.gw)
 	t.Cleanup(g.srv.Close)
 	return g
