@@ -149,6 +149,9 @@ type Options struct {
 	// read; nil is the system's. Tests fix it so that the dates in answers
 	// do not move, and move it to expire cached tokens without waiting.
 	Now func() time.Time
+	// Ticks paces the checks an open websocket makes of its token; nil is
+	// a time.Ticker. Tests tick by hand.
+	Ticks graph.Ticks
 }
 
 // Gateway is the wired application: every dependency, built once, and the
@@ -160,6 +163,7 @@ type Gateway struct {
 	authenticator *auth.Authenticator
 	proxies       auth.TrustedProxies
 	logger        *slog.Logger
+	ticks         graph.Ticks
 	// metrics is nil when metrics are off.
 	metrics *Metrics
 	handler http.Handler
@@ -188,7 +192,7 @@ func New(cfg Config, s *store.Store, opts Options) (*Gateway, error) {
 	cache := auth.NewCallerCache(cfg.TokenCacheTTL, tokenCacheEntries, opts.Now)
 	authenticator := auth.NewAuthenticator(accounts, cache)
 	accounts.Tokens = authenticator
-	g := &Gateway{cfg: cfg, store: s, accounts: accounts, authenticator: authenticator, proxies: proxies, logger: logger, metrics: opts.Metrics}
+	g := &Gateway{cfg: cfg, store: s, accounts: accounts, authenticator: authenticator, proxies: proxies, logger: logger, ticks: opts.Ticks, metrics: opts.Metrics}
 	if m := g.metrics; m != nil {
 		accounts.OnSignIn = m.signIn
 		accounts.Hasher.OnWait = func(d time.Duration) { m.hashWait.Observe(d.Seconds()) }
@@ -271,6 +275,7 @@ func (g *Gateway) routes() (http.Handler, error) {
 		AllowedOrigins:   cfg.CORS,
 		Authenticator:    g.authenticator,
 		SocketCheckEvery: socketCheckEvery(cfg.TokenCacheTTL),
+		SocketTicks:      g.ticks,
 		WebsocketPing:    cfg.WebsocketPing,
 		Observer:         g.observer(),
 		Logger:           g.logger,
