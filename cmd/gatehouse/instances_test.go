@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/cmd/gatehouse/gateway"
 	"github.com/gatehouse/gatehouse/dispatch"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
@@ -24,7 +25,8 @@ func twoGateways(t *testing.T, ttl time.Duration, now func() time.Time) (a, b *t
 	t.Helper()
 	stores := storetest.OpenShared(t, 2)
 	arg := "--token-cache-ttl=" + ttl.String()
-	return newTestGatewayAt(t, stores[0], now, arg), newTestGatewayAt(t, stores[1], now, arg)
+	opts := gateway.Options{Now: now}
+	return newTestGatewayWith(t, stores[0], opts, arg), newTestGatewayWith(t, stores[1], opts, arg)
 }
 
 // eventually polls until cond holds or the deadline passes.
