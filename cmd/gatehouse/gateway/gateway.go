@@ -149,8 +149,9 @@ type Options struct {
 	// read; nil is the system's. Tests fix it so that the dates in answers
 	// do not move, and move it to expire cached tokens without waiting.
 	Now func() time.Time
-	// Ticks paces the checks an open websocket makes of its token; nil is
-	// a time.Ticker. Tests tick by hand.
+	// Ticks paces the checks an open websocket makes of its token and the
+	// polls of a watched mailing's progress; nil is a time.Ticker. Tests
+	// tick by hand.
 	Ticks graph.Ticks
 }
 
@@ -251,6 +252,7 @@ func (g *Gateway) resolver() *graph.Resolver {
 		Progress: &graph.Progress{
 			Store:    g.store,
 			Interval: progressInterval,
+			Ticks:    g.ticks,
 			Logger:   g.logger,
 		},
 	}
