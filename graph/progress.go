@@ -22,7 +22,10 @@ type Progress struct {
 	// token stops holding has its socket closed, which ends its
 	// subscriptions: see socket.go.)
 	Interval time.Duration
-	Logger   *slog.Logger
+	// Ticks paces the polls; nil is a time.Ticker. Tests tick by hand,
+	// so that a poll happens when they say.
+	Ticks  Ticks
+	Logger *slog.Logger
 
 	mu      sync.Mutex
 	watches map[store.ID]*watch
@@ -58,7 +61,14 @@ func (p *Progress) Subscribe(ctx context.Context, id store.ID) (<-chan *model.Ma
 	if !ok {
 		w = &watch{subs: map[chan *model.MailingStats]struct{}{}}
 		p.watches[id] = w
-		go p.poll(id, w, first)
+		// The ticker starts before the first answer goes out, so a tick
+		// sent once the subscriber has its first numbers is not missed.
+		ticks := p.Ticks
+		if ticks == nil {
+			ticks = SystemTicks
+		}
+		tick, stop := ticks(p.Interval)
+		go p.poll(id, w, first, tick, stop)
 	}
 	w.subs[ch] = struct{}{}
 	p.mu.Unlock()
@@ -82,12 +92,11 @@ func (p *Progress) unsubscribe(id store.ID, ch chan *model.MailingStats) {
 	}
 }
 
-// poll reads the mailing's statistics every interval while anyone watches,
+// poll reads the mailing's statistics at every tick while anyone watches,
 // pushes changes, and closes every subscription once the mailing ends.
-func (p *Progress) poll(id store.ID, w *watch, last *model.MailingStats) {
-	t := time.NewTicker(p.Interval)
-	defer t.Stop()
-	for range t.C {
+func (p *Progress) poll(id store.ID, w *watch, last *model.MailingStats, tick <-chan time.Time, stop func()) {
+	defer stop()
+	for range tick {
 		p.mu.Lock()
 		idle := len(w.subs) == 0
 		if idle {

@@ -47,6 +47,9 @@ type ServerConfig struct {
 	// whether its token still holds (see socket.go); 0 never, leaving the
 	// check to the operations it starts.
 	SocketCheckEvery time.Duration
+	// SocketTicks paces those checks; nil is a time.Ticker. Tests tick
+	// by hand, so that a check happens when they say.
+	SocketTicks Ticks
 	// WebsocketPing is how often an open websocket is pinged: a
 	// graphql-transport-ws client that answers no ping for two of them is
 	// disconnected, so a client that vanished without closing frees its
@@ -81,7 +84,7 @@ func NewServer(r *Resolver, cfg ServerConfig) http.Handler {
 		Implementation: deadlinesLiftedOnAccept{terminalOnce{transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: originHosts(cfg.AllowedOrigins)},
 		}}},
-		InitFunc:    websocketAuth(cfg.Authenticator, cfg.SocketCheckEvery, cfg.Logger),
+		InitFunc:    websocketAuth(cfg.Authenticator, cfg.SocketCheckEvery, cfg.SocketTicks, cfg.Logger),
 		InitTimeout: 10 * time.Second,
 		// gqlgen sends keep-alives (ka) to legacy graphql-ws clients only,
 		// and pings to graphql-transport-ws clients only. Those it pings
@@ -127,7 +130,7 @@ func pageSize(sizes ...*int) int {
 // client that sends no token keeps the caller of the upgrade request's
 // Authorization header, or stays anonymous. Either way the socket's token is
 // then watched (socket.go).
-func websocketAuth(a *auth.Authenticator, checkEvery time.Duration, logger *slog.Logger) transport.WebsocketInitFunc {
+func websocketAuth(a *auth.Authenticator, checkEvery time.Duration, ticks Ticks, logger *slog.Logger) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		if header := payload.Authorization(); a != nil && header != "" {
 			caller, err := a.Authenticate(ctx, header)
@@ -145,7 +148,7 @@ func websocketAuth(a *auth.Authenticator, checkEvery time.Duration, logger *slog
 			}
 		}
 		if s := socketFrom(ctx); s != nil {
-			ctx = s.watch(ctx, a, auth.CallerFrom(ctx), checkEvery, logger)
+			ctx = s.watch(ctx, a, auth.CallerFrom(ctx), checkEvery, ticks, logger)
 		}
 		return ctx, nil, nil
 	}

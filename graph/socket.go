@@ -22,6 +22,16 @@ import (
 // starts (through the token cache, as an HTTP request is) and, whether or
 // not the socket is busy, every check interval straight from the store.
 
+// Ticks starts a ticker of period every, answering its channel and the
+// function that stops it.
+type Ticks func(every time.Duration) (ticks <-chan time.Time, stop func())
+
+// SystemTicks is a time.Ticker.
+func SystemTicks(every time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(every)
+	return t.C, t.Stop
+}
+
 // closeForbidden is graphql-ws's close code for a client whose credentials
 // are refused.
 const closeForbidden = 4403
@@ -62,9 +72,10 @@ func (s *socket) token() string {
 }
 
 // watch starts watching the socket's token once connection_init has named
-// its caller (nil: anonymous), and answers the context its operations run
-// in: ending it ends them all.
-func (s *socket) watch(ctx context.Context, a *auth.Authenticator, caller *auth.Caller, every time.Duration, logger *slog.Logger) context.Context {
+// its caller (nil: anonymous), checking it at every tick of a ticker of
+// period every, and answers the context its operations run in: ending it
+// ends them all.
+func (s *socket) watch(ctx context.Context, a *auth.Authenticator, caller *auth.Caller, every time.Duration, ticks Ticks, logger *slog.Logger) context.Context {
 	ctx, cancel := context.WithCancel(ctx)
 	s.mu.Lock()
 	s.cancel = cancel
@@ -75,14 +86,14 @@ func (s *socket) watch(ctx context.Context, a *auth.Authenticator, caller *auth.
 	if a == nil || caller == nil || every <= 0 {
 		return ctx
 	}
+	tick, stop := ticks(every)
 	go func() {
-		tick := time.NewTicker(every)
-		defer tick.Stop()
+		defer stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-tick.C:
+			case <-tick:
 				_, err := a.Refresh(ctx, caller.TokenDigest)
 				s.refuse(ctx, err, logger)
 			}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
@@ -55,13 +54,9 @@ func TestNoSQLInjection(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			log.Reset()
-			start := time.Now()
 			r := g.do(c.method, c.path, c.as, c.body)
 			if r.Status != c.status || !strings.Contains(string(r.Body), c.fragment) {
 				t.Fatalf("%d %s; want %d holding %s", r.Status, r.Body, c.status, c.fragment)
-			}
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("took %v", d)
 			}
 			if c.status == http.StatusOK && len(log.Holding(`"find"`)) == 0 {
 				t.Fatal("no read reached the store: the log sees nothing")
@@ -70,6 +65,17 @@ func TestNoSQLInjection(t *testing.T) {
 				if cmds := log.Holding(op); len(cmds) > 0 && !storeOwn(op, cmds) {
 					t.Errorf("%s reached the store: %v", op, cmds)
 				}
+			}
+			// A catastrophic pattern is bounded in time because it reaches
+			// the store only as literal text, escaped, which no engine's
+			// regular expressions backtrack on; the commands show it on
+			// every engine, where a stopwatch shows it only on one that
+			// backtracks, and a loaded machine fails it on any.
+			if cmds := log.Holding(`(a+)+`); len(cmds) > 0 {
+				t.Errorf("the search reached the store as a pattern: %v", cmds)
+			}
+			if strings.Contains(c.path, "(a%2B)%2B") && len(log.Holding(`\\(a\\+\\)\\+`)) == 0 {
+				t.Error("the search did not reach the store as escaped text")
 			}
 		})
 	}

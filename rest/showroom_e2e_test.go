@@ -149,6 +149,10 @@ func TestShowroomEndToEnd(t *testing.T) {
 	if fmt.Sprint(stat["total"], " ", stat["statuses"]) != "3 map[Error:0 New:0 Send:3]" {
 		t.Fatalf("statistic: %v", stat)
 	}
+	// Each recipient is sent to once: the calls are counted once the
+	// dispatcher has stopped, when no later call can come.
+	stop()
+	<-stopped
 	calls := hook.snapshot()
 	if len(calls) != 3 {
 		t.Fatalf("webhook calls %+v, want 3", calls)

@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -461,17 +463,25 @@ func TestAliasFlood(t *testing.T) {
 }
 
 // GraphQL: "100,000 repeated directives → refused by the token limit
-// quickly" (CVE-2023-49559).
+// quickly" (CVE-2023-49559). Quickly is measured against a document of
+// the same size that the gateway parses and runs: a comment as long as the
+// flood. Refused at the token limit, the flood costs about what reading
+// that many bytes costs; parsed and validated, it costs hundreds of times
+// more (seconds on a 2-core machine), a gap no load on the machine closes.
 func TestDirectiveFlood(t *testing.T) {
 	g := newTestGateway(t)
 	q := "{ __typename" + strings.Repeat(" @a", 100_000) + " }"
-	start := time.Now()
-	r := g.query(t, "", q, nil)
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %v", d)
-	}
+	var r gqlResponse
+	// Each run's document differs, so the query cache parses every one.
+	flood := fastest(3, func(run int) { r = g.query(t, "", q+strings.Repeat(" ", run), nil) })
 	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, "token limit") || r.Data["__typename"] != nil {
 		t.Errorf("answer %+v %+v", r.Data, r.Errors)
+	}
+	comment := fastest(3, func(run int) {
+		g.query(t, "", fmt.Sprintf("{ __typename }\n# %d %s", run, strings.Repeat("a", len(q))), nil).mustData(t)
+	})
+	if flood > 20*comment+100*time.Millisecond {
+		t.Errorf("the flood was refused in %v; a comment as long is read in %v", flood, comment)
 	}
 
 	// The limit is the configured one: 700 aliases (2,100 tokens) pass the
@@ -662,9 +672,13 @@ func TestOperatorObjectsAreRefused(t *testing.T) {
 
 // NoSQL injection: "search text .*(a+)+$ → escaped, bounded time". Only the
 // user whose name holds the text literally is found, not the one the
-// pattern would match as a regular expression.
+// pattern would match as a regular expression. The time is bounded because
+// the text reaches the store escaped, which no engine's regular expressions
+// backtrack on: the commands sent show that on every engine, where a
+// stopwatch would show it only on an engine that backtracks.
 func TestSearchIsLiteral(t *testing.T) {
-	g := newTestGateway(t)
+	log := &storetest.CommandLog{}
+	g := newTestGatewayOn(t, storetest.Open(t, store.Options{Observer: log.Observer()}))
 	ids, err := g.store.CreateUsers(context.Background(), []store.NewUser{
 		{Username: "literal", FirstName: ".*(a+)+$", PasswordHash: "!", IsActive: true},
 		{Username: "pattern", LastName: strings.Repeat("a", 40), PasswordHash: "!", IsActive: true},
@@ -686,10 +700,15 @@ func TestSearchIsLiteral(t *testing.T) {
 		{`query($s: String) { users(filter: {username: {iStartsWith: $s}}) { nodes { username } } }`, map[string]any{"s": "A+"}, "[a+b]"},
 		{`query($s: String) { users(filter: {lastName: {endsWith: $s}}) { nodes { username } } }`, map[string]any{"s": "a$"}, "[]"},
 	} {
-		start := time.Now()
+		log.Reset()
 		r := g.query(t, token, c.query, c.vars)
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("%v took %v", c.vars, d)
+		text := c.vars["s"].(string)
+		escaped, _ := json.Marshal(regexp.QuoteMeta(text))
+		if sent := log.Holding(strings.Trim(string(escaped), `"`)); len(sent) == 0 {
+			t.Errorf("%v did not reach the store escaped: %v", c.vars, log.Holding(`"find"`))
+		}
+		if sent := log.Holding(text); len(sent) > 0 {
+			t.Errorf("%v reached the store as a pattern: %v", c.vars, sent)
 		}
 		var got []string
 		for _, n := range dig(r.mustData(t), "users", "nodes").([]any) {
@@ -744,6 +763,19 @@ func TestBadIDs(t *testing.T) {
 	if g.logs.contains(`"level":"ERROR"`) {
 		t.Errorf("bad input is logged as an error:\n%s", g.logs.String())
 	}
+}
+
+// fastest runs f runs times and answers the shortest run: a machine busy
+// with other work slows some runs, rarely every one, so the fastest is the
+// one to compare with a baseline timed alike.
+func fastest(runs int, f func(run int)) time.Duration {
+	best := time.Duration(math.MaxInt64)
+	for run := range runs {
+		start := time.Now()
+		f(run)
+		best = min(best, time.Since(start))
+	}
+	return best
 }
 
 // testClock is a clock tests move by hand.

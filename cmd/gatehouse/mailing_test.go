@@ -13,7 +13,12 @@ import (
 // three clients.
 func mailingWorld(t *testing.T) (*testGateway, string) {
 	t.Helper()
-	g := newTestGateway(t)
+	return mailingWorldOn(t, newTestGateway(t))
+}
+
+// mailingWorldOn is mailingWorld on a gateway of the caller's.
+func mailingWorldOn(t *testing.T, g *testGateway) (*testGateway, string) {
+	t.Helper()
 	root := g.staff(t, "root", true)
 	g.query(t, root, `mutation { vip: createTag(name: "vip") { id } other: createTag(name: "other") { id } mts: createOperatorCode(code: "916") { id } }`, nil).mustData(t)
 	for i, tag := range []string{"1", "1", "2"} {

@@ -62,9 +62,16 @@ func newTestGateway(t testing.TB, args ...string) *testGateway {
 
 func newTestGatewayOn(t testing.TB, s *store.Store, args ...string) *testGateway {
 	t.Helper()
+	return newTestGatewayWith(t, s, gateway.Options{}, args...)
+}
+
+// newTestGatewayWith is newTestGatewayOn with options (a clock, a
+// ticker); the logger is the test gateway's.
+func newTestGatewayWith(t testing.TB, s *store.Store, opts gateway.Options, args ...string) *testGateway {
+	t.Helper()
 	logs := &syncBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	g := buildTestGateway(t, s, testConfig(t, args...), gateway.Options{Logger: logger}, logs)
+	opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	g := buildTestGateway(t, s, testConfig(t, args...), opts, logs)
 	g.srv = httptest.NewServer(g.gw)
 	t.Cleanup(g.srv.Close)
 	return g

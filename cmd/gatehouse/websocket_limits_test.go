@@ -39,6 +39,14 @@ func newServedGateway(t testing.TB, args ...string) *testGateway {
 // byte at a time is cut off, as any other request is.
 func TestUpgradeHeaderKeepsTheReadTimeout(t *testing.T) {
 	g := newServedGateway(t, "--read-timeout=1s")
+	trickleUntilCut(t, g)
+}
+
+// trickleUntilCut sends a POST that claims to be a websocket upgrade and
+// trickles its body a byte every 100ms, and returns once the server has
+// cut the connection off, which its read timeout must do.
+func trickleUntilCut(t *testing.T, g *testGateway) {
+	t.Helper()
 	conn, err := net.Dial("tcp", g.srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -53,13 +61,13 @@ func TestUpgradeHeaderKeepsTheReadTimeout(t *testing.T) {
 	}()
 	trickle := time.NewTicker(100 * time.Millisecond)
 	defer trickle.Stop()
-	giveUp := time.After(10 * time.Second)
+	giveUp := time.After(30 * time.Second)
 	for {
 		select {
 		case <-closed:
 			return
 		case <-giveUp:
-			t.Fatal("the trickling request was still open after 10s with a read timeout of 1s")
+			t.Fatal("the trickling request was still open after 30s; the read timeout should have cut it")
 		case <-trickle.C:
 			_, _ = conn.Write([]byte(" "))
 		}
@@ -67,12 +75,15 @@ func TestUpgradeHeaderKeepsTheReadTimeout(t *testing.T) {
 }
 
 // A websocket, once its handshake succeeds, outlives the read timeout: a
-// subscription may stay open for hours.
+// subscription may stay open for hours. The test does not sleep past the
+// timeouts: a request started after the handshake, on the same server, is
+// cut off by its read timeout, so the socket's own read and write
+// deadlines, set earlier and as long, have passed too by then.
 func TestWebsocketOutlivesTheReadTimeout(t *testing.T) {
 	g := newServedGateway(t, "--read-timeout=1s", "--write-timeout=1s")
 	c := g.dialTransportWS(t, nil)
 	c.init(nil)
-	time.Sleep(2500 * time.Millisecond) // past both timeouts
+	trickleUntilCut(t, g)
 	c.send(map[string]any{"type": "ping"})
 	var m transportWSMessage
 	if err := wsjson.Read(c.ctx, c.conn, &m); err != nil || m.Type != "pong" {

@@ -145,9 +145,14 @@ type Options struct {
 	// Metrics, when set, counts what the gateway does, and is served at
 	// /metrics unless Config.MetricsAddr is set.
 	Metrics *Metrics
-	// Now is the clock accounts read (sign-ins, throttles); nil is the
-	// system's. Tests fix it so that the dates in answers do not move.
+	// Now is the clock accounts (sign-ins, throttles) and the token cache
+	// read; nil is the system's. Tests fix it so that the dates in answers
+	// do not move, and move it to expire cached tokens without waiting.
 	Now func() time.Time
+	// Ticks paces the checks an open websocket makes of its token and the
+	// polls of a watched mailing's progress; nil is a time.Ticker. Tests
+	// tick by hand.
+	Ticks graph.Ticks
 }
 
 // Gateway is the wired application: every dependency, built once, and the
@@ -159,6 +164,7 @@ type Gateway struct {
 	authenticator *auth.Authenticator
 	proxies       auth.TrustedProxies
 	logger        *slog.Logger
+	ticks         graph.Ticks
 	// metrics is nil when metrics are off.
 	metrics *Metrics
 	handler http.Handler
@@ -184,10 +190,10 @@ func New(cfg Config, s *store.Store, opts Options) (*Gateway, error) {
 		Logger:          logger,
 		Now:             opts.Now,
 	}
-	cache := auth.NewCallerCache(cfg.TokenCacheTTL, tokenCacheEntries, time.Now)
+	cache := auth.NewCallerCache(cfg.TokenCacheTTL, tokenCacheEntries, opts.Now)
 	authenticator := auth.NewAuthenticator(accounts, cache)
 	accounts.Tokens = authenticator
-	g := &Gateway{cfg: cfg, store: s, accounts: accounts, authenticator: authenticator, proxies: proxies, logger: logger, metrics: opts.Metrics}
+	g := &Gateway{cfg: cfg, store: s, accounts: accounts, authenticator: authenticator, proxies: proxies, logger: logger, ticks: opts.Ticks, metrics: opts.Metrics}
 	if m := g.metrics; m != nil {
 		accounts.OnSignIn = m.signIn
 		accounts.Hasher.OnWait = func(d time.Duration) { m.hashWait.Observe(d.Seconds()) }
@@ -246,6 +252,7 @@ func (g *Gateway) resolver() *graph.Resolver {
 		Progress: &graph.Progress{
 			Store:    g.store,
 			Interval: progressInterval,
+			Ticks:    g.ticks,
 			Logger:   g.logger,
 		},
 	}
@@ -270,6 +277,7 @@ func (g *Gateway) routes() (http.Handler, error) {
 		AllowedOrigins:   cfg.CORS,
 		Authenticator:    g.authenticator,
 		SocketCheckEvery: socketCheckEvery(cfg.TokenCacheTTL),
+		SocketTicks:      g.ticks,
 		WebsocketPing:    cfg.WebsocketPing,
 		Observer:         g.observer(),
 		Logger:           g.logger,
