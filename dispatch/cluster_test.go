@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/dispatch"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 // counting counts the sends one dispatcher makes.
@@ -27,6 +28,7 @@ func (c *counting) Send(ctx context.Context, m dispatch.Message) error {
 // of 2,000 clients; the receiver sees every message exactly once.
 func TestTwoDispatchersSendEachMessageOnce(t *testing.T) {
 	t.Parallel()
+	storetest.NeedsRealMongo(t, "two dispatchers share 2,000 messages, a write or more each")
 	a, b := twoStores(t)
 	f := fixtureOn(t, a)
 	f.clients(2000, "UTC")
@@ -79,6 +81,7 @@ func TestTwoDispatchersSendEachMessageOnce(t *testing.T) {
 // (the processes in cmd/gatehouse are killed and taken over in real time).
 func TestKilledDispatcherIsTakenOver(t *testing.T) {
 	t.Parallel()
+	storetest.NeedsRealMongo(t, "1,000 messages, so that the kill comes mid-mailing with chunks in progress (TestOutcomeIsRecordedBeforeTheSlotSendsAgain checks the same recording on the stand-in)")
 	a, b := twoStores(t)
 	f := fixtureOn(t, a)
 	f.clients(1000, "UTC")
@@ -188,6 +191,7 @@ func TestOutcomeIsRecordedBeforeTheSlotSendsAgain(t *testing.T) {
 // them and lets its work go; the next one sends the rest, each once.
 func TestRestartLosesNothingAndResendsNothing(t *testing.T) {
 	t.Parallel()
+	storetest.NeedsRealMongo(t, "1,000 messages sent by two dispatchers in turn")
 	f := newFixture(t)
 	f.clients(1000, "UTC")
 	now := time.Now()

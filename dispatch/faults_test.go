@@ -249,6 +249,7 @@ func quiet(t *testing.T, clock *dispatch.ManualClock, cfg dispatch.Config, f *fi
 // hardening: pause, then resume → nobody sent twice.
 func TestPauseThenResumeSendsNobodyTwice(t *testing.T) {
 	t.Parallel()
+	storetest.NeedsRealMongo(t, "300 messages, paused and resumed mid-mailing")
 	clock := dispatch.NewManualClock()
 	f := fixtureOn(t, storetest.Open(t, store.Options{Now: clock.Now}))
 	f.clients(300, "UTC")
@@ -311,6 +312,7 @@ func TestRateLimitHoldsInEverySlidingSecond(t *testing.T) {
 // meets however loaded the machine.
 func TestFlakyWebhookDeliversExactlyOnce(t *testing.T) {
 	t.Parallel()
+	storetest.NeedsRealMongo(t, "300 messages retried up to five times each")
 	clock := dispatch.NewManualClock()
 	f := fixtureOn(t, storetest.Open(t, store.Options{Now: clock.Now}))
 	f.clients(300, "UTC")
