@@ -29,12 +29,15 @@ func callsByID(calls []call) map[int64][]call {
 
 // hardening: receiver answers 500, 502, 503, timeout → retried with
 // exponential backoff and jitter, attempts capped, then FAILED with the
-// reason.
+// reason. The backoff is on the test's clock, measured where each send
+// starts; the timeout is a call the receiver holds until the sender gives
+// up.
 func TestTransientFailuresBackOffThenFail(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	clock := dispatch.NewManualClock()
+	f := fixtureOn(t, storetest.Open(t, store.Options{Now: clock.Now}))
 	f.clients(3, "UTC")
-	now := time.Now()
+	now := clock.Now()
 	m := f.mailing("Try hard", now.Add(-time.Minute), now.Add(time.Hour), nil)
 	rcv := newReceiver(t, func(c call) answer {
 		switch c.Try {
@@ -45,26 +48,33 @@ func TestTransientFailuresBackOffThenFail(t *testing.T) {
 		case 3:
 			return answer{Status: 503}
 		case 4:
-			return answer{Status: 200, Delay: 2 * time.Second} // never answers in time
+			return answer{Status: 200, Delay: time.Hour} // never answers in time
 		}
 		return answer{Status: 500}
 	})
-	cfg := config(nil)
-	cfg.Retry = dispatch.RetryPolicy{Base: 50 * time.Millisecond, Max: time.Second, MaxAttempts: 5, Jitter: 0.2}
+	cfg := clockConfig(clock, nil)
+	cfg.SendTimeout = 2 * time.Second
+	cfg.Retry = dispatch.RetryPolicy{Base: 5 * time.Second, Max: time.Minute, MaxAttempts: 5, Jitter: 0.2}
 	cfg.Random = func() float64 { return 0 } // the shortest jitter: waits are 0.8 of the backoff
 	cfg.PauseAfter = 1000
-	start(t, f.s, webhook(t, rcv, 300*time.Millisecond), cfg)
-	f.waitFinished(m.ID, 30*time.Second)
+	sender := &stamped{Sender: webhook(t, rcv, cfg.SendTimeout), clock: clock}
+	start(t, f.s, sender, cfg)
+	polled(t, clock, cfg)
+	drive(t, clock, cfg, time.Minute, "the mailing finished", func() bool { return f.mailingStatus(m.ID).Final() })
 
-	for id, calls := range callsByID(rcv.snapshot()) {
-		if len(calls) != 5 {
-			t.Errorf("message %d: %d calls, want 5 (capped)", id, len(calls))
+	byID := map[store.ID][]time.Time{}
+	for _, s := range sender.sends() {
+		byID[s.id] = append(byID[s.id], s.at)
+	}
+	for id, starts := range byID {
+		if len(starts) != 5 {
+			t.Errorf("message %d: %d sends, want 5 (capped)", id, len(starts))
 			continue
 		}
-		for k := 1; k < len(calls); k++ {
-			least := time.Duration(float64(50*time.Millisecond<<(k-1)) * 0.8)
-			if gap := calls[k].At.Sub(calls[k-1].At); gap < least {
-				t.Errorf("message %d: attempt %d came %s after the one before, want at least %s", id, k+1, gap, least)
+		for k := 1; k < len(starts); k++ {
+			least := time.Duration(float64(cfg.Retry.Base<<(k-1)) * 0.8)
+			if gap := starts[k].Sub(starts[k-1]); gap < least {
+				t.Errorf("message %d: attempt %d started %s after the one before, want at least %s", id, k+1, gap, least)
 			}
 		}
 	}
@@ -394,9 +404,9 @@ func TestRetriesStopAtMailingEnd(t *testing.T) {
 
 	// Measured where the send starts, on the dispatcher's clock: it checks
 	// the end just before.
-	for _, at := range sender.times() {
-		if !at.Before(end) {
-			t.Errorf("a send started at %s, not before the end %s", at.Format(time.TimeOnly), end.Format(time.TimeOnly))
+	for _, s := range sender.sends() {
+		if !s.at.Before(end) {
+			t.Errorf("a send started at %s, not before the end %s", s.at.Format(time.TimeOnly), end.Format(time.TimeOnly))
 		}
 	}
 	most := 0
@@ -413,23 +423,29 @@ func TestRetriesStopAtMailingEnd(t *testing.T) {
 	}
 }
 
-// stamped notes when, on its clock, each send starts.
+// stamped notes which message each send carries and when, on its clock,
+// it starts.
 type stamped struct {
 	dispatch.Sender
 	clock dispatch.Clock
 	mu    sync.Mutex
-	at    []time.Time
+	log   []stamp
+}
+
+type stamp struct {
+	id store.ID
+	at time.Time
 }
 
 func (s *stamped) Send(ctx context.Context, m dispatch.Message) error {
 	s.mu.Lock()
-	s.at = append(s.at, s.clock.Now())
+	s.log = append(s.log, stamp{id: m.ID, at: s.clock.Now()})
 	s.mu.Unlock()
 	return s.Sender.Send(ctx, m)
 }
 
-func (s *stamped) times() []time.Time {
+func (s *stamped) sends() []stamp {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]time.Time(nil), s.at...)
+	return append([]stamp(nil), s.log...)
 }
