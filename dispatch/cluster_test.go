@@ -2,12 +2,14 @@ package dispatch_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/dispatch"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 // counting counts the sends one dispatcher makes.
@@ -26,6 +28,7 @@ func (c *counting) Send(ctx context.Context, m dispatch.Message) error {
 // of 2,000 clients; the receiver sees every message exactly once.
 func TestTwoDispatchersSendEachMessageOnce(t *testing.T) {
 	t.Parallel()
+	storetest.NeedsRealMongo(t, "two dispatchers share 2,000 messages, a write or more each")
 	a, b := twoStores(t)
 	f := fixtureOn(t, a)
 	f.clients(2000, "UTC")
@@ -66,21 +69,36 @@ func TestTwoDispatchersSendEachMessageOnce(t *testing.T) {
 
 // hardening: process killed mid-mailing, restarted → no recipient lost;
 // duplicates at most the in-flight window, and zero at a receiver that
-// honours the idempotency key. The first dispatcher's context is cancelled
-// with no grace (nothing released, nothing recorded after); a second, on
-// another store handle, takes its leases over once they pass. Both run on
-// a clock the test moves, so the leases pass when the test moves the
-// clock past them, not after a wait in real time (the processes in
-// cmd/gatehouse are killed and taken over in real time).
+// honours the idempotency key. The first dispatcher is killed while every
+// one of its send slots certainly holds a call (the receiver holds the
+// calls after the first 230 unanswered until the kill): its context is
+// cancelled with no grace (nothing released, nothing recorded after). A
+// second, on another store handle, takes its leases over once they pass.
+// Each outcome is recorded before its slot takes another message, so the
+// receiver sees at most one repeat per send slot, whatever the kill left
+// marked SENDING. Both run on a clock the test moves, so the leases pass
+// when the test moves the clock past them, not after a wait in real time
+// (the processes in cmd/gatehouse are killed and taken over in real time).
 func TestKilledDispatcherIsTakenOver(t *testing.T) {
 	t.Parallel()
+	storetest.NeedsRealMongo(t, "1,000 messages, so that the kill comes mid-mailing with chunks in progress (TestOutcomeIsRecordedBeforeTheSlotSendsAgain checks the same recording on the stand-in)")
 	a, b := twoStores(t)
 	f := fixtureOn(t, a)
 	f.clients(1000, "UTC")
 	clock := dispatch.NewManualClock()
 	now := clock.Now()
 	m := f.mailing("Survive", now.Add(-time.Minute), now.Add(time.Hour), nil)
-	rcv := newReceiver(t, func(call) answer { return answer{Status: 200, Delay: 2 * time.Millisecond} })
+	// 230 is no multiple of a chunk's 50 messages: some of the answered
+	// sends belong to chunks still in progress at the kill.
+	const answered = 230
+	var holding atomic.Bool
+	holding.Store(true)
+	rcv := newReceiver(t, func(c call) answer {
+		if c.N >= answered && holding.Load() {
+			return answer{Status: 200, Delay: time.Hour} // until the caller gives up
+		}
+		return answer{Status: 200, Delay: 2 * time.Millisecond}
+	})
 	logs := &logBuffer{}
 	defer func() {
 		if t.Failed() {
@@ -88,35 +106,84 @@ func TestKilledDispatcherIsTakenOver(t *testing.T) {
 		}
 	}()
 	cfg := clockConfig(clock, logs)
+	cfg.Concurrency = 8
 	cfg.ShutdownGrace = -1 // a crash: nothing finishes, nothing is released
-	first := start(t, a, webhook(t, rcv, time.Second), cfg)
+	// The held calls must still be under way at the kill: the webhook's
+	// own limit is the send timeout's, well beyond the moment it takes.
+	first := start(t, a, webhook(t, rcv, cfg.SendTimeout+10*time.Second), cfg)
 	polled(t, clock, cfg)
-	drive(t, clock, cfg, time.Minute, "a fifth delivered", func() bool { return rcv.deliveredCount() >= 200 })
+	drive(t, clock, cfg, time.Minute, "every send slot holding a call", func() bool { return len(rcv.snapshot()) >= answered+cfg.Concurrency })
 	first.halt(t)
-	inflight := f.stats(m.ID).Count(store.MessageSending)
+	holding.Store(false)
+	if calls := len(rcv.snapshot()); calls != answered+cfg.Concurrency {
+		t.Fatalf("%d calls at the kill, want %d answered and one per send slot", calls, answered)
+	}
+	sending := f.stats(m.ID).Count(store.MessageSending)
 	// The second starts once the leases the first held, and the clock
 	// skew, have passed: whatever it held is free to take over.
 	clock.Advance(cfg.Lease + cfg.ClockSkew)
 
 	claims := &claimCount{}
-	cfg = clockConfig(clock, logs)
-	cfg.Observer = claims
-	start(t, b, webhook(t, rcv, time.Second), cfg)
-	drive(t, clock, cfg, 3*time.Minute, "the mailing finished", func() bool { return f.mailingStatus(m.ID).Final() })
+	cfg2 := clockConfig(clock, logs)
+	cfg2.Observer = claims
+	start(t, b, webhook(t, rcv, time.Second), cfg2)
+	drive(t, clock, cfg2, 3*time.Minute, "the mailing finished", func() bool { return f.mailingStatus(m.ID).Final() })
 
 	st := f.stats(m.ID)
 	if rcv.deliveredCount() != 1000 || st.Count(store.MessageSent) != 1000 {
 		t.Errorf("delivered %d, stats %v: recipients lost", rcv.deliveredCount(), st.ByStatus)
 	}
-	// A receiver that ignored the key would have seen these twice; they are
-	// the messages in flight at the kill, and no more.
-	if dup := rcv.acceptedTwice(); dup > inflight {
-		t.Errorf("%d sent twice, more than the %d in flight at the kill", dup, inflight)
+	// A receiver that ignored the key would have seen these twice: the
+	// calls in flight at the kill, one per send slot, and no more.
+	repeated := 0
+	for _, calls := range callsByID(rcv.snapshot()) {
+		if len(calls) > 1 {
+			repeated++
+		}
+	}
+	if repeated > cfg.Concurrency {
+		t.Errorf("%d messages sent twice, more than the %d send slots of the killed dispatcher", repeated, cfg.Concurrency)
 	}
 	if claims.over.Load() == 0 {
 		t.Error("nothing was taken over")
 	}
-	t.Logf("in flight at the kill: %d; sent twice: %d; %d items taken over", inflight, rcv.acceptedTwice(), claims.over.Load())
+	t.Logf("marked SENDING at the kill: %d; sent twice: %d (%d accepted twice); %d items taken over", sending, repeated, rcv.acceptedTwice(), claims.over.Load())
+}
+
+// Each outcome is in the store before its slot takes another message, so
+// that a dispatcher that dies leaves at most one unrecorded send per slot.
+// With one slot, every send finds the message sent before it SENT.
+func TestOutcomeIsRecordedBeforeTheSlotSendsAgain(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.clients(30, "UTC")
+	now := time.Now()
+	m := f.mailing("In order", now.Add(-time.Minute), now.Add(time.Hour), nil)
+	cfg := config(nil)
+	cfg.Concurrency = 1
+	var (
+		mu     sync.Mutex
+		prev   store.ID
+		behind bool // reported once
+	)
+	sender := dispatch.SenderFunc(func(ctx context.Context, msg dispatch.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if prev != 0 {
+			msgs, err := f.s.MessagesByIDs(ctx, []store.ID{prev})
+			if (err != nil || len(msgs) != 1 || msgs[0].Status != store.MessageSent) && !behind {
+				behind = true
+				t.Errorf("message %d sent before the previous one's outcome was recorded: %+v, %v", msg.ID, msgs, err)
+			}
+		}
+		prev = msg.ID
+		return nil
+	})
+	start(t, f.s, sender, cfg)
+	f.waitFinished(m.ID, 30*time.Second)
+	if st := f.stats(m.ID); st.Count(store.MessageSent) != 30 {
+		t.Errorf("stats %v", st.ByStatus)
+	}
 }
 
 // A restart loses nothing, and SENT messages are never sent again: a
@@ -124,6 +191,7 @@ func TestKilledDispatcherIsTakenOver(t *testing.T) {
 // them and lets its work go; the next one sends the rest, each once.
 func TestRestartLosesNothingAndResendsNothing(t *testing.T) {
 	t.Parallel()
+	storetest.NeedsRealMongo(t, "1,000 messages sent by two dispatchers in turn")
 	f := newFixture(t)
 	f.clients(1000, "UTC")
 	now := time.Now()

@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/dispatch"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 // A mailing created with its start in the past and its end in the future
@@ -116,24 +118,33 @@ func TestMailingEndedBeforeStartSendsNothing(t *testing.T) {
 	}
 }
 
-// A scheduled mailing waits for its start.
+// A scheduled mailing waits for its start: the dispatcher polls past it,
+// and sends nothing before; at its start it sends.
 func TestScheduledMailingStartsWhenDue(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	clock := dispatch.NewManualClock()
+	f := fixtureOn(t, storetest.Open(t, store.Options{Now: clock.Now}))
 	f.clients(10, "UTC")
-	clock := &offsetClock{}
 	now := clock.Now()
 	m := f.mailing("Soon", now.Add(time.Hour), now.Add(2*time.Hour), nil)
 	rcv := newReceiver(t, nil)
-	cfg := config(nil)
-	cfg.Clock = clock
-	start(t, f.s, webhook(t, rcv, time.Second), cfg)
-	time.Sleep(10 * cfg.PollInterval) // an absence: ten polls, and nothing happens
-	if calls := len(rcv.snapshot()); calls != 0 || f.mailingStatus(m.ID) != store.MailingScheduled {
-		t.Fatalf("%d calls before the start", calls)
+	cfg := clockConfig(clock, nil)
+	start(t, f.s, webhook(t, rcv, 10*time.Second), cfg)
+	polled(t, clock, cfg)
+	// Each poll looks at the mailing; before its start it makes no work
+	// for it, so nothing can be sent.
+	for range 10 {
+		nextPoll(t, clock, cfg)
 	}
-	clock.Advance(time.Hour)
-	f.waitFinished(m.ID, 20*time.Second)
+	work, err := f.s.DueWork(context.Background(), store.DueWorkFilter{Now: m.End})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls := len(rcv.snapshot()); calls != 0 || len(work) != 0 || f.mailingStatus(m.ID) != store.MailingScheduled {
+		t.Fatalf("before the start: %d calls, %d work items, the mailing %s", calls, len(work), f.mailingStatus(m.ID))
+	}
+	clock.Advance(m.Start.Sub(clock.Now()))
+	drive(t, clock, cfg, time.Minute, "the mailing finished", func() bool { return f.mailingStatus(m.ID).Final() })
 	if rcv.deliveredCount() != 10 {
 		t.Errorf("delivered %d", rcv.deliveredCount())
 	}

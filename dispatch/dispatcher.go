@@ -32,15 +32,22 @@ type Dispatcher struct {
 	// kick wakes the poll loop early (a chunk finished, a slot is free).
 	kick chan struct{}
 
-	mu       sync.Mutex
-	held     map[string]*held
-	chunks   int                  // chunks being worked on
-	skip     map[string]time.Time // work held elsewhere: not worth a claim before then
-	ensured  map[store.ID]time.Time
-	paused   []store.ID
-	failures map[store.ID]int // sends failed in a row, per mailing
-	zones    map[string]*time.Location
-	random   func() float64
+	mu      sync.Mutex
+	held    map[string]*held
+	chunks  int                  // chunks being worked on
+	skip    map[string]time.Time // work held elsewhere: not worth a claim before then
+	ensured map[store.ID]time.Time
+	paused  []store.ID
+	// pausedHere holds the mailings this dispatcher paused (see sendFailed)
+	// until a listing of mailings begun after the pause was written: an
+	// earlier listing still shows them running, and must not undo the
+	// pause. The value is the pause's number in pauses, 0 while it is
+	// being written.
+	pausedHere map[store.ID]int
+	pauses     int
+	failures   map[store.ID]int // sends failed in a row, per mailing
+	zones      map[string]*time.Location
+	random     func() float64
 }
 
 // New returns a dispatcher that sends through sender. Errors: a Config
@@ -64,6 +71,7 @@ func New(s *store.Store, sender Sender, cfg Config) (*Dispatcher, error) {
 		skip:       map[string]time.Time{},
 		ensured:    map[store.ID]time.Time{},
 		failures:   map[store.ID]int{},
+		pausedHere: map[store.ID]int{},
 		zones:      map[string]*time.Location{},
 		random:     cfg.Random,
 	}
@@ -213,6 +221,9 @@ func (d *Dispatcher) wake() {
 // watchMailings makes sure every due mailing has its lead work item, and
 // notes which mailings are paused (their chunks are not claimed).
 func (d *Dispatcher) watchMailings(ctx context.Context, now time.Time) error {
+	d.mu.Lock()
+	seen := d.pauses // the pauses written before this listing began
+	d.mu.Unlock()
 	live, err := d.store.FindMailings(ctx, &store.MailingFilter{Statuses: []store.MailingStatus{
 		store.MailingScheduled, store.MailingRunning, store.MailingPaused}}, store.Page{})
 	if err != nil {
@@ -228,6 +239,15 @@ func (d *Dispatcher) watchMailings(ctx context.Context, now time.Time) error {
 		}
 	}
 	d.mu.Lock()
+	for id, n := range d.pausedHere {
+		if n > 0 && n <= seen {
+			delete(d.pausedHere, id) // the listing saw it
+			continue
+		}
+		if !slices.Contains(paused, id) {
+			paused = append(paused, id)
+		}
+	}
 	d.paused = paused
 	var ensure []store.ID
 	ensured := make(map[store.ID]time.Time, len(due)) // forget mailings no longer live

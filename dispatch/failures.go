@@ -32,6 +32,7 @@ func (d *Dispatcher) sendFailed(ctx context.Context, mailing store.ID, reason st
 		if !slices.Contains(d.paused, mailing) {
 			d.paused = append(d.paused, mailing)
 		}
+		d.pausedHere[mailing] = 0
 	}
 	d.mu.Unlock()
 	if n < d.cfg.PauseAfter {
@@ -41,6 +42,10 @@ func (d *Dispatcher) sendFailed(ctx context.Context, mailing store.ID, reason st
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
 	_, err := d.store.MoveMailing(ctx, mailing, store.MovePause, why)
+	d.mu.Lock()
+	d.pauses++
+	d.pausedHere[mailing] = d.pauses
+	d.mu.Unlock()
 	switch {
 	case err == nil:
 		d.log.Warn("mailing paused after failures in a row", "mailing", mailing.String(), "failures", n, "last_error", reason)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/dispatch"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 // The faults a dispatcher must survive (a receiver that fails, hangs, asks
@@ -28,12 +29,15 @@ func callsByID(calls []call) map[int64][]call {
 
 // hardening: receiver answers 500, 502, 503, timeout → retried with
 // exponential backoff and jitter, attempts capped, then FAILED with the
-// reason.
+// reason. The backoff is on the test's clock, measured where each send
+// starts; the timeout is a call the receiver holds until the sender gives
+// up.
 func TestTransientFailuresBackOffThenFail(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	clock := dispatch.NewManualClock()
+	f := fixtureOn(t, storetest.Open(t, store.Options{Now: clock.Now}))
 	f.clients(3, "UTC")
-	now := time.Now()
+	now := clock.Now()
 	m := f.mailing("Try hard", now.Add(-time.Minute), now.Add(time.Hour), nil)
 	rcv := newReceiver(t, func(c call) answer {
 		switch c.Try {
@@ -44,26 +48,33 @@ func TestTransientFailuresBackOffThenFail(t *testing.T) {
 		case 3:
 			return answer{Status: 503}
 		case 4:
-			return answer{Status: 200, Delay: 2 * time.Second} // never answers in time
+			return answer{Status: 200, Delay: time.Hour} // never answers in time
 		}
 		return answer{Status: 500}
 	})
-	cfg := config(nil)
-	cfg.Retry = dispatch.RetryPolicy{Base: 50 * time.Millisecond, Max: time.Second, MaxAttempts: 5, Jitter: 0.2}
+	cfg := clockConfig(clock, nil)
+	cfg.SendTimeout = 2 * time.Second
+	cfg.Retry = dispatch.RetryPolicy{Base: 5 * time.Second, Max: time.Minute, MaxAttempts: 5, Jitter: 0.2}
 	cfg.Random = func() float64 { return 0 } // the shortest jitter: waits are 0.8 of the backoff
 	cfg.PauseAfter = 1000
-	start(t, f.s, webhook(t, rcv, 300*time.Millisecond), cfg)
-	f.waitFinished(m.ID, 30*time.Second)
+	sender := &stamped{Sender: webhook(t, rcv, cfg.SendTimeout), clock: clock}
+	start(t, f.s, sender, cfg)
+	polled(t, clock, cfg)
+	drive(t, clock, cfg, time.Minute, "the mailing finished", func() bool { return f.mailingStatus(m.ID).Final() })
 
-	for id, calls := range callsByID(rcv.snapshot()) {
-		if len(calls) != 5 {
-			t.Errorf("message %d: %d calls, want 5 (capped)", id, len(calls))
+	byID := map[store.ID][]time.Time{}
+	for _, s := range sender.sends() {
+		byID[s.id] = append(byID[s.id], s.at)
+	}
+	for id, starts := range byID {
+		if len(starts) != 5 {
+			t.Errorf("message %d: %d sends, want 5 (capped)", id, len(starts))
 			continue
 		}
-		for k := 1; k < len(calls); k++ {
-			least := time.Duration(float64(50*time.Millisecond<<(k-1)) * 0.8)
-			if gap := calls[k].At.Sub(calls[k-1].At); gap < least {
-				t.Errorf("message %d: attempt %d came %s after the one before, want at least %s", id, k+1, gap, least)
+		for k := 1; k < len(starts); k++ {
+			least := time.Duration(float64(cfg.Retry.Base<<(k-1)) * 0.8)
+			if gap := starts[k].Sub(starts[k-1]); gap < least {
+				t.Errorf("message %d: attempt %d started %s after the one before, want at least %s", id, k+1, gap, least)
 			}
 		}
 	}
@@ -190,9 +201,10 @@ func TestCommitThenDropRetriesWithTheSameKey(t *testing.T) {
 // it.
 func TestManyFailuresPauseTheMailing(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	clock := dispatch.NewManualClock()
+	f := fixtureOn(t, storetest.Open(t, store.Options{Now: clock.Now}))
 	f.clients(40, "UTC")
-	now := time.Now()
+	now := clock.Now()
 	m := f.mailing("Down", now.Add(-time.Minute), now.Add(time.Hour), nil)
 	var healthy atomic.Bool
 	rcv := newReceiver(t, func(call) answer {
@@ -201,59 +213,76 @@ func TestManyFailuresPauseTheMailing(t *testing.T) {
 		}
 		return answer{Status: http.StatusServiceUnavailable}
 	})
-	cfg := config(nil)
+	cfg := clockConfig(clock, nil)
 	cfg.Concurrency, cfg.PauseAfter = 2, 5
-	start(t, f.s, webhook(t, rcv, time.Second), cfg)
+	start(t, f.s, webhook(t, rcv, 10*time.Second), cfg)
+	polled(t, clock, cfg)
 
-	waitFor(t, 20*time.Second, "the mailing paused", func() bool { return f.mailingStatus(m.ID) == store.MailingPaused })
+	drive(t, clock, cfg, time.Minute, "the mailing paused", func() bool { return f.mailingStatus(m.ID) == store.MailingPaused })
 	paused, _ := f.s.MailingByID(context.Background(), m.ID)
 	if !containsAll(paused.StatusReason, "after 5 failed sends in a row", "webhook answered 503", "resume") {
 		t.Errorf("reason %q", paused.StatusReason)
 	}
-	waitFor(t, 20*time.Second, "sends stopped", func() bool { return f.stats(m.ID).Count(store.MessageSending) == 0 })
-	calls := len(rcv.snapshot())
-	time.Sleep(10 * cfg.PollInterval) // an absence: ten polls, no call
-	if now := len(rcv.snapshot()); now != calls || calls > cfg.PauseAfter+cfg.Concurrency {
-		t.Errorf("calls: %d at the pause, %d later; at most %d expected", calls, now, cfg.PauseAfter+cfg.Concurrency)
+	calls := quiet(t, clock, cfg, f, m.ID, rcv)
+	if calls > cfg.PauseAfter+cfg.Concurrency {
+		t.Errorf("%d calls at the pause; at most %d expected", calls, cfg.PauseAfter+cfg.Concurrency)
 	}
 
 	healthy.Store(true)
 	if _, err := f.s.MoveMailing(context.Background(), m.ID, store.MoveResume, ""); err != nil {
 		t.Fatal(err)
 	}
-	f.waitFinished(m.ID, 30*time.Second)
+	drive(t, clock, cfg, time.Minute, "the mailing finished", func() bool { return f.mailingStatus(m.ID).Final() })
 	if rcv.deliveredCount() != 40 || f.stats(m.ID).Count(store.MessageSent) != 40 {
 		t.Errorf("after resuming: delivered %d", rcv.deliveredCount())
 	}
 }
 
+// quiet checks that a paused mailing stays quiet: once the dispatcher has
+// polled with the mailing paused (no send starts after that) and its sends
+// in flight are recorded, ten more polls make no call. It returns the calls
+// made until the pause took hold.
+func quiet(t *testing.T, clock *dispatch.ManualClock, cfg dispatch.Config, f *fixture, id store.ID, rcv *receiver) int {
+	t.Helper()
+	nextPoll(t, clock, cfg)
+	waitFor(t, 20*time.Second, "sends stopped", func() bool { return f.stats(id).Count(store.MessageSending) == 0 })
+	calls := len(rcv.snapshot())
+	for range 10 {
+		nextPoll(t, clock, cfg)
+	}
+	if later := len(rcv.snapshot()); later != calls {
+		t.Errorf("calls while paused: %d when the pause took hold, %d ten polls later", calls, later)
+	}
+	return calls
+}
+
 // hardening: pause, then resume → nobody sent twice.
 func TestPauseThenResumeSendsNobodyTwice(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	storetest.NeedsRealMongo(t, "300 messages, paused and resumed mid-mailing")
+	clock := dispatch.NewManualClock()
+	f := fixtureOn(t, storetest.Open(t, store.Options{Now: clock.Now}))
 	f.clients(300, "UTC")
-	now := time.Now()
+	now := clock.Now()
 	m := f.mailing("Pause me", now.Add(-time.Minute), now.Add(time.Hour), nil)
 	rcv := newReceiver(t, func(call) answer { return answer{Status: 200, Delay: 5 * time.Millisecond} })
-	cfg := config(nil)
+	cfg := clockConfig(clock, nil)
 	cfg.Concurrency = 4
-	start(t, f.s, webhook(t, rcv, time.Second), cfg)
+	start(t, f.s, webhook(t, rcv, 10*time.Second), cfg)
+	polled(t, clock, cfg)
 	ctx := context.Background()
 
-	waitFor(t, 20*time.Second, "some deliveries", func() bool { return rcv.deliveredCount() >= 50 })
+	drive(t, clock, cfg, time.Minute, "some deliveries", func() bool { return rcv.deliveredCount() >= 50 })
 	if _, err := f.s.MoveMailing(ctx, m.ID, store.MovePause, "operator"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "sends stopped", func() bool { return f.stats(m.ID).Count(store.MessageSending) == 0 })
-	calls := len(rcv.snapshot())
-	time.Sleep(10 * cfg.PollInterval) // an absence: ten polls, no call
-	if later := len(rcv.snapshot()); later != calls || calls == 300 {
-		t.Fatalf("calls while paused: %d, then %d", calls, later)
+	if calls := quiet(t, clock, cfg, f, m.ID, rcv); calls == 300 {
+		t.Fatal("every message was sent before the pause")
 	}
 	if _, err := f.s.MoveMailing(ctx, m.ID, store.MoveResume, ""); err != nil {
 		t.Fatal(err)
 	}
-	f.waitFinished(m.ID, 30*time.Second)
+	drive(t, clock, cfg, time.Minute, "the mailing finished", func() bool { return f.mailingStatus(m.ID).Final() })
 	all := rcv.snapshot()
 	if len(all) != 300 || rcv.deliveredCount() != 300 || rcv.acceptedTwice() != 0 {
 		t.Errorf("%d calls for 300 clients, %d delivered, %d twice", len(all), rcv.deliveredCount(), rcv.acceptedTwice())
@@ -285,33 +314,40 @@ func TestRateLimitHoldsInEverySlidingSecond(t *testing.T) {
 	}
 }
 
-// The flaky receiver: it fails a share of the calls and is slow at
-// times (slower than the timeout: those calls do not commit). Every client
-// gets exactly one delivery, each attempt is recorded, and the statistics
-// match the receiver's own count.
-//
-// Not run in parallel: an answer given at once must arrive within the
-// 200ms timeout, which a machine busy with other tests does not promise.
+// The flaky receiver: it fails a share of the calls and is slow at times
+// (slower than the timeout: those calls do not commit). Every client gets
+// exactly one delivery, each attempt is recorded, and the statistics match
+// the receiver's own count. The retries wait on the test's clock; the
+// calls take real time, under a timeout that an answer given at once
+// meets however loaded the machine.
 func TestFlakyWebhookDeliversExactlyOnce(t *testing.T) {
-	f := newFixture(t)
+	t.Parallel()
+	storetest.NeedsRealMongo(t, "300 messages retried up to five times each")
+	clock := dispatch.NewManualClock()
+	f := fixtureOn(t, storetest.Open(t, store.Options{Now: clock.Now}))
 	f.clients(300, "UTC")
-	now := time.Now()
+	now := clock.Now()
 	m := f.mailing("Flaky", now.Add(-time.Minute), now.Add(time.Hour), nil)
 	rcv := newReceiver(t, func(c call) answer {
 		switch (c.ID*7 + int64(c.Try)) % 10 { // deterministic: never more than four failures in a row per message
 		case 0, 1, 2:
 			return answer{Status: http.StatusServiceUnavailable}
 		case 3:
-			return answer{Status: 200, Delay: time.Second} // too slow: the sender gives up first
+			if c.ID%30 == 0 {
+				return answer{Status: 200, Delay: time.Hour} // too slow: held until the sender gives up
+			}
+			return answer{Status: http.StatusBadGateway}
 		case 4:
 			return answer{Status: 200, Delay: 50 * time.Millisecond}
 		}
 		return ok()
 	})
-	cfg := config(nil)
+	cfg := clockConfig(clock, nil)
+	cfg.SendTimeout = 2 * time.Second
 	cfg.Retry.MaxAttempts, cfg.PauseAfter = 10, 1000
-	start(t, f.s, webhook(t, rcv, 200*time.Millisecond), cfg)
-	f.waitFinished(m.ID, 60*time.Second)
+	start(t, f.s, webhook(t, rcv, cfg.SendTimeout), cfg)
+	polled(t, clock, cfg)
+	drive(t, clock, cfg, 2*time.Minute, "the mailing finished", func() bool { return f.mailingStatus(m.ID).Final() })
 
 	st := f.stats(m.ID)
 	if rcv.deliveredCount() != 300 || st.Count(store.MessageSent) != rcv.deliveredCount() || st.Total != 300 {
@@ -328,7 +364,7 @@ func TestFlakyWebhookDeliversExactlyOnce(t *testing.T) {
 			}
 		}
 	}
-	retried := 0
+	retried, timedOut := 0, 0
 	for _, msg := range f.messages(m.ID) {
 		if n := len(byID[int64(msg.ID)]); msg.Attempts != n {
 			t.Errorf("message %d: %d attempts recorded, %d calls", msg.ID, msg.Attempts, n)
@@ -336,42 +372,43 @@ func TestFlakyWebhookDeliversExactlyOnce(t *testing.T) {
 		if msg.Attempts > 1 {
 			retried++
 		}
+		if msg.ID%30 == 0 && msg.Attempts > 3 {
+			timedOut++
+		}
 	}
-	if retried == 0 {
-		t.Error("nothing was retried: the receiver did not fail")
+	if retried == 0 || timedOut == 0 {
+		t.Errorf("%d messages retried, %d after a timeout: the receiver did not fail", retried, timedOut)
 	}
 }
 
 // Retries stop at the mailing's end: the messages that never got through
-// are FAILED with the reason, and no call is made after the end.
-//
-// Not run in parallel: it bounds in real time how late a send may start.
+// are FAILED with the reason, and no send starts after the end. The end
+// and the retries are on the test's clock: how many attempts fit before
+// the end does not depend on the machine's load.
 func TestRetriesStopAtMailingEnd(t *testing.T) {
-	f := newFixture(t)
+	t.Parallel()
+	clock := dispatch.NewManualClock()
+	f := fixtureOn(t, storetest.Open(t, store.Options{Now: clock.Now}))
 	f.clients(20, "UTC")
-	now := time.Now()
-	end := now.Add(3 * time.Second)
+	now := clock.Now()
+	end := now.Add(90 * time.Second)
 	m := f.mailing("Until the end", now.Add(-time.Minute), end, nil)
 	rcv := newReceiver(t, func(call) answer { return answer{Status: http.StatusBadGateway} })
-	cfg := config(nil)
-	cfg.Retry = dispatch.RetryPolicy{Base: 100 * time.Millisecond, Max: 400 * time.Millisecond, MaxAttempts: 100}
+	cfg := clockConfig(clock, nil)
+	cfg.Retry = dispatch.RetryPolicy{Base: 5 * time.Second, Max: 20 * time.Second, MaxAttempts: 100}
 	cfg.PauseAfter = 10000
-	sender := &stamped{Sender: webhook(t, rcv, time.Second)}
+	sender := &stamped{Sender: webhook(t, rcv, 10*time.Second), clock: clock}
 	start(t, f.s, sender, cfg)
-	f.waitFinished(m.ID, 20*time.Second)
+	polled(t, clock, cfg)
+	drive(t, clock, cfg, time.Minute, "the mailing finished", func() bool { return f.mailingStatus(m.ID).Final() })
 
-	// Measured where the send starts: the dispatcher checks the end just
-	// before, and a loaded machine may delay the call's arrival at the
-	// receiver, but not what the dispatcher decided.
-	end = end.Truncate(time.Millisecond)
-	for _, at := range sender.times() {
-		if at.After(end.Add(100 * time.Millisecond)) {
-			t.Errorf("a send started at %s, after the end %s", at.Format(time.StampMilli), end.Format(time.StampMilli))
+	// Measured where the send starts, on the dispatcher's clock: it checks
+	// the end just before.
+	for _, s := range sender.sends() {
+		if !s.at.Before(end) {
+			t.Errorf("a send started at %s, not before the end %s", s.at.Format(time.TimeOnly), end.Format(time.TimeOnly))
 		}
 	}
-	// How many attempts fit before the end depends on the machine's load;
-	// that retries happened, and that every message ended FAILED with the
-	// reason, does not.
 	most := 0
 	for _, msg := range f.messages(m.ID) {
 		most = max(most, msg.Attempts)
@@ -379,27 +416,36 @@ func TestRetriesStopAtMailingEnd(t *testing.T) {
 			t.Errorf("message %+v", msg)
 		}
 	}
-	if most < 2 {
-		t.Errorf("no message was retried before the end (most attempts %d)", most)
+	// Backoff of about 5s, 10s, 20s, 20s...: five attempts or more fit in
+	// ninety seconds.
+	if most < 4 {
+		t.Errorf("at most %d attempts of a message before the end", most)
 	}
 }
 
-// stamped notes when each send starts.
+// stamped notes which message each send carries and when, on its clock,
+// it starts.
 type stamped struct {
 	dispatch.Sender
-	mu sync.Mutex
-	at []time.Time
+	clock dispatch.Clock
+	mu    sync.Mutex
+	log   []stamp
+}
+
+type stamp struct {
+	id store.ID
+	at time.Time
 }
 
 func (s *stamped) Send(ctx context.Context, m dispatch.Message) error {
 	s.mu.Lock()
-	s.at = append(s.at, time.Now())
+	s.log = append(s.log, stamp{id: m.ID, at: s.clock.Now()})
 	s.mu.Unlock()
 	return s.Sender.Send(ctx, m)
 }
 
-func (s *stamped) times() []time.Time {
+func (s *stamped) sends() []stamp {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]time.Time(nil), s.at...)
+	return append([]stamp(nil), s.log...)
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.MainWithoutStandIn(m) }
+func TestMain(m *testing.M) { storetest.Main(m) }
 
 // fixture is a store with one tag ("vip") and one operator code ("916")
 // that every seeded client and mailing uses.

@@ -6,7 +6,8 @@
 // FerretDB v1 answers the queries the store sends, slowly (it filters in
 // Go), and has one hazard the MongoDB engine respects: an update command of
 // 100 or more statements never completes, so the engine sends bulk writes
-// in commands of 50.
+// in commands of 50, and the stand-in's clients send one command at a time
+// (see directURI).
 package wire
 
 import (
@@ -76,7 +77,13 @@ func (s *Server) Close(ctx context.Context) error {
 }
 
 // directURI tells the driver that the server is one server, not a replica
-// set whose other members it should look for.
+// set whose other members it should look for, and to send it one command
+// at a time per client. FerretDB keeps a connection of a database's SQLite
+// pool (100) open for each statement of an update command until the
+// command ends, and needs one more to apply each: two bulk writes of 50
+// statements sent at once to one database can take the whole pool and
+// then wait for each other for good (a dispatcher finalising several
+// chunks at once did).
 func directURI(uri string) string {
 	u, err := url.Parse(uri)
 	if err != nil {
@@ -84,6 +91,7 @@ func directURI(uri string) string {
 	}
 	q := u.Query()
 	q.Set("directConnection", "true")
+	q.Set("maxPoolSize", "1")
 	u.RawQuery = q.Encode()
 	return u.String()
 }
