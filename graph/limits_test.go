@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,5 +83,71 @@ func TestComplexityLimit(t *testing.T) {
 				t.Errorf("code %v", err.Extensions["code"])
 			}
 		})
+	}
+}
+
+// TestComplexityIsExact pins what some operations cost, and that an
+// operation costing exactly the limit is let through while one more is
+// refused with its cost named.
+func TestComplexityIsExact(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		query string
+		cost  int
+	}{
+		// me, id and username: a field costs 1.
+		{"plain fields", "{ me { id username } }", 3},
+		// A page of 20 users: 1, and 20 times its selection (nodes, id).
+		{"a page", "{ users(first: 20) { nodes { id } } }", 41},
+		// The list (2), one row's matchedClients (3), and its three reads
+		// again for each of the other rows the list may hold.
+		{"an unpaged list repeats its rows' reads", "{ mailingsStats { matchedClients } }", 2 + 3 + (mailingsStatsLimit-1)*3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			at := ComplexityLimit{Max: tc.cost}.MutateOperationContext(context.Background(), operationOf(t, tc.query))
+			if at != nil {
+				t.Fatalf("refused at a limit equal to its cost %d: %v", tc.cost, at)
+			}
+			over := ComplexityLimit{Max: tc.cost - 1}.MutateOperationContext(context.Background(), operationOf(t, tc.query))
+			want := "operation has complexity " + strconv.Itoa(tc.cost) + ", which exceeds the limit of " + strconv.Itoa(tc.cost-1)
+			if over == nil || over.Message != want {
+				t.Fatalf("at a limit one below its cost: %v, want %q", over, want)
+			}
+		})
+	}
+}
+
+func TestLimitsOfOneAreValid(t *testing.T) {
+	if err := (DepthLimit{Max: 1}).Validate(nil); err != nil {
+		t.Errorf("depth limit 1: %v", err)
+	}
+	if err := (DepthLimit{Max: 0}).Validate(nil); err == nil {
+		t.Error("depth limit 0 accepted")
+	}
+	if err := (ComplexityLimit{Max: 1}).Validate(nil); err != nil {
+		t.Errorf("complexity limit 1: %v", err)
+	}
+	if err := (ComplexityLimit{Max: 0}).Validate(nil); err == nil {
+		t.Error("complexity limit 0 accepted")
+	}
+}
+
+func TestCostArithmeticSaturates(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		got, want int
+	}{
+		{"a sum that fits", addCost(math.MaxInt-5, 5), math.MaxInt},
+		{"a sum one past", addCost(math.MaxInt-5, 6), math.MaxInt},
+		{"a product that just fits", mulCost(2, math.MaxInt/2), math.MaxInt - 1},
+		{"a product one past", mulCost(2, math.MaxInt/2+1), math.MaxInt},
+		{"zero times anything", mulCost(0, math.MaxInt), 0},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, tc.got, tc.want)
+		}
+	}
+	if got := costText(math.MaxInt); !strings.HasPrefix(got, "more than ") {
+		t.Errorf("a saturated cost reads %q", got)
 	}
 }
