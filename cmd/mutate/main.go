@@ -29,10 +29,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -91,7 +93,11 @@ func main() {
 		os.Exit(2)
 	}
 	r := runner{workers: *workers, engines: *engines, verbose: *verbose}
-	if err := r.run(context.Background(), chosen, *list); err != nil {
+	// Interrupted, the run cancels its go test commands, which kills each
+	// one's process group: no test binary outlives it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := r.run(ctx, chosen, *list); err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		os.Exit(1)
 	}
