@@ -16,8 +16,14 @@ type mutant struct {
 	Line     int
 	Col      int
 	Operator string // which rule made it (see operators)
-	From, To string // what the change replaced, and with what
-	Source   []byte // the whole file, changed
+	// AtLine and AtCol are where coverage is asked whether a test ran the
+	// mutant: its own position, except in a case's expression, which
+	// coverage counts with its switch. Package is set for a mutant outside
+	// every function (a constant): every test of its package reaches it.
+	AtLine, AtCol int
+	Package       bool
+	From, To      string // what the change replaced, and with what
+	Source        []byte // the whole file, changed
 }
 
 func (m mutant) String() string {
@@ -69,6 +75,24 @@ func mutants(path string, src []byte) ([]mutant, error) {
 	}
 	var out []mutant
 	var failed error
+	// Case expressions lie between coverage's blocks: they are asked
+	// about through their switch.
+	type anchor struct{ from, to, at token.Pos }
+	var anchors []anchor
+	var funcs []ast.Node
+	ast.Inspect(file, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncDecl:
+			funcs = append(funcs, n)
+		case *ast.SwitchStmt:
+			for _, c := range n.Body.List {
+				for _, e := range c.(*ast.CaseClause).List {
+					anchors = append(anchors, anchor{e.Pos(), e.End(), n.Pos()})
+				}
+			}
+		}
+		return true
+	})
 	emit := func(pos token.Pos, operator, from, to string, apply, undo func()) {
 		if failed != nil {
 			return
@@ -81,8 +105,19 @@ func mutants(path string, src []byte) ([]mutant, error) {
 			failed = err
 			return
 		}
-		p := fset.Position(pos)
-		out = append(out, mutant{File: path, Line: p.Line, Col: p.Column, Operator: operator, From: from, To: to, Source: b.Bytes()})
+		at := pos
+		for _, a := range anchors {
+			if a.from <= pos && pos < a.to {
+				at = a.at
+			}
+		}
+		inFunc := false
+		for _, f := range funcs {
+			inFunc = inFunc || (f.Pos() <= pos && pos < f.End())
+		}
+		p, q := fset.Position(pos), fset.Position(at)
+		out = append(out, mutant{File: path, Line: p.Line, Col: p.Column, AtLine: q.Line, AtCol: q.Column, Package: !inFunc,
+			Operator: operator, From: from, To: to, Source: b.Bytes()})
 	}
 	ast.Inspect(file, func(n ast.Node) bool {
 		switch n := n.(type) {

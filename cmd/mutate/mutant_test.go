@@ -19,8 +19,14 @@ func f(a, b int, ok bool, flush func(), log *slog.Logger) int {
 	if a < b && !ok {
 		return a + b
 	}
+	switch {
+	case a > 2:
+		return 2
+	}
 	return "x" + "y"
 }
+
+const twice = 2 * 3
 `
 
 func TestMutantsOfEachOperator(t *testing.T) {
@@ -43,11 +49,37 @@ func TestMutantsOfEachOperator(t *testing.T) {
 		"p.go:10:7 boundary: < → <=",
 		"p.go:10:7 negation: < → >=",
 		"p.go:11:12 arithmetic: + → -",
+		"p.go:14:9 boundary: > → >=",
+		"p.go:14:9 negation: > → <=",
+		"p.go:20:17 arithmetic: * → /",
 	}
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("mutants:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestCaseExpressionsAndConstantsAreAskedAboutElsewhere(t *testing.T) {
+	ms, err := mutants("p.go", []byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		switch {
+		case m.Line == 14: // a case's expression: asked through its switch
+			if m.AtLine != 13 || m.AtCol != 2 || m.Package {
+				t.Errorf("%s: asked at %d:%d (package %v), want its switch at 13:2", m, m.AtLine, m.AtCol, m.Package)
+			}
+		case m.Line == 20: // a constant: every test of the package
+			if !m.Package {
+				t.Errorf("%s: not reached by the package's tests", m)
+			}
+		default:
+			if m.AtLine != m.Line || m.AtCol != m.Col || m.Package {
+				t.Errorf("%s: asked at %d:%d (package %v)", m, m.AtLine, m.AtCol, m.Package)
+			}
+		}
 	}
 }
 

@@ -97,7 +97,7 @@ func (s suite) reaching(m mutant) (suite, time.Duration) {
 	var out suite
 	var took time.Duration
 	for _, tc := range s {
-		if tc.cover.covers(m.File, m.Line, m.Col) {
+		if tc.cover.covers(m.File, m.AtLine, m.AtCol) || (m.Package && filepath.Clean(tc.pkg) == filepath.Dir(m.File)) {
 			out = append(out, tc)
 			took += tc.took
 		}
