@@ -75,8 +75,5 @@ func (cfg ServerConfig) withDefaults() ServerConfig {
 	if cfg.WebsocketPing <= 0 {
 		cfg.WebsocketPing = DefaultWebsocketPing
 	}
-	if cfg.SocketTicks == nil {
-		cfg.SocketTicks = SystemTicks
-	}
 	return cfg
 }

@@ -63,11 +63,7 @@ func (p *Progress) Subscribe(ctx context.Context, id store.ID) (<-chan *model.Ma
 		p.watches[id] = w
 		// The ticker starts before the first answer goes out, so a tick
 		// sent once the subscriber has its first numbers is not missed.
-		ticks := p.Ticks
-		if ticks == nil {
-			ticks = SystemTicks
-		}
-		tick, stop := ticks(p.Interval)
+		tick, stop := p.Ticks.start(p.Interval)
 		go p.poll(id, w, first, tick, stop)
 	}
 	w.subs[ch] = struct{}{}

@@ -32,6 +32,15 @@ func SystemTicks(every time.Duration) (<-chan time.Time, func()) {
 	return t.C, t.Stop
 }
 
+// start starts a ticker of period every: t's, or a time.Ticker when t is
+// nil, as every Ticks option leaves it unless a test ticks by hand.
+func (t Ticks) start(every time.Duration) (<-chan time.Time, func()) {
+	if t == nil {
+		return SystemTicks(every)
+	}
+	return t(every)
+}
+
 // closeForbidden is graphql-ws's close code for a client whose credentials
 // are refused.
 const closeForbidden = 4403
@@ -86,7 +95,7 @@ func (s *socket) watch(ctx context.Context, a *auth.Authenticator, caller *auth.
 	if a == nil || caller == nil || every <= 0 {
 		return ctx
 	}
-	tick, stop := ticks(every)
+	tick, stop := ticks.start(every)
 	go func() {
 		defer stop()
 		for {
