@@ -468,8 +468,17 @@ func (a *Accounts) DeleteUser(ctx context.Context, caller *auth.Caller, id store
 
 // ChangePassword changes the caller's own password after checking the old
 // one, and revokes their other tokens unless asked to keep them.
+//
+// The old password is a guess at the password as a sign-in's is, by
+// whoever holds the token: it is counted against the account's and the
+// address's sign-in throttles before it is checked, so a stolen token buys
+// no more guesses than signIn gives.
 func (a *Accounts) ChangePassword(ctx context.Context, caller *auth.Caller, oldPassword, newPassword string, keepOtherTokens bool) error {
 	id := store.ID(caller.UserID)
+	keys := a.throttleKeys(ctx, caller.Username)
+	if err := a.countSignIn(ctx, keys); err != nil {
+		return err
+	}
 	hash, err := a.Store.PasswordHash(ctx, id)
 	if err != nil {
 		return err
@@ -480,6 +489,9 @@ func (a *Accounts) ChangePassword(ctx context.Context, caller *auth.Caller, oldP
 	}
 	if !ok {
 		return fault.Field("old_password", "Your old password was entered incorrectly. Please enter it again.")
+	}
+	if err := a.Store.ThrottleReset(ctx, keys[0].key); err != nil {
+		a.Logger.WarnContext(ctx, "reset sign-in throttle", "err", err)
 	}
 	if err := a.setPassword(ctx, id, "new_password", newPassword); err != nil {
 		return err
