@@ -36,6 +36,7 @@ const (
 	CodeValidationFailed        = errcode.ValidationFailed
 	CodeDepthLimitExceeded      = "DEPTH_LIMIT_EXCEEDED"
 	CodeComplexityLimitExceeded = "COMPLEXITY_LIMIT_EXCEEDED"
+	CodeVariablesLimitExceeded  = "VARIABLES_LIMIT_EXCEEDED"
 	CodeBadRequest              = "BAD_REQUEST"
 	CodeMethodNotAllowed        = "METHOD_NOT_ALLOWED"
 	CodeNotAcceptable           = "NOT_ACCEPTABLE"
@@ -48,6 +49,7 @@ var Codes = []string{
 	CodeBadUserInput, CodeUnauthenticated, CodeForbidden, CodeNotFound, CodeConflict,
 	CodeTooManyRequests, CodeUnavailable, CodeInternal,
 	CodeParseFailed, CodeValidationFailed, CodeDepthLimitExceeded, CodeComplexityLimitExceeded,
+	CodeVariablesLimitExceeded,
 	CodeBadRequest, CodeMethodNotAllowed, CodeNotAcceptable, CodeUnsupportedMediaType, CodePayloadTooLarge,
 }
 

@@ -17,8 +17,9 @@ import (
 // for them too. The HTTP transports are the handler's alone.
 func NewExecutor(r *Resolver, cfg ServerConfig) *executor.Executor {
 	cfg = cfg.withDefaults()
-	e := executor.New(newExecutableSchema(r))
-	configureExecution(e, r, cfg)
+	es := newExecutableSchema(r)
+	e := executor.New(es)
+	configureExecution(e, es, r, cfg)
 	return e
 }
 
@@ -41,7 +42,7 @@ type executionSettings interface {
 
 // configureExecution applies the execution settings every surface shares.
 // cfg must have its defaults applied.
-func configureExecution(s executionSettings, r *Resolver, cfg ServerConfig) {
+func configureExecution(s executionSettings, es graphql.ExecutableSchema, r *Resolver, cfg ServerConfig) {
 	var cache graphql.Cache[*ast.QueryDocument] = lru.New[*ast.QueryDocument](queryCacheSize)
 	if cfg.Observer != nil {
 		cache = countingCache{Cache: cache, to: cfg.Observer}
@@ -52,10 +53,7 @@ func configureExecution(s executionSettings, r *Resolver, cfg ServerConfig) {
 	if cfg.Introspection {
 		s.Use(extension.Introspection{})
 	}
-	// Depth first: it is the cheaper check, and refuses the deepest
-	// documents before they are priced.
-	s.Use(DepthLimit{Max: cfg.DepthLimit})
-	s.Use(ComplexityLimit{Max: cfg.ComplexityLimit})
+	s.Use(Admission{Schema: es.Schema(), MaxDepth: cfg.DepthLimit, MaxComplexity: cfg.ComplexityLimit, MaxScans: cfg.ScanLimit})
 	s.AroundOperations(withLoaders(r.Store))
 	s.SetErrorPresenter(ErrorPresenter(cfg.Logger))
 	s.SetRecoverFunc(Recover(cfg.Logger))
@@ -71,6 +69,9 @@ func (cfg ServerConfig) withDefaults() ServerConfig {
 	}
 	if cfg.ParserTokenLimit <= 0 {
 		cfg.ParserTokenLimit = DefaultParserTokenLimit
+	}
+	if cfg.ScanLimit <= 0 {
+		cfg.ScanLimit = DefaultScanLimit
 	}
 	if cfg.WebsocketPing <= 0 {
 		cfg.WebsocketPing = DefaultWebsocketPing

@@ -1,63 +1,29 @@
 package graph
 
 import (
-	"context"
 	"fmt"
 	"math"
 
-	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// Both limits walk the operation once per fragment, not once per spread: a
-// fragment that spreads another twice, forty levels down, names 2^40 fields
-// in a document of a kilobyte and a half, and a walk that expanded every
-// spread would never finish. A fragment's depth and cost do not depend on
-// where it is spread (its fields are those of its own type condition), so
-// each is worked out the first time and reused.
-
-// DepthLimit refuses operations nested deeper than Max before any resolver
-// runs. Complexity alone does not catch a deep chain of cheap fields.
-type DepthLimit struct {
-	Max int
-}
-
-var (
-	_ graphql.HandlerExtension        = DepthLimit{}
-	_ graphql.OperationContextMutator = DepthLimit{}
-)
-
-// ExtensionName implements graphql.HandlerExtension.
-func (DepthLimit) ExtensionName() string { return "DepthLimit" }
-
-// Validate implements graphql.HandlerExtension.
-func (d DepthLimit) Validate(graphql.ExecutableSchema) error {
-	if d.Max < 1 {
-		return fmt.Errorf("depth limit must be at least 1, not %d", d.Max)
-	}
-	return nil
-}
-
-// MutateOperationContext implements graphql.OperationContextMutator.
-func (d DepthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if oc.Operation == nil {
-		return nil
-	}
-	w := depthWalk{fragments: newFragmentMemo[int](oc.Doc)}
-	if w.depth(oc.Operation.SelectionSet) > d.Max {
-		err := gqlerror.Errorf("operation is nested deeper than %d levels", d.Max)
-		err.Extensions = map[string]any{"code": CodeDepthLimitExceeded}
-		return err
-	}
-	return nil
-}
+// The walks that measure an operation for Admission (admission.go). Each
+// walks the operation once per fragment, not once per spread: a fragment
+// that spreads another twice, forty levels down, names 2^40 fields in a
+// document of a kilobyte and a half, and a walk that expanded every spread
+// would never finish. A fragment's measure does not depend on where it is
+// spread (its fields are those of its own type condition), so each is
+// worked out the first time and reused.
 
 // depthWalk measures the deepest field path of a selection set, counting
-// each fragment once.
+// each fragment once and each field by its weight.
 type depthWalk struct {
 	fragments fragmentMemo[int]
+	weight    func(*ast.Field) int
+}
+
+func newDepthWalk(doc *ast.QueryDocument, weight func(*ast.Field) int) depthWalk {
+	return depthWalk{fragments: newFragmentMemo[int](doc), weight: weight}
 }
 
 func (w depthWalk) depth(set ast.SelectionSet) int {
@@ -65,7 +31,7 @@ func (w depthWalk) depth(set ast.SelectionSet) int {
 	for _, sel := range set {
 		switch sel := sel.(type) {
 		case *ast.Field:
-			deepest = max(deepest, 1+w.depth(sel.SelectionSet))
+			deepest = max(deepest, w.weight(sel)+w.depth(sel.SelectionSet))
 		case *ast.InlineFragment:
 			deepest = max(deepest, w.depth(sel.SelectionSet))
 		case *ast.FragmentSpread:
@@ -73,6 +39,19 @@ func (w depthWalk) depth(set ast.SelectionSet) int {
 		}
 	}
 	return deepest
+}
+
+// selectionDepth weighs every field 1 but an introspection type's ofType:
+// a type reference's chain of wrappers is as long as the schema makes it
+// (three at most in Gatehouse's), whatever the document asks, and the
+// standard introspection query asks for nine. Introspection is bounded by
+// the validator's MaxIntrospectionDepth rule (as graphql-js's) and by its
+// price instead.
+func selectionDepth(f *ast.Field) int {
+	if f.Name == "ofType" && f.ObjectDefinition != nil && f.ObjectDefinition.Name == "__Type" {
+		return 0
+	}
+	return 1
 }
 
 // fragmentMemo measures each fragment of a document once.
@@ -101,51 +80,26 @@ func (m fragmentMemo[M]) of(name string, measure func(ast.SelectionSet) M) M {
 	return n
 }
 
-// ComplexityLimit refuses operations whose estimated cost is higher than
-// Max before any resolver runs; prices.go says what each field costs. It
-// stands in for gqlgen's own extension, which walks every spread of every
-// fragment; it records its figures under the same name, so
-// extension.GetComplexityStats reads them.
-type ComplexityLimit struct {
-	Max int
-}
-
-var (
-	_ graphql.HandlerExtension        = ComplexityLimit{}
-	_ graphql.OperationContextMutator = ComplexityLimit{}
-)
-
-// ExtensionName implements graphql.HandlerExtension.
-func (ComplexityLimit) ExtensionName() string { return "ComplexityLimit" }
-
-// Validate implements graphql.HandlerExtension.
-func (c ComplexityLimit) Validate(graphql.ExecutableSchema) error {
-	if c.Max < 1 {
-		return fmt.Errorf("complexity limit must be at least 1, not %d", c.Max)
-	}
-	return nil
-}
-
-// MutateOperationContext implements graphql.OperationContextMutator.
-func (c ComplexityLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if oc.Operation == nil {
-		return nil
-	}
-	w := costWalk{vars: oc.Variables, fragments: newFragmentMemo[price](oc.Doc)}
-	cost := w.cost(oc.Operation.SelectionSet).total
-	oc.Stats.SetExtension(c.ExtensionName(), &extension.ComplexityStats{Complexity: cost, ComplexityLimit: c.Max})
-	if cost > c.Max {
-		err := gqlerror.Errorf("operation has complexity %s, which exceeds the limit of %d", costText(cost), c.Max)
-		err.Extensions = map[string]any{"code": CodeComplexityLimitExceeded}
-		return err
-	}
-	return nil
-}
-
-// costWalk prices a selection set, each fragment once.
+// costWalk prices a selection set, each fragment once (prices.go says what
+// each field costs).
 type costWalk struct {
 	vars      map[string]any
 	fragments fragmentMemo[price]
+	// introspection counts what __schema and __type answer; its budget is
+	// shared by the whole operation, so that aliased copies stop being
+	// walked once the operation is past its limit.
+	introspection introspectionWalk
+}
+
+// newCostWalk prices the operations of doc on schema, stopping the count of
+// introspection values once they alone would cost more than limit.
+func newCostWalk(schema *ast.Schema, doc *ast.QueryDocument, vars map[string]any, limit int) costWalk {
+	left := mulCost(addCost(limit, 1), introspectionValuesPerCost)
+	return costWalk{
+		vars:          vars,
+		fragments:     newFragmentMemo[price](doc),
+		introspection: introspectionWalk{schema: schema, fragments: doc.Fragments, vars: vars, left: &left},
+	}
 }
 
 func (w costWalk) cost(set ast.SelectionSet) price {
@@ -164,11 +118,29 @@ func (w costWalk) cost(set ast.SelectionSet) price {
 }
 
 func (w costWalk) field(f *ast.Field) price {
-	// Introspection of the whole schema is priced by its depth alone.
-	if f.Definition == nil || f.ObjectDefinition == nil || f.Definition.Type.Name() == "__Schema" {
+	if isIntrospectionRoot(f) {
+		return w.introspectionPrice(f)
+	}
+	if f.Definition == nil || f.ObjectDefinition == nil {
 		return price{}
 	}
 	return fieldPrice(f.Definition, f.ObjectDefinition.Name, w.cost(f.SelectionSet), f.ArgumentMap(w.vars))
+}
+
+// introspectionPrice prices __schema or __type by the values it answers; an
+// answer past the operation's budget is priced as more than any limit.
+func (w costWalk) introspectionPrice(f *ast.Field) price {
+	left := w.introspection.left
+	if w.introspection.schema == nil || *left <= 0 {
+		return price{once: cost{total: math.MaxInt}}
+	}
+	before := *left
+	w.introspection.root(f)
+	if *left <= 0 {
+		return price{once: cost{total: math.MaxInt}}
+	}
+	values := before - *left
+	return price{once: cost{total: (values + introspectionValuesPerCost - 1) / introspectionValuesPerCost}}
 }
 
 // addCost adds two costs, saturating instead of overflowing.

@@ -9,17 +9,26 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // operationOf parses and validates query against the schema, as the
 // executor does before the limits run.
 func operationOf(t *testing.T, query string) *graphql.OperationContext {
 	t.Helper()
+	oc, err := operationOrError(query)
+	if err != nil {
+		t.Fatalf("%.200s: %v", query, err)
+	}
+	return oc
+}
+
+func operationOrError(query string) (*graphql.OperationContext, gqlerror.List) {
 	doc, errs := gqlparser.LoadQuery(parsedSchema, query)
 	if errs != nil {
-		t.Fatalf("%s: %v", query, errs)
+		return nil, errs
 	}
-	return &graphql.OperationContext{Doc: doc, Operation: doc.Operations[0], Variables: map[string]any{}}
+	return &graphql.OperationContext{Doc: doc, Operation: doc.Operations[0], Variables: map[string]any{}}, nil
 }
 
 // doubling is a document whose fragment of each level spreads the one below
@@ -31,6 +40,12 @@ func doubling(levels int) string {
 		b.WriteString("fragment F" + strconv.Itoa(i) + " on User { ...F" + strconv.Itoa(i-1) + " ...F" + strconv.Itoa(i-1) + " }\n")
 	}
 	return b.String()
+}
+
+// admission is the admission of the default limits, but for those a test
+// sets.
+func admission(depth, complexity int) Admission {
+	return Admission{Schema: parsedSchema, MaxDepth: depth, MaxComplexity: complexity, MaxScans: DefaultScanLimit}
 }
 
 func TestDepthLimit(t *testing.T) {
@@ -48,7 +63,7 @@ func TestDepthLimit(t *testing.T) {
 		{"fragments counted once, whatever their spreads", doubling(40), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := DepthLimit{Max: 10}.MutateOperationContext(context.Background(), operationOf(t, tc.query))
+			err := admission(10, math.MaxInt).MutateOperationContext(context.Background(), operationOf(t, tc.query))
 			if refused := err != nil; refused != tc.refused {
 				t.Fatalf("refused: %v (%v), want %v", refused, err, tc.refused)
 			}
@@ -75,7 +90,7 @@ func TestComplexityLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			oc := operationOf(t, tc.query)
-			err := ComplexityLimit{Max: DefaultComplexityLimit}.MutateOperationContext(context.Background(), oc)
+			err := admission(DefaultDepthLimit, DefaultComplexityLimit).MutateOperationContext(context.Background(), oc)
 			if refused := err != nil; refused != tc.refused {
 				t.Fatalf("refused: %v (%v), want %v", refused, err, tc.refused)
 			}
@@ -97,18 +112,19 @@ func TestComplexityIsExact(t *testing.T) {
 	}{
 		// me, id and username: a field costs 1.
 		{"plain fields", "{ me { id username } }", 3},
-		// A page of 20 users: 1, and 20 times its selection (nodes, id).
-		{"a page", "{ users(first: 20) { nodes { id } } }", 41},
+		// A page of 20 users: itself and its nodes, once, and 20 times
+		// each row's selection (id).
+		{"a page", "{ users(first: 20) { nodes { id } } }", 22},
 		// The list (2), one row's matchedClients (3), and its three reads
 		// again for each of the other rows the list may hold.
 		{"an unpaged list repeats its rows' reads", "{ mailingsStats { matchedClients } }", 2 + 3 + (mailingsStatsLimit-1)*3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			at := ComplexityLimit{Max: tc.cost}.MutateOperationContext(context.Background(), operationOf(t, tc.query))
+			at := admission(DefaultDepthLimit, tc.cost).MutateOperationContext(context.Background(), operationOf(t, tc.query))
 			if at != nil {
 				t.Fatalf("refused at a limit equal to its cost %d: %v", tc.cost, at)
 			}
-			over := ComplexityLimit{Max: tc.cost - 1}.MutateOperationContext(context.Background(), operationOf(t, tc.query))
+			over := admission(DefaultDepthLimit, tc.cost-1).MutateOperationContext(context.Background(), operationOf(t, tc.query))
 			want := "operation has complexity " + strconv.Itoa(tc.cost) + ", which exceeds the limit of " + strconv.Itoa(tc.cost-1)
 			if over == nil || over.Message != want {
 				t.Fatalf("at a limit one below its cost: %v, want %q", over, want)
@@ -118,16 +134,13 @@ func TestComplexityIsExact(t *testing.T) {
 }
 
 func TestLimitsOfOneAreValid(t *testing.T) {
-	if err := (DepthLimit{Max: 1}).Validate(nil); err != nil {
-		t.Errorf("depth limit 1: %v", err)
+	if err := admission(1, 1).Validate(nil); err != nil {
+		t.Errorf("limits of 1: %v", err)
 	}
-	if err := (DepthLimit{Max: 0}).Validate(nil); err == nil {
+	if err := admission(0, 1).Validate(nil); err == nil {
 		t.Error("depth limit 0 accepted")
 	}
-	if err := (ComplexityLimit{Max: 1}).Validate(nil); err != nil {
-		t.Errorf("complexity limit 1: %v", err)
-	}
-	if err := (ComplexityLimit{Max: 0}).Validate(nil); err == nil {
+	if err := admission(1, 0).Validate(nil); err == nil {
 		t.Error("complexity limit 0 accepted")
 	}
 }

@@ -19,9 +19,6 @@ import (
 // through a per-request loader) every time it runs: the price is at least
 // the store round trips it makes.
 var fieldPrices = map[string]int{
-	// A password hash each: one request cannot carry many as aliases.
-	"Mutation.signIn": signInCost,
-	"Mutation.signUp": signInCost,
 	// The mailing, then its statistics.
 	"Query.mailingStats": 2,
 	// Every mailing the filter keeps, then their statistics, in two reads.
@@ -62,38 +59,131 @@ var listRows = map[string]int{
 	"Role.permissions":          500,
 }
 
-// price is what a selection costs: total is its complexity, reads the part
-// of it made of store reads that each row of an enclosing list repeats.
+// Scans: a count, a search, a filter or an order other than the id's, a
+// page that starts far into the list or counts from its end (last without
+// before) reads every row the list holds, not the page's: at 100,000 users
+// a scan takes from a few milliseconds (a count) to a tenth of a second (a
+// search), whatever the page size, first: 0 included. Each connection that
+// scans is priced scanCost once (and once per row of a list around it),
+// its page and its count walking the same rows, and an operation may run
+// at most Admission.MaxScans of them.
+const (
+	scanCost = 50
+	// scanOffset is the furthest position a page may start at before
+	// reaching it is priced as a scan: the store walks the rows before it.
+	scanOffset = 1000
+)
+
+// cost is what a selection costs: total is its complexity, reads the part
+// of it made of store reads that each row of an enclosing list repeats,
+// scans the store scans it runs.
+type cost struct {
+	total, reads, scans int
+}
+
+func (c cost) plus(d cost) cost {
+	return cost{addCost(c.total, d.total), addCost(c.reads, d.reads), addCost(c.scans, d.scans)}
+}
+
+// times is c repeated n times.
+func (c cost) times(n int) cost {
+	return cost{mulCost(n, c.total), mulCost(n, c.reads), mulCost(n, c.scans)}
+}
+
+// price is what a selection costs once, and, within a connection, what each
+// of its rows costs (the selection of nodes or edges): the paged field
+// around it knows how many rows there are.
 type price struct {
-	total, reads int
+	once, row cost
 }
 
 func (p price) plus(q price) price {
-	return price{addCost(p.total, q.total), addCost(p.reads, q.reads)}
+	return price{p.once.plus(q.once), p.row.plus(q.row)}
 }
 
 // fieldPrice prices one field, given its selection's price and its
 // arguments.
 func fieldPrice(def *ast.FieldDefinition, parent string, child price, args map[string]any) price {
 	coord := parent + "." + def.Name
-	own, ownReads := 1, 0
+	own := cost{total: 1}
 	if p, ok := fieldPrices[coord]; ok {
-		own, ownReads = p, p
-	} else if def.Name == "totalCount" && isConnection(parent) {
-		ownReads = 1 // one count
+		own = cost{total: p, reads: p}
 	}
-	if isPaged(def) {
-		size := pageSize(intArg(args, "first"), intArg(args, "last"), intArg(args, "limit"))
-		total := addCost(own, mulCost(size, child.total))
-		return price{total, total}
+	if n := hashesOf(coord, args); n > 0 {
+		own = cost{total: n * signInCost, reads: n}
 	}
-	if rows, ok := listRows[coord]; ok {
-		return price{
-			addCost(addCost(own, child.total), mulCost(rows-1, child.reads)),
-			addCost(ownReads, mulCost(rows, child.reads)),
+	if isConnection(parent) {
+		switch def.Name {
+		case "nodes", "edges":
+			return price{once: own, row: child.once}
+		case "totalCount":
+			return price{once: cost{total: scanCost, reads: 1, scans: 1}}
 		}
 	}
-	return price{addCost(own, child.total), addCost(ownReads, child.reads)}
+	if isPaged(def) {
+		once := child.once
+		// A page that scans and its count walk the same rows: one scan.
+		if pageScans(args) && once.scans == 0 {
+			once = once.plus(cost{total: scanCost, reads: 1, scans: 1})
+		}
+		size := pageSize(intArg(args, "first"), intArg(args, "last"), intArg(args, "limit"))
+		total := own.plus(once).plus(child.row.times(size))
+		// Every part of a page is read again for each row of a list around it.
+		total.reads = total.total
+		return price{once: total}
+	}
+	if rows, ok := listRows[coord]; ok {
+		c := child.once
+		return price{once: cost{
+			total: addCost(addCost(own.total, c.total), mulCost(rows-1, c.reads)),
+			reads: addCost(own.reads, mulCost(rows, c.reads)),
+			scans: mulCost(rows, c.scans),
+		}}
+	}
+	return price{once: own.plus(child.once)}
+}
+
+// pageScans tells a page whose arguments make the store read past it: a
+// filter, a search or an order, a start far into the list, or a size
+// counted from the end of the list.
+func pageScans(args map[string]any) bool {
+	for _, name := range []string{"filter", "search", "orderBy"} {
+		if v, ok := args[name]; ok && v != nil && v != "" {
+			return true
+		}
+	}
+	if _, ok := args["before"].(string); !ok && intArg(args, "last") != nil {
+		return true
+	}
+	start := 0
+	if n := intArg(args, "offset"); n != nil {
+		start = *n
+	}
+	for _, name := range []string{"after", "before"} {
+		if c, ok := args[name].(string); ok {
+			if n, err := decodeCursor(name, c); err == nil {
+				start = max(start, n)
+			}
+		}
+	}
+	return start > scanOffset
+}
+
+// hashesOf is how many password hashes field coord computes with args:
+// each costs as much as signIn, so one request cannot carry many as
+// aliases, whichever mutation computes them.
+func hashesOf(coord string, args map[string]any) int {
+	switch coord {
+	case "Mutation.signIn", "Mutation.signUp", "Mutation.setPassword":
+		return 1
+	case "Mutation.changePassword":
+		return 2 // the old password checked, the new one hashed
+	case "Mutation.createUser", "Mutation.updateUser", "Mutation.replaceUser":
+		if input, ok := args["input"].(map[string]any); ok && input["password"] != nil {
+			return 1
+		}
+	}
+	return 0
 }
 
 // isPaged tells a field that takes a page size.

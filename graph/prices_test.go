@@ -46,14 +46,22 @@ func forcesResolver(f *ast.FieldDefinition) bool {
 	return arg != nil && arg.Value.Raw == "true"
 }
 
-// A page costs its size times its selection whichever argument gives the
-// size: a backward page (last) is as large as a forward one (first) or an
-// offset one (limit), so a page of pages is priced the same, and refused,
-// whichever way it is asked.
+// A page costs its rows' selection times its size whichever argument gives
+// the size: a backward page (last) is as large as a forward one (first) or
+// an offset one (limit), so a page of pages is priced the same, and refused,
+// whichever way it is asked. last without before also counts the list to
+// find its end: a scan, once per page.
 func TestPageIsPricedByItsSizeWhicheverArgumentGivesIt(t *testing.T) {
-	// 100 roles, each with a page of 100 users of two fields each (nodes
-	// and id): 1 + 100 × (1 + 1 + 100 × 2).
-	const want = 20201
+	// 100 roles, each with a page of 100 users: each page is itself (1),
+	// its nodes (1) and each row's selection (id: 1), so a page of users
+	// costs 102 and the page of roles 1 + 1 + 100 × 102.
+	const rows = 10202
+	want := map[string]cost{
+		"first": {total: rows},
+		"limit": {total: rows},
+		// 101 pages from the end, each a scan.
+		"last": {total: rows + 101*scanCost, scans: 101},
+	}
 	for _, size := range []string{"first", "last", "limit"} {
 		for _, tc := range []struct {
 			name, query string
@@ -65,9 +73,10 @@ func TestPageIsPricedByItsSizeWhicheverArgumentGivesIt(t *testing.T) {
 			t.Run(size+" "+tc.name, func(t *testing.T) {
 				oc := operationOf(t, strings.ReplaceAll(tc.query, "SIZE", size))
 				oc.Variables = tc.vars
-				w := costWalk{vars: oc.Variables, fragments: newFragmentMemo[price](oc.Doc)}
-				if got := w.cost(oc.Operation.SelectionSet).total; got != want {
-					t.Errorf("priced %d, want %d", got, want)
+				w := newCostWalk(parsedSchema, oc.Doc, oc.Variables, DefaultComplexityLimit)
+				got := w.cost(oc.Operation.SelectionSet).once
+				if got.total != want[size].total || got.scans != want[size].scans {
+					t.Errorf("priced %d with %d scans, want %d with %d", got.total, got.scans, want[size].total, want[size].scans)
 				}
 			})
 		}

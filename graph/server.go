@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -33,6 +32,8 @@ type ServerConfig struct {
 	ComplexityLimit int
 	// DepthLimit refuses operations nested deeper.
 	DepthLimit int
+	// ScanLimit refuses operations that run more store scans.
+	ScanLimit int
 	// ParserTokenLimit stops the parser on huge documents (CVE-2023-49559).
 	ParserTokenLimit int
 	// Introspection answers __schema and __type queries.
@@ -65,6 +66,7 @@ type ServerConfig struct {
 const (
 	DefaultComplexityLimit  = 1000
 	DefaultDepthLimit       = 12
+	DefaultScanLimit        = 4
 	DefaultParserTokenLimit = 15000
 	DefaultWebsocketPing    = 15 * time.Second
 	queryCacheSize          = 1000
@@ -78,7 +80,8 @@ const (
 // recover function.
 func NewServer(r *Resolver, cfg ServerConfig) http.Handler {
 	cfg = cfg.withDefaults()
-	srv := handler.New(newExecutableSchema(r))
+	es := newExecutableSchema(r)
+	srv := handler.New(es)
 
 	ws := transport.Websocket{
 		Implementation: deadlinesLiftedOnAccept{terminalOnce{transport.CoderWebsocketImplementation{
@@ -102,7 +105,7 @@ func NewServer(r *Resolver, cfg ServerConfig) http.Handler {
 	srv.AddTransport(HTTPTransport{})
 
 	// The same execution settings as the in-process executor (executor.go).
-	configureExecution(srv, r, cfg)
+	configureExecution(srv, es, r, cfg)
 	srv.AroundOperations(socketAccess(cfg.Authenticator, cfg.Logger))
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if ws.Supports(req) {
@@ -405,9 +408,6 @@ func readGraphQLParams(r *http.Request) (params *graphql.RawParams, problem stri
 			return nil, "The operationName parameter must be a string."
 		}
 	}
-	if !withinJSONBounds(variables) {
-		return nil, fmt.Sprintf("The variables parameter may nest at most %d levels and hold at most %d values.", MaxVariableDepth, MaxVariableValues)
-	}
 	if !decodeJSONObject(variables, &params.Variables) {
 		return nil, "The variables parameter must be a JSON object."
 	}
@@ -430,52 +430,6 @@ func jsonString(s string) []byte {
 func isJSONNull(raw []byte) bool {
 	raw = bytes.TrimSpace(raw)
 	return len(raw) == 0 || string(raw) == "null"
-}
-
-// Bounds of the variables of a GraphQL request over HTTP. Decoding and
-// coercing variables costs time in proportion to their size, and to the
-// square of their nesting (gqlgen walks a context chain as deep as the
-// value at every level), before any rule of the schema can look at them.
-// The deepest variable the schema takes (a users filter nested as deep as
-// it may be, with its lookups) is about 40 levels.
-const (
-	MaxVariableDepth  = 64
-	MaxVariableValues = 20_000
-)
-
-// withinJSONBounds scans raw JSON without decoding it: false when it nests
-// deeper than MaxVariableDepth or holds more than MaxVariableValues values
-// (counted by their separators, commas and colons, so a string is one
-// value whatever it holds). Malformed JSON is left for the decoder to refuse.
-func withinJSONBounds(raw []byte) bool {
-	depth, values := 0, 1
-	inString, escaped := false, false
-	for _, c := range raw {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			if depth++; depth > MaxVariableDepth {
-				return false
-			}
-		case c == '}' || c == ']':
-			depth--
-		case c == ',' || c == ':':
-			if values++; values > MaxVariableValues {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // decodeJSONObject decodes an optional JSON object, keeping numbers as

@@ -53,6 +53,7 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	env.int64(fs, &c.BodyLimit, "body-limit", "GATEHOUSE_BODY_LIMIT", def.BodyLimit, "largest request body in bytes")
 	env.int(fs, &c.ComplexityLimit, "complexity-limit", "GATEHOUSE_COMPLEXITY_LIMIT", def.ComplexityLimit, "largest GraphQL query complexity")
 	env.int(fs, &c.DepthLimit, "depth-limit", "GATEHOUSE_DEPTH_LIMIT", def.DepthLimit, "deepest GraphQL selection nesting")
+	env.int(fs, &c.ScanLimit, "scan-limit", "GATEHOUSE_SCAN_LIMIT", def.ScanLimit, "most store scans (counts, searches, filtered or ordered pages) one GraphQL operation may run")
 	env.int(fs, &c.ParserTokenLimit, "parser-token-limit", "GATEHOUSE_PARSER_TOKEN_LIMIT", def.ParserTokenLimit, "most tokens in one GraphQL document")
 	env.int(fs, &c.WebsocketsPerClient, "websockets-per-client", "GATEHOUSE_WEBSOCKETS_PER_CLIENT", def.WebsocketsPerClient, "most websockets one client address may hold open at once")
 	env.duration(fs, &c.WebsocketPing, "websocket-ping", "GATEHOUSE_WEBSOCKET_PING", def.WebsocketPing, "how often an open websocket is pinged; a graphql-transport-ws client that answers no ping for two intervals is disconnected")

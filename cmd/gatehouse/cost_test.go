@@ -253,12 +253,12 @@ func TestListsArePricedByTheirRows(t *testing.T) {
 	}
 }
 
-// Variables are read before any filter bound can look at them, and reading
-// them costs time in proportion to their size (and, for nesting, to its
-// square): the GraphQL endpoint refuses variables nested deeper than 64
-// levels or holding more than 20,000 values as a bad request, before they
-// are decoded.
-func TestHugeVariablesAreRefusedBeforeDecoding(t *testing.T) {
+// Variables are coerced before any filter bound can look at them, and
+// coercing them costs time in proportion to their size (and, for nesting,
+// to its square): variables nested deeper than 64 levels or holding more
+// than 20,000 values are refused as a request error before they are
+// coerced.
+func TestHugeVariablesAreRefusedBeforeCoercion(t *testing.T) {
 	g := newTestGateway(t)
 	token := g.signUp(t, "variable", "variable-pass")
 	const usersQuery = `query($f: UserFilter) { users(filter: $f) { totalCount } }`
@@ -271,7 +271,7 @@ func TestHugeVariablesAreRefusedBeforeDecoding(t *testing.T) {
 		{"a not 64 deep", notFilter(64)},
 	} {
 		r := g.query(t, token, usersQuery, map[string]any{"f": c.filter})
-		if r.Status != http.StatusBadRequest || r.code() != "BAD_REQUEST" || !strings.Contains(r.Errors[0].Message, "variables") {
+		if r.code() != "VARIABLES_LIMIT_EXCEEDED" || r.Data != nil || !strings.Contains(r.Errors[0].Message, "variables") {
 			t.Errorf("%s: %d %+v", c.name, r.Status, r.Errors)
 		}
 	}

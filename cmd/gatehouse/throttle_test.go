@@ -140,3 +140,38 @@ func TestSignUpIsThrottledPerAddress(t *testing.T) {
 		}
 	}
 }
+
+// changePassword's old password is a guess at the password as signIn's
+// is: with a stolen token, guesses are counted against the same account
+// throttle as sign-ins, and one request carries no more of them as aliases
+// than it could carry sign-ins. Uncounted, 400 aliases once made 400
+// guesses in 12 seconds.
+func TestChangePasswordGuessesAreThrottledAsSignIns(t *testing.T) {
+	g := newTestGateway(t)
+	token := g.signUp(t, "guessed", "guessed-right-password")
+	g.accounts.AccountThrottle = auth.ThrottlePolicy{Limit: 5, Window: time.Hour, BaseDelay: time.Minute, MaxDelay: time.Hour}
+
+	var aliases strings.Builder
+	aliases.WriteString("mutation {")
+	for i := range 10 {
+		fmt.Fprintf(&aliases, ` g%d: changePassword(oldPassword: "guess-%d", newPassword: "a-new-password-%d")`, i, i, i)
+	}
+	aliases.WriteString(" }")
+	if code := g.query(t, token, aliases.String(), nil).code(); code != "COMPLEXITY_LIMIT_EXCEEDED" {
+		t.Fatalf("10 guesses in one request: %s, want COMPLEXITY_LIMIT_EXCEEDED", code)
+	}
+
+	codes := map[string]int{}
+	for i := range 8 {
+		r := g.query(t, token, fmt.Sprintf(`mutation { changePassword(oldPassword: "guess-%d", newPassword: "a-new-password") }`, i), nil)
+		codes[r.code()]++
+	}
+	if codes["BAD_USER_INPUT"] != 6 || codes["TOO_MANY_REQUESTS"] != 2 {
+		t.Fatalf("8 guesses: %v, want 6 checked (5 free, one that starts the block) and 2 throttled", codes)
+	}
+	// The same account's sign-in waits out the block too.
+	r := g.query(t, "", `mutation { signIn(username: "guessed", password: "guessed-right-password") { token } }`, nil)
+	if r.code() != "TOO_MANY_REQUESTS" {
+		t.Fatalf("sign-in after the guesses: %+v", r)
+	}
+}

@@ -49,6 +49,7 @@ type Config struct {
 	BodyLimit        int64
 	ComplexityLimit  int
 	DepthLimit       int
+	ScanLimit        int
 	ParserTokenLimit int
 
 	// WebsocketsPerClient is the most websockets one client address holds
@@ -95,6 +96,7 @@ func Defaults() Config {
 		BodyLimit:           1 << 20,
 		ComplexityLimit:     graph.DefaultComplexityLimit,
 		DepthLimit:          graph.DefaultDepthLimit,
+		ScanLimit:           graph.DefaultScanLimit,
 		ParserTokenLimit:    graph.DefaultParserTokenLimit,
 		WebsocketsPerClient: 20,
 		WebsocketPing:       graph.DefaultWebsocketPing,
@@ -272,6 +274,7 @@ func (g *Gateway) routes() (http.Handler, error) {
 	resolver, gqlConfig := g.resolver(), graph.ServerConfig{
 		ComplexityLimit:  cfg.ComplexityLimit,
 		DepthLimit:       cfg.DepthLimit,
+		ScanLimit:        cfg.ScanLimit,
 		ParserTokenLimit: cfg.ParserTokenLimit,
 		Introspection:    cfg.Introspect,
 		AllowedOrigins:   cfg.CORS,
