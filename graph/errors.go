@@ -125,7 +125,7 @@ func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return withCode(gqlErr, CodeBadUserInput)
 		}
 		if introspectionRefused(ctx) {
-			cause = forbidden("introspection is disabled")
+			cause = introspectionRefusal(ctx)
 		}
 		present(ctx, logger, gqlErr, cause)
 		return gqlErr
@@ -207,7 +207,7 @@ func argumentError(ctx context.Context, e *gqlerror.Error) bool {
 }
 
 // introspectionRefused reports an error on __schema or __type while
-// introspection is turned off.
+// introspection is turned off for the caller.
 func introspectionRefused(ctx context.Context) bool {
 	fc := graphql.GetFieldContext(ctx)
 	return fc != nil && (fc.Field.Name == "__schema" || fc.Field.Name == "__type") &&

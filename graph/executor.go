@@ -3,7 +3,6 @@ package graph
 import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -20,6 +19,7 @@ func NewExecutor(r *Resolver, cfg ServerConfig) *executor.Executor {
 	es := newExecutableSchema(r)
 	e := executor.New(es)
 	configureExecution(e, es, r, cfg)
+	e.AroundOperations(introspectionFor(cfg.Introspection))
 	return e
 }
 
@@ -50,9 +50,6 @@ func configureExecution(s executionSettings, es graphql.ExecutableSchema, r *Res
 	}
 	s.SetQueryCache(cache)
 	s.SetParserTokenLimit(cfg.ParserTokenLimit)
-	if cfg.Introspection {
-		s.Use(extension.Introspection{})
-	}
 	s.Use(Admission{Schema: es.Schema(), MaxDepth: cfg.DepthLimit, MaxComplexity: cfg.ComplexityLimit, MaxScans: cfg.ScanLimit})
 	s.AroundOperations(withLoaders(r.Store))
 	s.SetErrorPresenter(ErrorPresenter(cfg.Logger))

@@ -36,8 +36,9 @@ type ServerConfig struct {
 	ScanLimit int
 	// ParserTokenLimit stops the parser on huge documents (CVE-2023-49559).
 	ParserTokenLimit int
-	// Introspection answers __schema and __type queries.
-	Introspection bool
+	// Introspection says who is answered __schema and __type queries;
+	// the zero value is no one.
+	Introspection Introspection
 	// AllowedOrigins may open websockets from a browser; the gateway's own
 	// origin always may.
 	AllowedOrigins []string
@@ -107,6 +108,8 @@ func NewServer(r *Resolver, cfg ServerConfig) http.Handler {
 	// The same execution settings as the in-process executor (executor.go).
 	configureExecution(srv, es, r, cfg)
 	srv.AroundOperations(socketAccess(cfg.Authenticator, cfg.Logger))
+	// After socketAccess, which names a websocket operation's caller.
+	srv.AroundOperations(introspectionFor(cfg.Introspection))
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if ws.Supports(req) {
 			req = req.WithContext(withSocket(req.Context()))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/cmd/gatehouse/gateway"
+	"github.com/gatehouse/gatehouse/graph"
 )
 
 // config is everything gatehouse can be told, by flag or by environment
@@ -49,7 +50,7 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	env.list(fs, &c.CORS, "cors-origins", "GATEHOUSE_CORS_ORIGINS", "origins allowed to call the API from a browser, comma-separated (https://app.example.com)")
 	env.list(fs, &c.Hosts, "allowed-hosts", "GATEHOUSE_ALLOWED_HOSTS", "hosts (host or host:port) absolute links may name, comma-separated: the request's host when it is one, the first otherwise; empty trusts the request's host")
 	env.list(fs, &c.Proxies, "trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "proxies (IPs or CIDRs) whose X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id are believed")
-	env.bool(fs, &c.Introspect, "introspection", "GATEHOUSE_INTROSPECTION", def.Introspect, "answer GraphQL introspection; turn off in production if you wish")
+	env.introspection(fs, &c.Introspect, "introspection", "GATEHOUSE_INTROSPECTION", def.Introspect, "who is answered GraphQL introspection: true (everyone), false (no one) or staff (active staff and superusers, so that a production gateway can keep its explorer for its operators)")
 	env.int64(fs, &c.BodyLimit, "body-limit", "GATEHOUSE_BODY_LIMIT", def.BodyLimit, "largest request body in bytes")
 	env.int(fs, &c.ComplexityLimit, "complexity-limit", "GATEHOUSE_COMPLEXITY_LIMIT", def.ComplexityLimit, "largest GraphQL query complexity")
 	env.int(fs, &c.DepthLimit, "depth-limit", "GATEHOUSE_DEPTH_LIMIT", def.DepthLimit, "deepest GraphQL selection nesting")
@@ -121,6 +122,28 @@ func (e envBinder) list(fs *flag.FlagSet, p *[]string, name, env, usage string) 
 func (e envBinder) bool(fs *flag.FlagSet, p *bool, name, env string, def bool, usage string) {
 	fs.BoolVar(p, name, def, usage+" ["+env+"]")
 	e.set(fs, name, env)
+}
+
+func (e envBinder) introspection(fs *flag.FlagSet, p *graph.Introspection, name, env string, def graph.Introspection, usage string) {
+	*p = def
+	fs.Var((*introspectionFlag)(p), name, usage+" ["+env+"]")
+	e.set(fs, name, env)
+}
+
+// introspectionFlag is --introspection: true, false or staff. It is a
+// boolean flag too, so that --introspection alone and
+// --introspection=false keep meaning what they meant before staff.
+type introspectionFlag graph.Introspection
+
+func (f *introspectionFlag) String() string   { return graph.Introspection(*f).String() }
+func (f *introspectionFlag) IsBoolFlag() bool { return true }
+func (f *introspectionFlag) Get() any         { return graph.Introspection(*f) }
+func (f *introspectionFlag) Set(s string) error {
+	i, err := graph.ParseIntrospection(s)
+	if err == nil {
+		*f = introspectionFlag(i)
+	}
+	return err
 }
 
 func (e envBinder) int(fs *flag.FlagSet, p *int, name, env string, def int, usage string) {

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/graph"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest/wire"
 )
@@ -530,6 +531,8 @@ func TestFlagsAndEnvironment(t *testing.T) {
 			a, b = "7", "9"
 		case time.Duration:
 			a, b = "7s", "9s"
+		case graph.Introspection:
+			a, b = "staff", "false"
 		case string:
 		default: // a list
 			a, b = "https://a.example", "https://b.example"
@@ -549,11 +552,11 @@ func TestFlagsAndEnvironment(t *testing.T) {
 	cfg := parse(map[string]string{"GATEHOUSE_ADDR": "127.0.0.1:9999", "MONGODB_URI": "mongodb://db.example", "GATEHOUSE_CORS_ORIGINS": "https://a.example, https://b.example",
 		"GATEHOUSE_INTROSPECTION": "false", "GATEHOUSE_READ_HEADER_TIMEOUT": "2s", "GATEHOUSE_TOKEN_CACHE_TTL": "0"}, "--addr", ":7000")
 	if cfg.Addr != ":7000" || cfg.MongoURI != "mongodb://db.example" || fmt.Sprint(cfg.CORS) != "[https://a.example https://b.example]" ||
-		cfg.Introspect || cfg.ReadHeaderTimeout != 2*time.Second || cfg.TokenCacheTTL != 0 {
+		cfg.Introspect != graph.IntrospectionOff || cfg.ReadHeaderTimeout != 2*time.Second || cfg.TokenCacheTTL != 0 {
 		t.Errorf("%+v", cfg)
 	}
 	// With neither, the README's defaults.
-	if d := defaults; d.Addr != ":8080" || d.Database != "gatehouse" || d.DataDir != "./data" || !d.Introspect || d.BodyLimit != 1<<20 ||
+	if d := defaults; d.Addr != ":8080" || d.Database != "gatehouse" || d.DataDir != "./data" || d.Introspect != graph.IntrospectionOn || d.BodyLimit != 1<<20 ||
 		d.ReadHeaderTimeout != 5*time.Second || d.ShutdownTimeout != 20*time.Second || d.TokenCacheTTL != 5*time.Second || len(d.CORS) != 0 {
 		t.Errorf("defaults: %+v", d)
 	}

@@ -43,8 +43,10 @@ type Config struct {
 	Hosts []string
 	// Proxies are the IPs or CIDRs whose X-Forwarded-* and X-Request-Id
 	// are believed.
-	Proxies    []string
-	Introspect bool
+	Proxies []string
+	// Introspect says who may introspect the schema: everyone, no one,
+	// or staff only.
+	Introspect graph.Introspection
 
 	BodyLimit        int64
 	ComplexityLimit  int
@@ -92,7 +94,7 @@ type Config struct {
 // otherwise.
 func Defaults() Config {
 	return Config{
-		Introspect:          true,
+		Introspect:          graph.IntrospectionOn,
 		BodyLimit:           1 << 20,
 		ComplexityLimit:     graph.DefaultComplexityLimit,
 		DepthLimit:          graph.DefaultDepthLimit,
