@@ -51,6 +51,7 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	env.list(fs, &c.Hosts, "allowed-hosts", "GATEHOUSE_ALLOWED_HOSTS", "hosts (host or host:port) absolute links may name, comma-separated: the request's host when it is one, the first otherwise; empty trusts the request's host")
 	env.list(fs, &c.Proxies, "trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "proxies (IPs or CIDRs) whose X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id are believed")
 	env.introspection(fs, &c.Introspect, "introspection", "GATEHOUSE_INTROSPECTION", def.Introspect, "who is answered GraphQL introspection: true (everyone), false (no one) or staff (active staff and superusers, so that a production gateway can keep its explorer for its operators)")
+	env.bool(fs, &c.Explorer, "playground", "GATEHOUSE_PLAYGROUND", def.Explorer, "serve the GraphQL explorer (GraphiQL, bundled in the binary) at /playground")
 	env.int64(fs, &c.BodyLimit, "body-limit", "GATEHOUSE_BODY_LIMIT", def.BodyLimit, "largest request body in bytes")
 	env.int(fs, &c.ComplexityLimit, "complexity-limit", "GATEHOUSE_COMPLEXITY_LIMIT", def.ComplexityLimit, "largest GraphQL query complexity")
 	env.int(fs, &c.DepthLimit, "depth-limit", "GATEHOUSE_DEPTH_LIMIT", def.DepthLimit, "deepest GraphQL selection nesting")

@@ -556,7 +556,7 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		t.Errorf("%+v", cfg)
 	}
 	// With neither, the README's defaults.
-	if d := defaults; d.Addr != ":8080" || d.Database != "gatehouse" || d.DataDir != "./data" || d.Introspect != graph.IntrospectionOn || d.BodyLimit != 1<<20 ||
+	if d := defaults; d.Addr != ":8080" || d.Database != "gatehouse" || d.DataDir != "./data" || d.Introspect != graph.IntrospectionOn || !d.Explorer || d.BodyLimit != 1<<20 ||
 		d.ReadHeaderTimeout != 5*time.Second || d.ShutdownTimeout != 20*time.Second || d.TokenCacheTTL != 5*time.Second || len(d.CORS) != 0 {
 		t.Errorf("defaults: %+v", d)
 	}

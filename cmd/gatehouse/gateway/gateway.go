@@ -22,11 +22,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/cors"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/cmd/gatehouse/explorer"
 	"github.com/gatehouse/gatehouse/graph"
 	"github.com/gatehouse/gatehouse/rest"
 	"github.com/gatehouse/gatehouse/store"
@@ -47,6 +47,8 @@ type Config struct {
 	// Introspect says who may introspect the schema: everyone, no one,
 	// or staff only.
 	Introspect graph.Introspection
+	// Explorer serves GraphiQL at /playground.
+	Explorer bool
 
 	BodyLimit        int64
 	ComplexityLimit  int
@@ -95,6 +97,7 @@ type Config struct {
 func Defaults() Config {
 	return Config{
 		Introspect:          graph.IntrospectionOn,
+		Explorer:            true,
 		BodyLimit:           1 << 20,
 		ComplexityLimit:     graph.DefaultComplexityLimit,
 		DepthLimit:          graph.DefaultDepthLimit,
@@ -309,10 +312,14 @@ func (g *Gateway) routes() (http.Handler, error) {
 	if g.metrics != nil && cfg.MetricsAddr == "" {
 		r.Method(http.MethodGet, "/metrics", g.metrics.Handler())
 	}
-	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/playground", http.StatusFound)
-	})
-	r.Get("/playground", playground.Handler("Gatehouse", "/graphql"))
+	if cfg.Explorer {
+		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, ExplorerPath, http.StatusFound)
+		})
+		ex := explorer.Handler(ExplorerPath, "/graphql", g.requestedHost)
+		r.Get(ExplorerPath, ex.ServeHTTP)
+		r.Get(ExplorerPath+"/*", ex.ServeHTTP)
+	}
 
 	r.Route("/graphql", func(r chi.Router) {
 		r.MethodNotAllowed(graphQLMethodNotAllowed(r))
@@ -344,6 +351,21 @@ func (g *Gateway) routes() (http.Handler, error) {
 	}
 	rest.New(restCfg).Register(r, g.authenticator.Middleware)
 	return r, nil
+}
+
+// ExplorerPath is where GraphiQL is served. It keeps the path of the
+// GraphQL Playground it replaced, so that bookmarks and links still work.
+const ExplorerPath = "/playground"
+
+// requestedHost is the host the browser asked for: the request's Host, or
+// the first X-Forwarded-Host of a trusted proxy.
+func (g *Gateway) requestedHost(r *http.Request) string {
+	if g.proxies.TrustsPeer(r) {
+		if v, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ","); strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return r.Host
 }
 
 // ready answers 200 while the store answers, 503 while it does not.

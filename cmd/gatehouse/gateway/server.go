@@ -30,7 +30,11 @@ func (g *Gateway) Server() *http.Server {
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	srv := g.Server()
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
-	g.logger.Info("listening", "addr", ln.Addr().String(), "graphql", "/graphql", "playground", "/playground")
+	attrs := []any{"addr", ln.Addr().String(), "graphql", "/graphql"}
+	if g.cfg.Explorer {
+		attrs = append(attrs, "explorer", ExplorerPath)
+	}
+	g.logger.Info("listening", attrs...)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
