@@ -73,6 +73,9 @@ func (cfg ServerConfig) withDefaults() ServerConfig {
 	if cfg.ScanLimit <= 0 {
 		cfg.ScanLimit = DefaultScanLimit
 	}
+	if cfg.APQMemory == 0 {
+		cfg.APQMemory = DefaultAPQMemory
+	}
 	if cfg.WebsocketPing <= 0 {
 		cfg.WebsocketPing = DefaultWebsocketPing
 	}
