@@ -393,7 +393,7 @@ func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store
 // setPassword would (the same access rule, run by the same directive) and
 // that the password is valid, and answers its hash.
 func (a *Accounts) passwordChange(ctx context.Context, id store.ID, password string) (string, error) {
-	if _, err := allows(ctx, parsedSchema, "Mutation.setPassword", &id); err != nil {
+	if _, err := allows(ctx, parsedSchema, a.Store, "Mutation.setPassword", &id); err != nil {
 		return "", err
 	}
 	return a.hashPassword(ctx, "password", password)
