@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
+	"sync"
 	"testing"
 )
 
@@ -46,5 +49,38 @@ func TestSelfIsDecidedByUserID(t *testing.T) {
 		if err := json.Unmarshal(r.Body, &u); err != nil || u.Username != c.username {
 			t.Errorf("%s: GET %s read %s, want %s", c.who, c.path, r.Body, c.username)
 		}
+	}
+}
+
+// Twenty sign-ups sent at once under one name written in different cases
+// (and in fullwidth letters): exactly one account is made, and every other
+// sign-up is told, as for any taken name, that the username exists.
+func TestConcurrentSignUpsMakeOneAccountWhateverTheCase(t *testing.T) {
+	g := newTestGateway(t, "--signup-limit=0")
+	names := []string{"Bob", "bob", "BOB", "ｂｏｂ"}
+	answers := make([]gqlResponse, 20)
+	var wg sync.WaitGroup
+	for i := range answers {
+		wg.Go(func() {
+			answers[i] = g.query(t, "", `mutation($u: String!) { signUp(input: {username: $u, password: "bob-password"}) { user { username } } }`,
+				map[string]any{"u": names[i%len(names)]})
+		})
+	}
+	wg.Wait()
+	made := 0
+	for _, r := range answers {
+		if r.code() == "" {
+			made++
+			continue
+		}
+		if got := r.fields()["username"]; r.code() != "BAD_USER_INPUT" || !reflect.DeepEqual(got, []any{"A user with that username already exists."}) {
+			t.Errorf("a refused sign-up: %s %+v", r.code(), r.Errors)
+		}
+	}
+	if made != 1 {
+		t.Errorf("%d sign-ups made an account, want exactly 1", made)
+	}
+	if n, err := g.store.CountUsers(context.Background(), nil); err != nil || n != 1 {
+		t.Errorf("%d users stored (%v), want 1", n, err)
 	}
 }
