@@ -104,6 +104,23 @@ func (t TrustedProxies) ClientIP(r *http.Request) netip.Addr {
 	return client
 }
 
+// AddressKey names the client an address belongs to, for every limit
+// counted per client address: an IPv4 address is its own key, an IPv6
+// address counts as its /64. One IPv6 subscriber (a home line, a rented
+// host) is routinely given a whole /64 and may send from any of its 2^64
+// addresses, so a limit counted per IPv6 address would give that one
+// client as many allowances as it likes; a /64 is the smallest block a
+// subscriber is given. IPv4-mapped IPv6 addresses count as their IPv4
+// address, and zones are ignored. ip must be valid.
+func AddressKey(ip netip.Addr) string {
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		block, _ := ip.Prefix(64) // fails only for a length past the address's bits
+		return block.String()
+	}
+	return ip.String()
+}
+
 // Middleware returns a middleware that stores ClientIP(r) in the request's
 // context for ClientIPFrom, so that limiters and logs key on the same
 // address.

@@ -156,3 +156,22 @@ func TestTrustsPeer(t *testing.T) {
 		}
 	}
 }
+
+// An IPv6 client counts as its /64, the block one subscriber is given; an
+// IPv4 client as its address, whether it arrives mapped or not.
+func TestAddressKey(t *testing.T) {
+	tests := []struct{ addr, key string }{
+		{"203.0.113.9", "203.0.113.9"},
+		{"::ffff:203.0.113.9", "203.0.113.9"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"::1", "::/64"},
+	}
+	for _, tt := range tests {
+		if got := AddressKey(netip.MustParseAddr(tt.addr)); got != tt.key {
+			t.Errorf("AddressKey(%s) = %q, want %q", tt.addr, got, tt.key)
+		}
+	}
+}

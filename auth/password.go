@@ -87,12 +87,23 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // malformed or unsupported encoding gives ok=false and an error wrapping
 // ErrMalformedHash or ErrUnsupportedHash that never contains the encoding.
 // needsRehash is false whenever ok is.
+//
+// An encoding that cannot verify still costs what a current hash costs:
+// the password is checked against the dummy hash instead (as VerifyDummy),
+// never at the costs the encoding names. Answered at once, a sign-in
+// would tell apart the accounts that exist but have no password (every
+// user created without one) from unknown usernames and from accounts
+// with one, by its time alone. Only the context ending makes that check
+// an error of its own.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, needsRehash bool, err error) {
 	if !IsUsable(encoded) {
-		return false, false, nil
+		return false, false, h.VerifyDummy(ctx, password)
 	}
 	s, err := parseHash(encoded, h.params)
 	if err != nil {
+		if dummyErr := h.VerifyDummy(ctx, password); dummyErr != nil {
+			return false, false, dummyErr
+		}
 		return false, false, fmt.Errorf("verify password: %w", err)
 	}
 	var got []byte

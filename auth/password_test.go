@@ -196,7 +196,14 @@ func TestVerifyMalformed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			const password = "p@ssw0rd-guess"
+			computed.Store(0)
 			ok, rehash, err := h.Verify(t.Context(), tt.encoded, password)
+			// One hash, the dummy's: never one at the costs the encoding
+			// names (a billion iterations, 4 GiB), and never none, which
+			// would answer sooner than for an account with a password.
+			if n := computed.Load(); n != 1 {
+				t.Errorf("Verify hashed %d times; want 1 (the dummy hash)", n)
+			}
 			if ok || rehash {
 				t.Errorf("Verify = %v, %v; want false, false", ok, rehash)
 			}
@@ -211,9 +218,6 @@ func TestVerifyMalformed(t *testing.T) {
 				t.Errorf("error %q repeats a secret", msg)
 			}
 		})
-	}
-	if n := computed.Load(); n != 0 {
-		t.Errorf("%d malformed encodings were hashed; all should be refused before hashing", n)
 	}
 }
 
@@ -237,6 +241,8 @@ func TestUnusablePassword(t *testing.T) {
 		{"", true}, // as Django's is_password_usable; Verify refuses it as malformed
 	}
 	h := NewHasher(0)
+	var computed atomic.Int32
+	h.inSlot = func() { computed.Add(1) }
 	for _, tt := range tests {
 		if got := IsUsable(tt.encoded); got != tt.usable {
 			t.Errorf("IsUsable(%q) = %v; want %v", tt.encoded, got, tt.usable)
@@ -245,12 +251,23 @@ func TestUnusablePassword(t *testing.T) {
 			continue
 		}
 		// An unusable password never verifies, not even against the
-		// random tail itself, and that is not an error.
+		// random tail itself, and that is not an error; each check still
+		// costs one hash, as a check against a real one does.
 		for _, pw := range []string{"", tt.encoded, tt.encoded[1:]} {
+			computed.Store(0)
 			if ok, rehash, err := h.Verify(t.Context(), tt.encoded, pw); ok || rehash || err != nil {
 				t.Errorf("Verify(%q, %q) = %v, %v, %v; want false, false, nil", tt.encoded, pw, ok, rehash, err)
 			}
+			if n := computed.Load(); n != 1 {
+				t.Errorf("Verify(%q, %q) hashed %d times; want 1", tt.encoded, pw, n)
+			}
 		}
+	}
+	// A check that cannot start (the caller gave up) says so.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, _, err := h.Verify(ctx, UnusablePassword(), "x"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Verify(unusable, cancelled ctx) = %v; want context.Canceled", err)
 	}
 }
 

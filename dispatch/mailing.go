@@ -13,7 +13,7 @@ import (
 // lead is a mailing's lead while this dispatcher holds it: it starts the
 // mailing when due, creates its recipients' messages (again every
 // RescanInterval, for clients added or changed since), logs its progress
-// every tenth, and finishes it at its end or once every message is final.
+// as each tenth is reached, and finishes it at its end or once every message is final.
 // One dispatcher leads a mailing at a time; its progress survives in the
 // work item for the next.
 type lead struct {
@@ -252,8 +252,12 @@ func (l *lead) hurry(ctx context.Context, chunks []store.Work, now time.Time) {
 	}
 }
 
-// logProgress logs each tenth of the mailing's messages that became final
-// since the last line (chunks report their open messages when released).
+// logProgress logs a line when a tenth of the mailing's messages more has
+// become final since the last line (chunks report their open messages
+// when released). The line names the highest tenth reached: a look that
+// finds several tenths passed at once (a mailing of one message goes from
+// none to all) logs one line for them, not a line each with the same
+// counts in the same millisecond.
 func (l *lead) logProgress(m *store.Mailing, chunks []store.Work, created int) {
 	total := l.prog.Total
 	if total == 0 {
@@ -264,7 +268,7 @@ func (l *lead) logProgress(m *store.Mailing, chunks []store.Work, created int) {
 		open += c.Open
 	}
 	done := min(max(total-open, 0), total)
-	for tenth := l.prog.Logged + 1; tenth <= done*10/total; tenth++ {
+	if tenth := done * 10 / total; tenth > l.prog.Logged {
 		l.d.log.Info("mailing progress", "mailing", m.ID.String(), "percent", tenth*10, "final", done, "messages", total)
 		l.prog.Logged = tenth
 	}

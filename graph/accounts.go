@@ -146,12 +146,12 @@ type throttleKey struct {
 
 // throttleKeys names the counters a sign-in attempt is charged to: the
 // account (hashed, so any text a client sends makes a short key) and, when
-// known, the client address.
+// known, the client address (an IPv6 one by its /64, see auth.AddressKey).
 func (a *Accounts) throttleKeys(ctx context.Context, username string) []throttleKey {
 	sum := sha256.Sum256([]byte(username))
 	keys := []throttleKey{{"account:" + hex.EncodeToString(sum[:16]), a.AccountThrottle}}
 	if ip := auth.ClientIPFrom(ctx); ip.IsValid() {
-		keys = append(keys, throttleKey{"ip:" + ip.String(), a.AddressThrottle})
+		keys = append(keys, throttleKey{"ip:" + auth.AddressKey(ip), a.AddressThrottle})
 	}
 	return keys
 }
@@ -178,9 +178,10 @@ func (a *Accounts) countSignIn(ctx context.Context, keys []throttleKey) error {
 // signUpWindow is the span SignUpsPerHour counts over.
 const signUpWindow = time.Hour
 
-// countSignUp counts a sign-up against the client address before its
-// password is hashed; the one that reaches SignUpsPerHour blocks the
-// address for the window that follows.
+// countSignUp counts a sign-up against the client address (an IPv6 one
+// by its /64, see auth.AddressKey) before its password is hashed; the one
+// that reaches SignUpsPerHour blocks the address for the window that
+// follows.
 func (a *Accounts) countSignUp(ctx context.Context) error {
 	ip := auth.ClientIPFrom(ctx)
 	if a.SignUpsPerHour <= 0 || !ip.IsValid() {
@@ -192,7 +193,7 @@ func (a *Accounts) countSignUp(ctx context.Context) error {
 		}
 		return 0
 	}
-	until, err := a.countAttempt(ctx, "signup:"+ip.String(), signUpWindow, blockFor)
+	until, err := a.countAttempt(ctx, "signup:"+auth.AddressKey(ip), signUpWindow, blockFor)
 	if err != nil {
 		return err
 	}
@@ -393,7 +394,7 @@ func (a *Accounts) UpdateUser(ctx context.Context, caller *auth.Caller, id store
 // setPassword would (the same access rule, run by the same directive) and
 // that the password is valid, and answers its hash.
 func (a *Accounts) passwordChange(ctx context.Context, id store.ID, password string) (string, error) {
-	if _, err := allows(ctx, parsedSchema, "Mutation.setPassword", &id); err != nil {
+	if _, err := allows(ctx, parsedSchema, a.Store, "Mutation.setPassword", &id); err != nil {
 		return "", err
 	}
 	return a.hashPassword(ctx, "password", password)

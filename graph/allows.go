@@ -16,14 +16,14 @@ import (
 // caller, through the same directive functions the field itself runs, so
 // the answer can never differ from what calling the field would decide.
 // field is "Mutation.updateUser" or "Query.users"; id fills the arguments
-// the rule's orSelf names.
-func allows(ctx context.Context, schema *ast.Schema, field string, id *store.ID) (bool, error) {
+// the rule's orSelf names; users is the store the directives read.
+func allows(ctx context.Context, schema *ast.Schema, users *store.Store, field string, id *store.ID) (bool, error) {
 	def := rootField(schema, field)
 	if def == nil {
 		return false, fault.Field("field", "Name a query or mutation field, as Mutation.updateUser.")
 	}
 	yes := func(context.Context) (any, error) { return true, nil }
-	d := Directives()
+	d := Directives(users)
 	for _, dir := range def.Directives {
 		var err error
 		switch dir.Name {

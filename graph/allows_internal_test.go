@@ -20,7 +20,7 @@ func TestAllowsReadsEveryRootFieldsRule(t *testing.T) {
 			if f.Name == "__schema" || f.Name == "__type" || f.Name == "__typename" {
 				continue
 			}
-			if ok, err := allows(ctx, schema, root+"."+f.Name, nil); !ok || err != nil {
+			if ok, err := allows(ctx, schema, nil, root+"."+f.Name, nil); !ok || err != nil {
 				t.Errorf("%s.%s: a superuser is refused (%v): allows cannot read its rule", root, f.Name, err)
 			}
 		}
@@ -54,7 +54,7 @@ func TestAllows(t *testing.T) {
 			name = tc.caller.Username
 		}
 		t.Run(tc.field+"/"+name, func(t *testing.T) {
-			ok, err := allows(auth.WithCaller(context.Background(), tc.caller), schema, tc.field, tc.id)
+			ok, err := allows(auth.WithCaller(context.Background(), tc.caller), schema, nil, tc.field, tc.id)
 			if got := fault.CodeOf(err); got != tc.want || ok != (tc.want == "") {
 				t.Errorf("allows = %v, %v (%q); want %q", ok, err, got, tc.want)
 			}

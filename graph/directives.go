@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -14,8 +15,10 @@ import (
 // Directives enforce the access rules the schema declares (schema.graphqls
 // and graph/schema/). They are the one place where access is decided: a
 // directive either denies with a coded error or calls next. The REST
-// dialects run GraphQL operations, so they inherit every rule.
-func Directives() DirectiveRoot {
+// dialects run GraphQL operations, so they inherit every rule. users is
+// where a rule that lets users act on themselves finds the user a
+// username names (see namesCaller).
+func Directives(users *store.Store) DirectiveRoot {
 	return DirectiveRoot{
 		Public: func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
 			return next(ctx)
@@ -61,9 +64,14 @@ func Directives() DirectiveRoot {
 			if err != nil {
 				return nil, err
 			}
-			if caller.IsStaff || caller.IsSuperuser ||
-				orUser != nil && int64(*orUser) == caller.UserID ||
-				orUsername != nil && *orUsername == caller.Username {
+			if caller.IsStaff || caller.IsSuperuser {
+				return next(ctx)
+			}
+			self, err := namesCaller(ctx, users, caller, orUser, orUsername)
+			if err != nil {
+				return nil, err
+			}
+			if self {
 				return next(ctx)
 			}
 			return nil, forbidden("staff")
@@ -92,8 +100,16 @@ func signedIn(ctx context.Context) (*auth.Caller, error) {
 	return caller, nil
 }
 
+// Who "the user themself" is, for every rule that lets users act on
+// themselves, is decided by user id alone, never by comparing text a
+// client sent with the caller's username: "1" in a path is an id to one
+// reader and a username to another (a user named "1" would read user 1), and
+// the username a cached caller carries may have passed to someone else
+// since it was read.
+
 // actsOnSelf tells whether one of the named arguments of the field being
-// resolved names the caller, by id or by username.
+// resolved holds the caller's id. An argument of any other type (a
+// username) never names the caller.
 func actsOnSelf(ctx context.Context, caller *auth.Caller, args []string) bool {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -102,15 +118,11 @@ func actsOnSelf(ctx context.Context, caller *auth.Caller, args []string) bool {
 	for _, name := range args {
 		switch v := fc.Args[name].(type) {
 		case store.ID:
-			if int64(v) == caller.UserID {
+			if isSelf(caller, v) {
 				return true
 			}
 		case *store.ID:
-			if v != nil && int64(*v) == caller.UserID {
-				return true
-			}
-		case *string:
-			if v != nil && *v == caller.Username {
+			if v != nil && isSelf(caller, *v) {
 				return true
 			}
 		}
@@ -118,11 +130,35 @@ func actsOnSelf(ctx context.Context, caller *auth.Caller, args []string) bool {
 	return false
 }
 
+// namesCaller tells whether an operation names the caller: by id, by
+// username, or both, each of those given must be the caller's user, and
+// at least one must be given. A username is looked up in the store and
+// the user found compared by id; a username nobody holds names nobody.
+func namesCaller(ctx context.Context, users *store.Store, caller *auth.Caller, id *store.ID, username *string) (bool, error) {
+	if id == nil && username == nil {
+		return false, nil
+	}
+	if id != nil && !isSelf(caller, *id) {
+		return false, nil
+	}
+	if username != nil {
+		u, err := users.UserByUsername(ctx, *username)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return isSelf(caller, u.ID), nil
+	}
+	return true, nil
+}
+
 // isOwnUser tells whether the object whose field is resolved is the
 // caller's own user.
 func isOwnUser(caller *auth.Caller, obj any) bool {
 	u, ok := obj.(*store.User)
-	return ok && int64(u.ID) == caller.UserID
+	return ok && isSelf(caller, u.ID)
 }
 
 // The permissions that let a caller see what other users hold (@holdings).

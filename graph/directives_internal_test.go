@@ -53,10 +53,11 @@ func withField(ctx context.Context, fc *graphql.FieldContext) context.Context {
 }
 
 func TestDirectives(t *testing.T) {
-	d := Directives()
+	d := Directives(nil)
 	user7 := &store.User{ID: 7}
 	onUser7 := &graphql.FieldContext{Args: map[string]any{"id": store.ID(7)}}
 	orStaff := true
+	janesName := "jane"
 	const (
 		allowed         = fault.Code("")
 		unauthenticated = fault.Unauthenticated
@@ -88,10 +89,16 @@ func TestDirectives(t *testing.T) {
 			return d.Holdings(ctx, user7, next)
 		}, want{anonymous: unauthenticated, jane: allowed, editor: allowed, viewer: allowed, staff: allowed, superuser: allowed,
 			&auth.Caller{UserID: 11, IsActive: true}: forbidden}},
-		{"@staff, or user 7 by id or name", nil, func(ctx context.Context, next graphql.Resolver) (any, error) {
-			id, name := store.ID(7), "jane"
-			return d.Staff(ctx, nil, next, &id, &name)
+		{"@staff, or user 7", nil, func(ctx context.Context, next graphql.Resolver) (any, error) {
+			id := store.ID(7)
+			return d.Staff(ctx, nil, next, &id, nil)
 		}, want{anonymous: unauthenticated, deactivated: unauthenticated, jane: allowed, editor: forbidden, staff: allowed, superuser: allowed}},
+		{"@staff, naming nobody", nil, func(ctx context.Context, next graphql.Resolver) (any, error) {
+			return d.Staff(ctx, nil, next, nil, nil)
+		}, want{anonymous: unauthenticated, jane: forbidden, staff: allowed, superuser: allowed}},
+		{"@hasPermission(orSelf: username) is never self", &graphql.FieldContext{Args: map[string]any{"username": &janesName}}, func(ctx context.Context, next graphql.Resolver) (any, error) {
+			return d.HasPermission(ctx, nil, next, "user", model.ActionChange, []string{"username"}, nil)
+		}, want{jane: forbidden, editor: allowed}},
 		{"@superuser", nil, func(ctx context.Context, next graphql.Resolver) (any, error) {
 			return d.Superuser(ctx, nil, next)
 		}, want{anonymous: unauthenticated, deactivated: unauthenticated, staff: forbidden, editor: forbidden, superuser: allowed}},
@@ -113,7 +120,7 @@ func TestDirectives(t *testing.T) {
 // A mutation's own answer may be shown whole to the caller it let write
 // it; a user a query reached may not.
 func TestHoldingsOfAMutationsAnswer(t *testing.T) {
-	d := Directives()
+	d := Directives(nil)
 	stranger := &auth.Caller{UserID: 11, IsActive: true}
 	holdings := func(ctx context.Context, next graphql.Resolver) (any, error) {
 		return d.Holdings(ctx, &store.User{ID: 7}, next)

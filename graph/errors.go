@@ -37,6 +37,8 @@ const (
 	CodeDepthLimitExceeded      = "DEPTH_LIMIT_EXCEEDED"
 	CodeComplexityLimitExceeded = "COMPLEXITY_LIMIT_EXCEEDED"
 	CodeVariablesLimitExceeded  = "VARIABLES_LIMIT_EXCEEDED"
+	CodePersistedQueryNotFound  = "PERSISTED_QUERY_NOT_FOUND"
+	CodeOperationNotTrusted     = "OPERATION_NOT_TRUSTED"
 	CodeBadRequest              = "BAD_REQUEST"
 	CodeMethodNotAllowed        = "METHOD_NOT_ALLOWED"
 	CodeNotAcceptable           = "NOT_ACCEPTABLE"
@@ -49,7 +51,7 @@ var Codes = []string{
 	CodeBadUserInput, CodeUnauthenticated, CodeForbidden, CodeNotFound, CodeConflict,
 	CodeTooManyRequests, CodeUnavailable, CodeInternal,
 	CodeParseFailed, CodeValidationFailed, CodeDepthLimitExceeded, CodeComplexityLimitExceeded,
-	CodeVariablesLimitExceeded,
+	CodePersistedQueryNotFound, CodeOperationNotTrusted, CodeVariablesLimitExceeded,
 	CodeBadRequest, CodeMethodNotAllowed, CodeNotAcceptable, CodeUnsupportedMediaType, CodePayloadTooLarge,
 }
 

@@ -26,7 +26,7 @@ func NewExecutor(r *Resolver, cfg ServerConfig) *executor.Executor {
 // newExecutableSchema binds the resolvers and the access-rule directives to
 // the generated schema (ComplexityLimit prices the fields itself).
 func newExecutableSchema(r *Resolver) graphql.ExecutableSchema {
-	return NewExecutableSchema(Config{Resolvers: r, Directives: Directives()})
+	return NewExecutableSchema(Config{Resolvers: r, Directives: Directives(r.Store)})
 }
 
 // executionSettings is what gqlgen's HTTP handler and its executor both
@@ -69,6 +69,9 @@ func (cfg ServerConfig) withDefaults() ServerConfig {
 	}
 	if cfg.ScanLimit <= 0 {
 		cfg.ScanLimit = DefaultScanLimit
+	}
+	if cfg.APQMemory == 0 {
+		cfg.APQMemory = DefaultAPQMemory
 	}
 	if cfg.WebsocketPing <= 0 {
 		cfg.WebsocketPing = DefaultWebsocketPing

@@ -2072,8 +2072,9 @@ directive @auth on FIELD_DEFINITION
 Needs the permission ` + "`" + `<action>_<resource>` + "`" + ` (` + "`" + `view_user` + "`" + `), held directly or
 through a role; a superuser holds every permission, an inactive user none.
 With ` + "`" + `orSelf` + "`" + `, a caller may also act on their own user: it names the
-arguments that hold a user id or username. With ` + "`" + `orStaff` + "`" + `, staff may too,
-as Django REST Framework's ` + "`" + `IsAdminUser | DjangoModelPermissions` + "`" + ` lets them.
+arguments that hold a user id, compared with the caller's. With ` + "`" + `orStaff` + "`" + `,
+staff may too, as Django REST Framework's ` + "`" + `IsAdminUser |
+DjangoModelPermissions` + "`" + ` lets them.
 """
 directive @hasPermission(
   resource: String!
@@ -2171,7 +2172,8 @@ type Subscription
 
 """
 Asked for on an operation, narrows who may run it: staff and superusers, and
-the user that ` + "`" + `orUser` + "`" + ` (an id) or ` + "`" + `orUsername` + "`" + ` names; UNAUTHENTICATED for an
+the user that ` + "`" + `orUser` + "`" + ` (an id) or ` + "`" + `orUsername` + "`" + ` names (the user stored under
+that username, whose id must be the caller's); UNAUTHENTICATED for an
 anonymous caller, FORBIDDEN for anyone else, before any field runs. Every
 field's own rule still applies. The v1users dialect asks it on each
 operation it runs, as its service let only staff in, but anyone read

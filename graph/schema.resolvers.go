@@ -13,7 +13,7 @@ import (
 
 // Allows is the resolver for the allows field.
 func (r *queryResolver) Allows(ctx context.Context, field string, id *store.ID) (bool, error) {
-	return allows(ctx, parsedSchema, field, id)
+	return allows(ctx, parsedSchema, r.Store, field, id)
 }
 
 // Mutation returns MutationResolver implementation.

@@ -36,9 +36,20 @@ type ServerConfig struct {
 	ScanLimit int
 	// ParserTokenLimit stops the parser on huge documents (CVE-2023-49559).
 	ParserTokenLimit int
+	// MessageLimit is the largest websocket message, in bytes: the body
+	// limit of HTTP requests, so that an operation too large for one
+	// transport is too large for the other. 0 takes gqlgen's 1 MiB.
+	MessageLimit int64
 	// Introspection says who is answered __schema and __type queries;
 	// the zero value is no one.
 	Introspection Introspection
+	// TrustedDocuments are the documents the gateway's own clients send,
+	// by SHA-256; TrustedDocumentsOnly runs no other (persisted.go).
+	TrustedDocuments     map[string]string
+	TrustedDocumentsOnly bool
+	// APQMemory is the most bytes of documents remembered for automatic
+	// persisted queries; 0 takes the default, negative turns APQ off.
+	APQMemory int
 	// AllowedOrigins may open websockets from a browser; the gateway's own
 	// origin always may.
 	AllowedOrigins []string
@@ -70,7 +81,10 @@ const (
 	DefaultScanLimit        = 4
 	DefaultParserTokenLimit = 15000
 	DefaultWebsocketPing    = 15 * time.Second
-	queryCacheSize          = 1000
+	DefaultAPQMemory        = 8 << 20
+	// maxRememberedDocument is the largest document APQ remembers.
+	maxRememberedDocument = 64 << 10
+	queryCacheSize        = 1000
 	// signInCost makes each signIn or signUp cost as much as a hundred
 	// fields, so one request cannot carry many password checks as aliases.
 	signInCost = 100
@@ -99,6 +113,9 @@ func NewServer(r *Resolver, cfg ServerConfig) http.Handler {
 		KeepAlivePingInterval: cfg.WebsocketPing,
 		PingPongInterval:      cfg.WebsocketPing,
 	}
+	if cfg.MessageLimit > 0 {
+		ws.PayloadReadLimit = &cfg.MessageLimit
+	}
 	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})
 	// One transport for GET and POST instead of gqlgen's transport.GET and
@@ -107,6 +124,13 @@ func NewServer(r *Resolver, cfg ServerConfig) http.Handler {
 
 	// The same execution settings as the in-process executor (executor.go).
 	configureExecution(srv, es, r, cfg)
+	// After configureExecution: a document sent with its hash is
+	// remembered only once Admission has let it through.
+	persisted := PersistedOperations{Trusted: cfg.TrustedDocuments, TrustedOnly: cfg.TrustedDocumentsOnly}
+	if cfg.APQMemory > 0 {
+		persisted.Remembered = NewSizedCache(cfg.APQMemory, maxRememberedDocument, func(hash, doc string) int { return len(hash) + len(doc) })
+	}
+	srv.Use(persisted)
 	srv.AroundOperations(socketAccess(cfg.Authenticator, cfg.Logger))
 	// After socketAccess, which names a websocket operation's caller.
 	srv.AroundOperations(introspectionFor(cfg.Introspection))
@@ -403,9 +427,6 @@ func readGraphQLParams(r *http.Request) (params *graphql.RawParams, problem stri
 		}
 		operationName, variables, extensions = fields["operationName"], fields["variables"], fields["extensions"]
 	}
-	if params.Query == "" {
-		return nil, "The query parameter must hold a GraphQL document."
-	}
 	if !isJSONNull(operationName) {
 		if err := json.Unmarshal(operationName, &params.OperationName); err != nil {
 			return nil, "The operationName parameter must be a string."
@@ -416,6 +437,10 @@ func readGraphQLParams(r *http.Request) (params *graphql.RawParams, problem stri
 	}
 	if !decodeJSONObject(extensions, &params.Extensions) {
 		return nil, "The extensions parameter must be a JSON object."
+	}
+	// A persisted query's hash stands for its document (persisted.go).
+	if params.Query == "" && params.Extensions["persistedQuery"] == nil {
+		return nil, "The query parameter must hold a GraphQL document."
 	}
 	return params, ""
 }

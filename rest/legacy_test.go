@@ -225,6 +225,35 @@ func TestDeliberateDifferences(t *testing.T) {
 				}
 			}
 		},
+		"Username uniqueness": func(t *testing.T, g *gateway) {
+			for _, create := range []struct{ path, body string }{
+				{"/api/users/", `{"username": "ALICE", "email": "alice2@example.com"}`},
+				{"/api/users/signup", `{"username": "ａlice", "password": "Pass-word-2!", "email": "alice3@example.com"}`},
+				{"/v1/users/create", `{"username": "Alice", "password": "Pass-word-2!"}`},
+			} {
+				r := g.do("POST", create.path, "admin", create.body)
+				if r.Status != 400 || !strings.Contains(string(r.Body), `"username":["A user with that username already exists."]`) {
+					t.Errorf("POST %s %s: %d %s", create.path, create.body, r.Status, r.Body)
+				}
+			}
+			if r := g.do("PATCH", "/api/users/8/", "admin", `{"username": "aLiCe"}`); r.Status != 400 || !strings.Contains(string(r.Body), "already exists") {
+				t.Errorf("a rename to alice in other letters: %d %s", r.Status, r.Body)
+			}
+			r := g.do("POST", "/api/users/signup", "", `{"username": "ｋａｔｅ", "password": "Pass-word-2!", "email": "kate@example.com"}`)
+			if r.Status != 201 || r.object(t)["username"] != "kate" {
+				t.Errorf("a fullwidth name signs up in NFKC form: %d %s", r.Status, r.Body)
+			}
+			roles := `mutation($n: String!) { createRole(input: {name: $n}) { name } }`
+			if name := dig(t, g.graphql(roles, map[string]any{"n": " viewers "}, "admin"), "data", "createRole", "name"); name != "viewers" {
+				t.Errorf("a role name with spaces around it: %v", name)
+			}
+			for _, taken := range []string{"Viewers", "viewers "} {
+				answer, _ := json.Marshal(g.graphql(roles, map[string]any{"n": taken}, "admin"))
+				if !strings.Contains(string(answer), "role with this name already exists.") {
+					t.Errorf("role %q beside viewers: %s", taken, answer)
+				}
+			}
+		},
 		"Setting a password": func(t *testing.T, g *gateway) {
 			if r := g.do("PUT", "/api/users/3", "admin", `{"password": "N3w-pass-word!"}`); r.Status != 200 {
 				t.Fatalf("set: %d %s", r.Status, r.Body)

@@ -100,14 +100,14 @@ var (
 )
 
 // bindV1UserRef reads {id}: all digits is a primary key, anything else a
-// username. $ref is {id} as written, for @staff: it names the caller when
-// it is their id or their username.
+// username. @staff lets the caller read the user it names when that
+// user's id is theirs.
 func bindV1UserRef(req *request) (variables, error) {
 	ref := req.Param("id")
 	if id, ok := parseID(ref); ok {
-		return variables{"id": id, "ref": ref}, nil
+		return variables{"id": id}, nil
 	}
-	return variables{"username": ref, "ref": ref}, nil
+	return variables{"username": ref}, nil
 }
 
 // v1User is v1users' user as GraphQL gives it.

@@ -22,7 +22,7 @@ var copiers = map[string]func(ctx context.Context, from, to docdb.Collection) (i
 	colTokens:      copyAs[Token],
 	colThrottle:    copyAs[throttleDoc],
 	colPermissions: copyAs[Permission],
-	colRoles:       copyAs[Role],
+	colRoles:       copyAs[roleDoc],
 	colTags:        copyAs[Tag],
 	colCodes:       copyAs[OperatorCode],
 	colClients:     copyAs[Client],

@@ -28,6 +28,13 @@ type Role struct {
 	Modified      time.Time `bson:"modified"`
 }
 
+// roleDoc is a Role as written. NameKey is omitted when empty for the
+// reason userDoc's UsernameKey is.
+type roleDoc struct {
+	Role    `bson:",inline"`
+	NameKey string `bson:"name_key,omitempty"`
+}
+
 // NewRole is what creating a role takes.
 type NewRole struct {
 	Name          string
@@ -67,9 +74,12 @@ func validateDescription(v *fault.FieldErrors, d *string) {
 	}
 }
 
-// CreateRole stores a role. Errors: fault.Invalid (invalid, name taken,
-// unknown permission ids), ErrUnavailable.
+// CreateRole stores a role, its name trimmed, as DRF's CharField trims
+// it. Names are unique whatever their case (roleNameKey). Errors:
+// fault.Invalid (invalid, name taken, unknown permission ids),
+// ErrUnavailable.
 func (s *Store) CreateRole(ctx context.Context, n NewRole) (*Role, error) {
+	n.Name = strings.TrimSpace(n.Name)
 	v := &fault.FieldErrors{}
 	validateRoleName(v, n.Name)
 	validateDescription(v, n.Description)
@@ -84,7 +94,7 @@ func (s *Store) CreateRole(ctx context.Context, n NewRole) (*Role, error) {
 	_, err := s.insertWithNewID(ctx, colRoles, func(id ID) any {
 		r = Role{ID: id, Name: n.Name, Description: n.Description, Unchangeable: n.Unchangeable,
 			PermissionIDs: nonNil(uniqueIDs(n.PermissionIDs)), Created: now, Modified: now}
-		return r
+		return roleDoc{Role: r, NameKey: roleNameKey(n.Name)}
 	})
 	if isDuplicateKey(err) {
 		return nil, fault.Field("name", msgRoleNameTaken)
@@ -95,26 +105,37 @@ func (s *Store) CreateRole(ctx context.Context, n NewRole) (*Role, error) {
 	return &r, nil
 }
 
-// UpdateRole changes a role. Errors: ErrNotFound, fault.Invalid
+// UpdateRole changes a role; a new name is trimmed and must be free
+// whatever its case, as on creation. Errors: ErrNotFound, fault.Invalid
 // (invalid, unchangeable, name taken, unknown permission ids).
 func (s *Store) UpdateRole(ctx context.Context, id ID, u RoleUpdate) (*Role, error) {
 	v := &fault.FieldErrors{}
+	sent := deref(u.Name)
 	if u.Name != nil {
-		validateRoleName(v, *u.Name)
+		trimmed := strings.TrimSpace(sent)
+		u.Name = &trimmed
+		validateRoleName(v, trimmed)
 	}
 	validateDescription(v, u.Description)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.changeableRole(ctx, id); err != nil {
+	before, err := s.changeableRole(ctx, id)
+	if err != nil {
 		return nil, err
+	}
+	if u.Name != nil && (sent == before.Name || *u.Name == before.Name) {
+		// The name it has (a client sends the whole role back): a role
+		// stored before names were trimmed or compared whatever their case
+		// keeps its name and its key.
+		u.Name = nil
 	}
 	if err := checkIDsExist(ctx, s.permissions(), "permissions", u.PermissionIDs); err != nil {
 		return nil, err
 	}
 	set := bson.D{{Key: "modified", Value: s.nowUTC()}}
 	if u.Name != nil {
-		set = append(set, bson.E{Key: "name", Value: *u.Name})
+		set = append(set, bson.E{Key: "name", Value: *u.Name}, bson.E{Key: "name_key", Value: roleNameKey(*u.Name)})
 	}
 	switch {
 	case u.ClearDescription:
@@ -143,7 +164,7 @@ func (s *Store) UpdateRole(ctx context.Context, id ID, u RoleUpdate) (*Role, err
 // DeleteRole removes a role and takes it away from its users.
 // Errors: ErrNotFound, fault.Invalid (unchangeable).
 func (s *Store) DeleteRole(ctx context.Context, id ID) error {
-	if err := s.changeableRole(ctx, id); err != nil {
+	if _, err := s.changeableRole(ctx, id); err != nil {
 		return err
 	}
 	if _, err := s.users().UpdateMany(ctx, bson.D{{Key: "roles", Value: id}},
@@ -156,15 +177,16 @@ func (s *Store) DeleteRole(ctx context.Context, id ID) error {
 	return nil
 }
 
-func (s *Store) changeableRole(ctx context.Context, id ID) error {
+// changeableRole answers the role id names unless it is unchangeable.
+func (s *Store) changeableRole(ctx context.Context, id ID) (*Role, error) {
 	r, err := s.RoleByID(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.Unchangeable {
-		return fault.Field(fault.NonField, msgUnchangeable)
+		return nil, fault.Field(fault.NonField, msgUnchangeable)
 	}
-	return nil
+	return r, nil
 }
 
 // RoleByID returns one role. Errors: ErrNotFound, ErrUnavailable.

@@ -40,14 +40,19 @@ type User struct {
 }
 
 // userDoc is a User as written, with the fields that never leave the store.
+// UsernameKey is omitted when empty so that a user copied from a store
+// written before usernames had keys stays without one (until the target's
+// migrate gives it one) rather than taking the empty key every other such
+// user would take too.
 type userDoc struct {
-	User     `bson:",inline"`
-	Password string `bson:"password"`
-	EmailKey string `bson:"email_key"`
+	User        `bson:",inline"`
+	Password    string `bson:"password"`
+	EmailKey    string `bson:"email_key"`
+	UsernameKey string `bson:"username_key,omitempty"`
 }
 
 // withoutSecrets is the projection of every read that returns a User.
-var withoutSecrets = bson.D{{Key: "password", Value: 0}, {Key: "email_key", Value: 0}}
+var withoutSecrets = bson.D{{Key: "password", Value: 0}, {Key: "email_key", Value: 0}, {Key: "username_key", Value: 0}}
 
 // NewUser is what creating a user takes. PasswordHash is already hashed by
 // the caller (package auth); an empty hash makes the password unusable.
@@ -107,8 +112,9 @@ func (n *NewUser) document(id ID, now time.Time) userDoc {
 			CreatedBy:     n.CreatedBy,
 			ModifiedBy:    n.CreatedBy,
 		},
-		Password: n.PasswordHash,
-		EmailKey: emailKey(id, n.Email),
+		Password:    n.PasswordHash,
+		EmailKey:    emailKey(id, n.Email),
+		UsernameKey: usernameKey(n.Username),
 	}
 }
 
@@ -255,11 +261,13 @@ func sortDocument(sorts []UserSort) bson.D {
 	return append(doc, bson.E{Key: "_id", Value: int(idDir)})
 }
 
-// CreateUser validates and stores a new user. The unique indexes on
-// username and email key refuse a name or email another user holds.
+// CreateUser validates and stores a new user, its username in NFKC form.
+// The unique indexes on username, username key and email key refuse a
+// name another user holds, whatever its case, or an email another holds.
 // Errors: fault.Invalid (invalid or duplicate username or email, every
 // field at fault named at once; see withTakenFields), ErrUnavailable.
 func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
+	n.Username = normalizeUsername(n.Username)
 	u, err := s.createUser(ctx, n)
 	return u, s.withTakenFields(ctx, err, 0, n.Username, n.Email)
 }
@@ -368,12 +376,42 @@ func (s *Store) CountUsers(ctx context.Context, f *UserFilter) (int, error) {
 	return int(n), nil
 }
 
-// UpdateUser applies an update and returns the user as it is now.
-// Errors: ErrNotFound, fault.Invalid (every field at fault named at
-// once), ErrUnavailable.
+// UpdateUser applies an update and returns the user as it is now. A new
+// username is stored in NFKC form and must be free whatever its case, as
+// on creation. Errors: ErrNotFound, fault.Invalid (every field at fault
+// named at once), ErrUnavailable.
 func (s *Store) UpdateUser(ctx context.Context, id ID, u UserUpdate) (*User, error) {
+	if u.Username != nil {
+		renamed, err := s.renames(ctx, id, *u.Username)
+		if err != nil {
+			return nil, err
+		}
+		u.Username = renamed
+	}
 	user, err := s.updateUser(ctx, id, u)
 	return user, s.withTakenFields(ctx, err, id, deref(u.Username), deref(u.Email))
+}
+
+// renames answers the username an update sets, in NFKC form, or nil when
+// the user already has it (as sent, or in NFKC form): a client that sends
+// the whole user back, as PUT does, changes nothing about its name. So a
+// user stored before names were normalised or compared whatever their case
+// (beside one that differs only in case) keeps its name and its key.
+func (s *Store) renames(ctx context.Context, id ID, username string) (*string, error) {
+	normal := normalizeUsername(username)
+	var doc struct {
+		Username string `bson:"username"`
+	}
+	err := s.users().FindOne(ctx, byID(id), docdb.FindOptions{Projection: bson.D{{Key: "username", Value: 1}}}, &doc)
+	switch {
+	case errors.Is(err, docdb.ErrNotFound):
+		return &normal, nil // the update answers ErrNotFound, after any field error
+	case err != nil:
+		return nil, fmt.Errorf("find username of user %s: %w", id, err)
+	case doc.Username == username || doc.Username == normal:
+		return nil, nil
+	}
+	return &normal, nil
 }
 
 func (s *Store) updateUser(ctx context.Context, id ID, u UserUpdate) (*User, error) {
@@ -387,7 +425,9 @@ func (s *Store) updateUser(ctx context.Context, id ID, u UserUpdate) (*User, err
 			set = append(set, bson.E{Key: key, Value: v})
 		}
 	}
-	setIf("username", deref(u.Username), u.Username != nil)
+	if u.Username != nil {
+		set = append(set, bson.E{Key: "username", Value: *u.Username}, bson.E{Key: "username_key", Value: usernameKey(*u.Username)})
+	}
 	setIf("first_name", deref(u.FirstName), u.FirstName != nil)
 	setIf("last_name", deref(u.LastName), u.LastName != nil)
 	setIf("uname", deref(u.Uname), u.Uname != nil)
@@ -465,13 +505,11 @@ func (s *Store) userWriteError(ctx context.Context, err error, id ID, username, 
 	// A write can collide on both names at once, and an engine names only
 	// one index (or none): the username is asked first, as Django checks it
 	// first.
-	if duplicateIndex(err) == idxUsername {
+	if idx := duplicateIndex(err); idx == idxUsername || idx == idxUsernameKey {
 		return fault.Field("username", msgUsernameTaken)
 	}
-	if username != "" {
-		if other, err := s.UserByUsername(ctx, username); err == nil && other.ID != id {
-			return fault.Field("username", msgUsernameTaken)
-		}
+	if username != "" && s.usernameTaken(ctx, username, id) {
+		return fault.Field("username", msgUsernameTaken)
 	}
 	if email != "" {
 		return fault.Field("email", msgEmailTaken)
@@ -492,10 +530,8 @@ func (s *Store) withTakenFields(ctx context.Context, err error, self ID, usernam
 		return err
 	}
 	v := fault.FieldErrors(maps.Clone(invalid.Fields))
-	if username != "" && len(v["username"]) == 0 {
-		if other, err := s.UserByUsername(ctx, username); err == nil && other.ID != self {
-			v.Add("username", msgUsernameTaken)
-		}
+	if username != "" && len(v["username"]) == 0 && s.usernameTaken(ctx, username, self) {
+		v.Add("username", msgUsernameTaken)
 	}
 	if email != "" && len(v["email"]) == 0 {
 		var other struct {
@@ -508,6 +544,19 @@ func (s *Store) withTakenFields(ctx context.Context, err error, self ID, usernam
 		}
 	}
 	return v.Err()
+}
+
+// usernameTaken tells whether a user other than self holds username, or a
+// name equal to it whatever its case; a failed lookup tells nothing.
+func (s *Store) usernameTaken(ctx context.Context, username string, self ID) bool {
+	var other struct {
+		ID ID `bson:"_id"`
+	}
+	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$ne", Value: self}}}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "username", Value: username}},
+		bson.D{{Key: "username_key", Value: usernameKey(username)}},
+	}}}
+	return s.users().FindOne(ctx, filter, docdb.FindOptions{Projection: idOnly}, &other) == nil
 }
 
 // userSearchFields are the fields a user search reads, as Django's
@@ -607,6 +656,10 @@ func (s *Store) assignPersons(ctx context.Context, users []NewUser) error {
 // CreateUsers stores many new users at once, for seeding and imports: one
 // counter update reserves every id, then one insert writes them all.
 func (s *Store) CreateUsers(ctx context.Context, users []NewUser) ([]ID, error) {
+	users = slices.Clone(users)
+	for i := range users {
+		users[i].Username = normalizeUsername(users[i].Username)
+	}
 	v := &fault.FieldErrors{}
 	for i := range users {
 		if err := users[i].validate(); err != nil {
@@ -626,7 +679,6 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) ([]ID, error) 
 	if err := checkIDsExist(ctx, s.roles(), "roles", uniqueIDs(roles)); err != nil {
 		return nil, err
 	}
-	users = slices.Clone(users)
 	if err := s.assignPersons(ctx, users); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/gatehouse/gatehouse/store/fault"
 )
 
@@ -112,7 +115,35 @@ func ValidatePassword(field, password string) error {
 // unique to that user.
 func emailKey(id ID, email string) string {
 	if email == "" {
-		return "\x00" + id.key()
+		return ownKey(id)
 	}
 	return strings.ToLower(email)
 }
+
+// ownKey is a key no name or address takes, unique to one document: the
+// key of what has nothing to be unique by, or may not take the key its
+// name folds to (see fillCaselessKeys).
+func ownKey(id ID) string { return "\x00" + id.key() }
+
+// normalizeUsername is Django's AbstractBaseUser.normalize_username, the
+// NFKC form: a name typed in compatibility characters ("ａdmin" in
+// fullwidth letters, "０１") is stored as the plain name it stands for
+// ("admin", "01"), and is unique as that name.
+func normalizeUsername(username string) string { return norm.NFKC.String(username) }
+
+// caselessKey is the one form of the names that differ only in case or in
+// compatibility characters, for the unique indexes that refuse a second
+// one: Unicode's caseless match of NFKC forms, with full case folding
+// ("STRASSE" and "straße" are one name). Django compares usernames and
+// group names exactly; one person or role twice under names that look
+// alike is how a user or an administrator is fooled, so Gatehouse does not.
+func caselessKey(name string) string {
+	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(name)))
+}
+
+// usernameKey makes usernames unique whatever their case.
+func usernameKey(username string) string { return caselessKey(username) }
+
+// roleNameKey makes role names unique whatever their case and the spaces
+// around them (a role stored before names were trimmed included).
+func roleNameKey(name string) string { return caselessKey(strings.TrimSpace(name)) }

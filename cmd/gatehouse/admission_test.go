@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -110,6 +112,33 @@ func TestStandardIntrospectionIsAnswered(t *testing.T) {
 			if len(r.Errors) > 0 || len(types) < 50 {
 				t.Errorf("%s, %s: %d types, errors %+v", file, caller, len(types), r.Errors)
 			}
+		}
+	}
+}
+
+// A websocket message is bounded as a request body is: a subscribe
+// message larger than --body-limit closes the socket with 1009 (message
+// too big) before it is decoded.
+func TestWebsocketMessageIsBoundedAsABody(t *testing.T) {
+	g := newServedGateway(t, "--body-limit=2048")
+	ws := &sockets{g: g, open: map[string]*transportWSClient{}, closes: map[string]func(){}, tokens: map[store.ID]string{}}
+	t.Cleanup(ws.closeAll)
+	c := ws.client(t, "")
+	c.send(map[string]any{"id": "small", "type": "subscribe", "payload": map[string]any{"query": "{ __typename }"}})
+	if m, err := c.next(); err != nil || m.Type != "next" {
+		t.Fatalf("a small message: %v %s", err, m.Type)
+	}
+	c.send(map[string]any{"id": "large", "type": "subscribe", "payload": map[string]any{"query": "{ __typename }" + strings.Repeat(" ", 4096)}})
+	for {
+		m, err := c.next()
+		if err != nil {
+			if status := websocket.CloseStatus(err); status != websocket.StatusMessageTooBig {
+				t.Fatalf("closed with %v (%v), want 1009", status, err)
+			}
+			return
+		}
+		if m.ID == "large" {
+			t.Fatalf("a message over the limit was answered: %s %s", m.Type, m.Payload)
 		}
 	}
 }

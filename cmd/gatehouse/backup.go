@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/docdb/sqlite"
 )
 
@@ -28,12 +27,16 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	if cfg.MongoURI != "" {
 		return fmt.Errorf("backup copies the embedded store; for MongoDB use mongodump (docs/operations.md)")
 	}
-	db, err := store.OpenEngine(ctx, cfg.storeConfig())
+	// A mistyped --data would otherwise be created, and backed up, empty.
+	if err := requireData(cfg.DataDir, cfg.Database, "--data"); err != nil {
+		return err
+	}
+	db, err := openHeld(ctx, cfg.storeConfig(), holdData)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	file := db.(*sqlite.DB)
+	file := db.(heldDB).DB.(*sqlite.DB)
 	if err := file.Backup(ctx, to); err != nil {
 		return err
 	}

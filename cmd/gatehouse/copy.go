@@ -2,19 +2,24 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
 // copyCommand copies every collection from one store to another: an
 // embedded data directory or a MongoDB URI on either side, so a small
 // install moves to MongoDB (or back) with one command. It prints a line
-// per collection and checks the counts at the end.
+// per collection and checks the counts at the end. It refuses a source
+// with no data, a target with data unless --replace is given, and a data
+// directory another Gatehouse process is using.
 func copyCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var from, to, database string
 	var replace bool
@@ -32,17 +37,22 @@ func copyCommand(ctx context.Context, args []string, getenv func(string) string,
 	if from == "" || to == "" {
 		return fmt.Errorf("copy needs --from and --to")
 	}
-	if from == to {
+	if sameStore(from, to) {
 		return fmt.Errorf("--from and --to name the same store")
 	}
-	src, err := store.OpenEngine(ctx, storeAt(from, database, timeout))
+	src, err := openSide(ctx, "--from", from, database, timeout, true)
 	if err != nil {
-		return fmt.Errorf("open --from: %w", err)
+		return err
 	}
 	defer src.Close(context.WithoutCancel(ctx))
-	dst, err := store.OpenEngine(ctx, storeAt(to, database, timeout))
+	if n, err := documents(ctx, src); err != nil {
+		return fmt.Errorf("read --from: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("--from %s holds no Gatehouse data: database %q has no documents (is --from or --database mistyped?)", describe(from), database)
+	}
+	dst, err := openSide(ctx, "--to", to, database, timeout, false)
 	if err != nil {
-		return fmt.Errorf("open --to: %w", err)
+		return err
 	}
 	defer dst.Close(context.WithoutCancel(ctx))
 
@@ -50,6 +60,9 @@ func copyCommand(ctx context.Context, args []string, getenv func(string) string,
 	reports, err := store.Copy(ctx, src, dst, replace, func(r store.CopyReport) {
 		fmt.Fprintf(stdout, "%-16s %8d copied, %8d in the source, %8d in the target\n", r.Collection, r.Copied, r.Source, r.Target)
 	})
+	if errors.Is(err, store.ErrTargetNotEmpty) {
+		return fmt.Errorf("--to %s: %w; --replace empties it first, and what it holds is lost", describe(to), err)
+	}
 	if err != nil {
 		return err
 	}
@@ -64,6 +77,48 @@ func copyCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	fmt.Fprintln(stdout, "done: every collection has as many documents in the target as in the source")
 	return nil
+}
+
+// openSide opens one side of the copy. A data directory is held alone for
+// the copy's life, so no gateway or dispatcher writes to it meanwhile; a
+// source directory must hold a database already, or a mistyped --from
+// would be created empty and copied as such.
+func openSide(ctx context.Context, flag, where, database string, timeout time.Duration, source bool) (docdb.DB, error) {
+	cfg := storeAt(where, database, timeout)
+	if source && cfg.MongoURI == "" {
+		if err := requireData(where, database, flag); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openHeld(ctx, cfg, holdDataAlone)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", flag, err)
+	}
+	return db, nil
+}
+
+// documents counts the documents of every collection of db.
+func documents(ctx context.Context, db docdb.DB) (int64, error) {
+	var n int64
+	for _, name := range store.Collections() {
+		c, err := db.Collection(name).Count(ctx, nil)
+		if err != nil {
+			return 0, fmt.Errorf("count %s: %w", name, err)
+		}
+		n += c
+	}
+	return n, nil
+}
+
+// sameStore tells whether --from and --to name one store, however the
+// directories are spelled.
+func sameStore(from, to string) bool {
+	if from == to {
+		return true
+	}
+	a, errA := filepath.Abs(from)
+	b, errB := filepath.Abs(to)
+	return storeAt(from, "", 0).MongoURI == "" && storeAt(to, "", 0).MongoURI == "" && errA == nil && errB == nil && a == b
 }
 
 // storeAt reads --from or --to: a MongoDB URI, or a data directory.

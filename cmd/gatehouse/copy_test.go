@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -206,5 +210,149 @@ func TestBackupWhileServing(t *testing.T) {
 	// A second backup does not overwrite the first.
 	if err := run(ctx, []string{"backup", "--data", dir, "--to", backupDir + "/gatehouse.db"}, noEnv, strings.NewReader(""), io.Discard, io.Discard); err == nil {
 		t.Error("a backup over an existing file was written")
+	}
+}
+
+// copyCmd runs gatehouse copy with args, and returns what it printed.
+func copyCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(context.Background(), append([]string{"copy"}, args...), noEnv, strings.NewReader(""), &out, io.Discard)
+	return out.String(), err
+}
+
+// migratedDataDir is a data directory holding a migrated store (its seeded
+// permissions and counters are data enough to copy).
+func migratedDataDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := run(context.Background(), []string{"migrate", "--data", dir}, noEnv, strings.NewReader(""), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// A mistyped --from is refused, naming the path, and nothing is created:
+// neither the source nor the target. A directory without the database, or
+// with an empty one (as a copy from a mistyped path used to leave), holds
+// no Gatehouse data.
+func TestCopyRefusesASourceWithoutData(t *testing.T) {
+	if storetest.Engine() != storetest.SQLite {
+		t.Skip("copies data directories")
+	}
+	base := t.TempDir()
+	target := filepath.Join(base, "target")
+	emptyDir := filepath.Join(base, "empty")
+	if err := os.Mkdir(emptyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	emptyDB := filepath.Join(base, "emptydb")
+	db, err := store.OpenEngine(context.Background(), store.Config{DataDir: emptyDB, Database: "gatehouse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close(context.Background())
+
+	for _, c := range []struct{ from, says string }{
+		{filepath.Join(base, "dtaa"), "no such directory"},
+		{emptyDir, "holds no Gatehouse data"},
+		{emptyDB, "holds no Gatehouse data"},
+	} {
+		out, err := copyCmd(t, "--from", c.from, "--to", target)
+		if err == nil || !strings.Contains(err.Error(), c.from) || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("copy --from %s: %v (want an error naming the path and saying %q)\n%s", c.from, err, c.says, out)
+		}
+		if _, err := os.Stat(target); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("copy --from %s created the target: %v", c.from, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(base, "dtaa")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the mistyped source was created: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(emptyDir, "gatehouse.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a database was created in the source: %v", err)
+	}
+}
+
+// A target that holds data is refused with the way out named: --replace.
+func TestCopyRefusalNamesReplace(t *testing.T) {
+	if storetest.Engine() != storetest.SQLite {
+		t.Skip("copies data directories")
+	}
+	from, to := migratedDataDir(t), migratedDataDir(t)
+	_, err := copyCmd(t, "--from", from, "--to", to)
+	if err == nil || !strings.Contains(err.Error(), "--replace") || !strings.Contains(err.Error(), to) || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("copy into a store that holds data: %v (want it refused, naming the target and --replace)", err)
+	}
+	if out, err := copyCmd(t, "--from", from, "--to", to, "--replace"); err != nil || !strings.Contains(out, "done: every collection") {
+		t.Errorf("copy with --replace: %v\n%s", err, out)
+	}
+	// The same directory spelled two ways is one store.
+	if _, err := copyCmd(t, "--from", from, "--to", from+"/."); err == nil || !strings.Contains(err.Error(), "same store") {
+		t.Errorf("copy of a directory onto itself: %v", err)
+	}
+}
+
+// copy refuses a data directory that a gateway process is serving, as
+// source and as target, since the gateway would write during the copy;
+// the gateway's hold ends with it, even when it is killed, so a copy after
+// a crash runs. And a gateway does not start on a directory being copied.
+func TestCopyRefusesADataDirectoryInUse(t *testing.T) {
+	if storetest.Engine() != storetest.SQLite {
+		t.Skip("copies data directories")
+	}
+	served, other := migratedDataDir(t), t.TempDir()
+	gw := startGatehouse(t, served, nil, "serve", "--data", served, "--addr", "127.0.0.1:0")
+	gw.logs.wait(t, "listening", time.Minute)
+
+	for _, args := range [][]string{{"--from", served, "--to", other}, {"--from", migratedDataDir(t), "--to", served, "--replace"}} {
+		_, err := copyCmd(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "in use by another Gatehouse process") || !strings.Contains(err.Error(), served) {
+			t.Errorf("copy %v while a gateway serves %s: %v", args, served, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(other, "gatehouse.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused copy wrote its target: %v", err)
+	}
+
+	if err := gw.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.exited(t, 30*time.Second); err == nil {
+		t.Fatal("the killed gateway exited cleanly")
+	}
+	if out, err := copyCmd(t, "--from", served, "--to", other); err != nil {
+		t.Fatalf("copy after the gateway was killed: %v\n%s", err, out)
+	}
+
+	// While a copy holds the directory, a gateway refuses to start on it.
+	hold, err := holdDataAlone(other, "gatehouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.release()
+	refused := startGatehouse(t, other, nil, "serve", "--data", other, "--addr", "127.0.0.1:0")
+	logs, err := refused.exited(t, time.Minute)
+	if err == nil || !strings.Contains(logs, "gatehouse copy is using") {
+		t.Errorf("serve on a directory being copied: %v\n%s", err, logs)
+	}
+}
+
+// A mistyped --data is refused by backup too, instead of being created
+// and backed up empty.
+func TestBackupRefusesADataDirectoryWithoutData(t *testing.T) {
+	if storetest.Engine() != storetest.SQLite {
+		t.Skip("backs up the embedded store")
+	}
+	base := t.TempDir()
+	typo, to := filepath.Join(base, "dtaa"), filepath.Join(base, "backup.db")
+	err := run(context.Background(), []string{"backup", "--data", typo, "--to", to}, noEnv, strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), typo) {
+		t.Errorf("backup of a mistyped data directory: %v", err)
+	}
+	for _, p := range []string{typo, to} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s was created: %v", p, err)
+		}
 	}
 }

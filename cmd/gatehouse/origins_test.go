@@ -34,17 +34,24 @@ func TestCORSIsClosedByDefault(t *testing.T) {
 // answers the upgrade's status (101 when it was accepted).
 func (g *testGateway) dialStatus(t testing.TB, origin string) int {
 	t.Helper()
+	return g.dialStatusWith(t, http.Header{"Origin": {origin}})
+}
+
+// dialStatusWith opens a websocket with the headers given, closes it, and
+// answers the upgrade's status.
+func (g *testGateway) dialStatusWith(t testing.TB, h http.Header) int {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(g.srv.URL, "http")+"/graphql", &websocket.DialOptions{
 		Subprotocols: []string{"graphql-transport-ws"},
-		HTTPHeader:   http.Header{"Origin": {origin}},
+		HTTPHeader:   h,
 	})
 	if err == nil {
 		conn.CloseNow()
 	}
 	if resp == nil {
-		t.Fatalf("%s: no answer to the upgrade: %v", origin, err)
+		t.Fatalf("%v: no answer to the upgrade: %v", h, err)
 	}
 	if resp.Body != nil {
 		resp.Body.Close()

@@ -292,3 +292,61 @@ func TestDispatcherProcessesShareOneDataDirectory(t *testing.T) {
 	}
 	t.Logf("%d messages delivered, %d called twice after the kill", ids, repeated)
 }
+
+// freshEnv is this process's environment without Gatehouse's settings, as
+// a newcomer's shell has it, so the defaults the README relies on apply.
+func freshEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GATEHOUSE_") || strings.HasPrefix(kv, "MONGODB_URI=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// gatehouseIn is a gatehouse process run in a directory of the test's.
+type gatehouseIn struct {
+	cmd  *exec.Cmd
+	logs *logWatch
+	done chan error
+}
+
+// startGatehouse runs gatehouse (the test binary as main) in dir with
+// args, its logs in JSON; the test's end stops it.
+func startGatehouse(t *testing.T, dir string, env []string, args ...string) *gatehouseIn {
+	t.Helper()
+	p := &gatehouseIn{cmd: exec.Command(os.Args[0], args...), logs: newLogWatch(), done: make(chan error, 1)}
+	p.cmd.Dir = dir
+	p.cmd.Env = append(append(freshEnv(), asGatehouse+"=1", "GATEHOUSE_LOG_FORMAT=json"), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(30 * time.Second):
+			_ = p.cmd.Process.Kill()
+			t.Errorf("gatehouse %v did not stop within 30s of SIGTERM", args)
+		}
+	})
+	return p
+}
+
+// exited waits up to d for the process to end, and returns what it wrote
+// and how it ended.
+func (p *gatehouseIn) exited(t *testing.T, d time.Duration) (string, error) {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		return p.logs.String(), err
+	case <-time.After(d):
+		t.Fatalf("gatehouse still runs after %v:\n%s", d, p.logs)
+		return "", nil
+	}
+}

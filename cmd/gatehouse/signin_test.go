@@ -1,16 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/store"
 )
@@ -307,6 +311,62 @@ func TestSignInLogs(t *testing.T) {
 	for _, want := range []string{`"outcome":"bad_credentials","user_id":1`, `"outcome":"ok","user_id":1`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log lacks %s", want)
+		}
+	}
+}
+
+// An account without a usable password (made by staff without one, over
+// GraphQL or a REST dialect, or holding a hash Gatehouse cannot read, such
+// as an imported bcrypt one) is signed in against as any other: one hash is
+// computed, as for an unknown username or a wrong password, and the answer
+// is the unknown username's, to the byte. Answered without a hash, it came
+// back in a millisecond where every other attempt takes tens: a list of
+// the usernames that exist.
+func TestSignInWithoutAUsablePasswordCostsAHash(t *testing.T) {
+	g := newTestGateway(t)
+	_, boss := g.member(t, "boss", true, 1, 2, 3, 4)
+	g.query(t, boss, `mutation { createUser(input: {username: "made-without"}) { id } }`, nil).mustData(t)
+	if r := g.rest(t, http.MethodPost, "/api/users/", boss, mediaJSONBody, `{"username": "managed-without", "email": "managed@example.com"}`); r.Status != http.StatusCreated {
+		t.Fatalf("usermgmt create without a password: %d %s", r.Status, r.Body)
+	}
+	imported := store.NewUser{Username: "imported-bcrypt", IsActive: true,
+		PasswordHash: "bcrypt_sha256$$2b$12$WCRUKZM1nz0iwpXtWYhdOeHDg8Gj9N3u0wKBYc7M/zFx8V9yG8Uyq"}
+	if _, err := g.store.CreateUser(context.Background(), imported); err != nil {
+		t.Fatal(err)
+	}
+	g.signUp(t, "with-one", "with-one-password")
+
+	var hashes atomic.Int32
+	g.accounts.Hasher.OnWait = func(time.Duration) { hashes.Add(1) }
+	// attempt signs in with a wrong password over GraphQL and through the
+	// accounts dialect, and answers both answers and the hashes they cost.
+	attempt := func(username string) (graphQL, accounts rawResponse, hashed int32) {
+		t.Helper()
+		hashes.Store(0)
+		body, _ := json.Marshal(map[string]any{
+			"query":     `mutation($u: String!) { signIn(username: $u, password: "a-guess") { token } }`,
+			"variables": map[string]any{"u": username}})
+		graphQL = g.send(t, http.MethodPost, "/graphql", http.Header{}, mediaJSONBody, string(body))
+		body, _ = json.Marshal(map[string]any{"username": username, "password": "a-guess"})
+		accounts = g.send(t, http.MethodPost, "/api/users/signin", http.Header{}, mediaJSONBody, string(body))
+		return graphQL, accounts, hashes.Load()
+	}
+	unknownGraphQL, unknownAccounts, hashed := attempt("nobody-by-that-name")
+	if hashed != 2 {
+		t.Fatalf("an unknown username cost %d hashes over two attempts, want 2", hashed)
+	}
+	for _, username := range []string{"made-without", "managed-without", "imported-bcrypt", "with-one"} {
+		graphQL, accounts, hashed := attempt(username)
+		if hashed != 2 {
+			t.Errorf("%s: %d hashes over two attempts, want 2, as for an unknown username", username, hashed)
+		}
+		for _, c := range []struct {
+			name      string
+			got, want rawResponse
+		}{{"GraphQL", graphQL, unknownGraphQL}, {"accounts", accounts, unknownAccounts}} {
+			if c.got.Status != c.want.Status || !bytes.Equal(c.got.Body, c.want.Body) {
+				t.Errorf("%s over %s: %d %s; an unknown username gets %d %s", username, c.name, c.got.Status, c.got.Body, c.want.Status, c.want.Body)
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/docdb"
 	"github.com/gatehouse/gatehouse/store/docdb/sqlite"
 )
 
@@ -27,12 +28,18 @@ func (c *config) storeConfig() store.Config {
 // openStore connects to MongoDB when a URI is configured, and otherwise
 // opens the embedded SQLite store in the data directory. It migrates
 // either way, so every command sees the collections and indexes it expects.
+// On the embedded store it holds the data directory until the store is
+// closed, so that copy cannot run on it meanwhile (see dataLock).
 func openStore(ctx context.Context, cfg *config, logger *slog.Logger, opts store.Options) (*store.Store, error) {
-	db, err := store.OpenEngine(ctx, cfg.storeConfig())
+	db, err := openHeld(ctx, cfg.storeConfig(), holdData)
 	if err != nil {
 		return nil, err
 	}
-	if file, ok := db.(*sqlite.DB); ok {
+	engine := db
+	if held, ok := db.(heldDB); ok {
+		engine = held.DB
+	}
+	if file, ok := engine.(*sqlite.DB); ok {
 		logger.Info("using the embedded store (SQLite); set MONGODB_URI for MongoDB",
 			"file", file.Path(), "synchronous", cfg.SQLiteSynchronous)
 		if file.Imported != nil {
@@ -47,6 +54,37 @@ func openStore(ctx context.Context, cfg *config, logger *slog.Logger, opts store
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	return s, nil
+}
+
+// heldDB is an embedded database whose Close also lets go of its data
+// directory's hold.
+type heldDB struct {
+	docdb.DB
+	hold *dataLock
+}
+
+func (d heldDB) Close(ctx context.Context) error {
+	defer d.hold.release()
+	return d.DB.Close(ctx)
+}
+
+// openHeld opens the store cfg names; an embedded one is held first, with
+// hold (holdData, or holdDataAlone for copy), so that nothing is opened,
+// let alone created, where the hold is refused.
+func openHeld(ctx context.Context, cfg store.Config, hold func(dir, database string) (*dataLock, error)) (docdb.DB, error) {
+	if cfg.MongoURI != "" || cfg.DataDir == "" {
+		return store.OpenEngine(ctx, cfg)
+	}
+	l, err := hold(cfg.DataDir, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.OpenEngine(ctx, cfg)
+	if err != nil {
+		l.release()
+		return nil, err
+	}
+	return heldDB{DB: db, hold: l}, nil
 }
 
 // openForCommand makes a command's logger and opens its store.

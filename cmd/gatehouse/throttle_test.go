@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -173,5 +175,75 @@ func TestChangePasswordGuessesAreThrottledAsSignIns(t *testing.T) {
 	r := g.query(t, "", `mutation { signIn(username: "guessed", password: "guessed-right-password") { token } }`, nil)
 	if r.code() != "TOO_MANY_REQUESTS" {
 		t.Fatalf("sign-in after the guesses: %+v", r)
+	}
+}
+
+// Every limit counted per client address counts an IPv6 client by its /64:
+// a subscriber is routinely given a whole /64, and counted per address
+// could send each attempt from a fresh one. Here the addresses come as a
+// trusted proxy reports them. Sign-in attempts and sign-ups from one /64
+// add up whatever address within it sends them, and so do its open
+// websockets; another /64 is another client, and an IPv4-mapped address
+// is its IPv4 address.
+func TestPerAddressLimitsCountAnIPv6ClientByItsSlash64(t *testing.T) {
+	from := func(addr string) http.Header {
+		return http.Header{"Content-Type": {"application/json"}, "X-Forwarded-For": {addr}}
+	}
+	g := newTestGateway(t, "--trusted-proxies=127.0.0.1", "--signup-limit=2", "--websockets-per-client=2")
+	g.accounts.AddressThrottle = auth.ThrottlePolicy{Limit: 3, Window: time.Hour, BaseDelay: time.Minute, MaxDelay: time.Hour}
+
+	signIn := func(i int, addr string) string {
+		body, _ := json.Marshal(map[string]any{
+			"query": `mutation($u: String!) { signIn(username: $u, password: "guess") { token } }`,
+			// A different account each time: only the address can add up.
+			"variables": map[string]any{"u": fmt.Sprintf("victim%d", i)},
+		})
+		return g.post(t, from(addr), body).code()
+	}
+	var codes []string
+	for i, addr := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3", "2001:db8:1:2:a:b:c:d", "2001:db8:1:2::5"} {
+		codes = append(codes, signIn(i, addr))
+	}
+	want := []string{"BAD_USER_INPUT", "BAD_USER_INPUT", "BAD_USER_INPUT", "BAD_USER_INPUT", "TOO_MANY_REQUESTS"}
+	if !slices.Equal(codes, want) {
+		t.Errorf("sign-ins from one /64: %v, want %v", codes, want)
+	}
+	if got := signIn(10, "2001:db8:1:3::1"); got != "BAD_USER_INPUT" {
+		t.Errorf("a sign-in from the next /64: %s, want it let through", got)
+	}
+	codes = nil
+	for i, addr := range []string{"203.0.113.9", "::ffff:203.0.113.9", "203.0.113.9", "::ffff:203.0.113.9", "203.0.113.9"} {
+		codes = append(codes, signIn(20+i, addr))
+	}
+	if !slices.Equal(codes, want) {
+		t.Errorf("sign-ins from an IPv4 address, mapped or not: %v, want %v", codes, want)
+	}
+
+	signUp := func(username, addr string) string {
+		body, _ := json.Marshal(map[string]any{
+			"query":     `mutation($u: String!) { signUp(input: {username: $u, password: "newcomer-pass"}) { token } }`,
+			"variables": map[string]any{"u": username},
+		})
+		return g.post(t, from(addr), body).code()
+	}
+	codes = []string{signUp("six1", "2001:db8:6:6::1"), signUp("six2", "2001:db8:6:6::2"), signUp("six3", "2001:db8:6:6::3")}
+	if want := []string{"", "", "TOO_MANY_REQUESTS"}; !slices.Equal(codes, want) {
+		t.Errorf("sign-ups from one /64: %q, want %q", codes, want)
+	}
+	if _, err := g.store.UserByUsername(context.Background(), "six3"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the refused sign-up made an account: %v", err)
+	}
+	if got := signUp("seven1", "2001:db8:6:7::1"); got != "" {
+		t.Errorf("a sign-up from the next /64: %s", got)
+	}
+
+	for _, addr := range []string{"2001:db8:9:9::1", "2001:db8:9:9::2"} {
+		g.dialTransportWS(t, from(addr)).init(nil)
+	}
+	if got := g.dialStatusWith(t, from("2001:db8:9:9::3")); got != http.StatusTooManyRequests {
+		t.Errorf("a third websocket from one /64: %d, want 429", got)
+	}
+	if got := g.dialStatusWith(t, from("2001:db8:9:a::1")); got != http.StatusSwitchingProtocols {
+		t.Errorf("a websocket from the next /64: %d, want 101", got)
 	}
 }

@@ -64,6 +64,13 @@ type Index struct {
 	Name   string
 	Fields []string
 	Unique bool
+	// Sparse leaves out of a unique index the documents that lack its
+	// field, so that any number of them may lack it: MongoDB would
+	// otherwise index each as null and refuse the second (and refuse to
+	// build the index over a collection already holding two). SQLite's
+	// unique indexes never find two NULLs equal, so there it changes
+	// nothing.
+	Sparse bool
 }
 
 // FindOptions shape a read. Sort and Projection are bson.D as in MongoDB:

@@ -16,6 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -49,6 +50,15 @@ type Config struct {
 	Introspect graph.Introspection
 	// Explorer serves GraphiQL at /playground.
 	Explorer bool
+	// TrustedDocuments is the manifest of the documents the gateway's own
+	// clients send (Apollo's persisted query manifest or GraphQL Codegen's
+	// persisted documents); TrustedDocumentsOnly runs no other document
+	// but for staff.
+	TrustedDocuments     string
+	TrustedDocumentsOnly bool
+	// APQMemory is the most bytes of documents remembered for automatic
+	// persisted queries; 0 turns them off.
+	APQMemory int
 
 	BodyLimit        int64
 	ComplexityLimit  int
@@ -98,6 +108,7 @@ func Defaults() Config {
 	return Config{
 		Introspect:          graph.IntrospectionOn,
 		Explorer:            true,
+		APQMemory:           graph.DefaultAPQMemory,
 		BodyLimit:           1 << 20,
 		ComplexityLimit:     graph.DefaultComplexityLimit,
 		DepthLimit:          graph.DefaultDepthLimit,
@@ -135,6 +146,12 @@ func (c *Config) Validate() error {
 	}
 	if c.HashConcurrency < 1 {
 		return errors.New("--hash-concurrency must be at least 1")
+	}
+	if c.TrustedDocumentsOnly && c.TrustedDocuments == "" {
+		return errors.New("--trusted-documents-only needs --trusted-documents, the manifest of the documents to trust")
+	}
+	if c.APQMemory < 0 {
+		return errors.New("--apq-memory must not be negative")
 	}
 	_, err := c.mounts()
 	return err
@@ -281,6 +298,7 @@ func (g *Gateway) routes() (http.Handler, error) {
 		DepthLimit:       cfg.DepthLimit,
 		ScanLimit:        cfg.ScanLimit,
 		ParserTokenLimit: cfg.ParserTokenLimit,
+		MessageLimit:     cfg.BodyLimit,
 		Introspection:    cfg.Introspect,
 		AllowedOrigins:   cfg.CORS,
 		Authenticator:    g.authenticator,
@@ -289,6 +307,17 @@ func (g *Gateway) routes() (http.Handler, error) {
 		WebsocketPing:    cfg.WebsocketPing,
 		Observer:         g.observer(),
 		Logger:           g.logger,
+	}
+	if cfg.TrustedDocuments != "" {
+		docs, err := graph.LoadTrustedDocuments(cfg.TrustedDocuments)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-documents: %w", err)
+		}
+		gqlConfig.TrustedDocuments, gqlConfig.TrustedDocumentsOnly = docs, cfg.TrustedDocumentsOnly
+	}
+	gqlConfig.APQMemory = cfg.APQMemory
+	if cfg.APQMemory == 0 {
+		gqlConfig.APQMemory = -1 // off
 	}
 	gql := graph.NewServer(resolver, gqlConfig)
 

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/netip"
 	"regexp"
 	"strings"
 	"sync"
@@ -145,21 +144,22 @@ func isWebsocketHandshake(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
-// websocketSlots caps the websockets one client address holds open at
-// once: each holds a connection, goroutines and, for a subscription, store
-// reads, for as long as the client likes. Past the cap the handshake is
-// refused with 429. A socket's place is freed when its handler returns,
-// which is when the socket closes.
+// websocketSlots caps the websockets one client address (an IPv6 one by
+// its /64, see auth.AddressKey) holds open at once: each holds a
+// connection, goroutines and, for a subscription, store reads, for as long
+// as the client likes. Past the cap the handshake is refused with 429. A
+// socket's place is freed when its handler returns, which is when the
+// socket closes.
 func websocketSlots(perClient int) func(http.Handler) http.Handler {
 	var (
 		mu   sync.Mutex
-		open = map[netip.Addr]int{}
+		open = map[string]int{}
 	)
-	release := func(ip netip.Addr) {
+	release := func(client string) {
 		mu.Lock()
 		defer mu.Unlock()
-		if open[ip]--; open[ip] <= 0 {
-			delete(open, ip)
+		if open[client]--; open[client] <= 0 {
+			delete(open, client)
 		}
 	}
 	return func(next http.Handler) http.Handler {
@@ -171,10 +171,11 @@ func websocketSlots(perClient int) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
+			client := auth.AddressKey(ip)
 			mu.Lock()
-			full := open[ip] >= perClient
+			full := open[client] >= perClient
 			if !full {
-				open[ip]++
+				open[client]++
 			}
 			mu.Unlock()
 			if full {
@@ -183,7 +184,7 @@ func websocketSlots(perClient int) func(http.Handler) http.Handler {
 					"This address has too many websockets open; close one first.", graph.CodeTooManyRequests)
 				return
 			}
-			defer release(ip)
+			defer release(client)
 			next.ServeHTTP(w, r)
 		})
 	}

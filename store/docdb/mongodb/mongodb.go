@@ -99,6 +99,11 @@ func (d *DB) Prepare(ctx context.Context, specs []docdb.CollectionSpec) error {
 				keys = append(keys, bson.E{Key: f, Value: 1})
 			}
 			model := mongo.IndexModel{Keys: keys, Options: options.Index().SetName(ix.Name).SetUnique(ix.Unique)}
+			if ix.Sparse {
+				// Only when asked: indexes built before the option
+				// existed must still match what is declared.
+				model.Options.SetSparse(true)
+			}
 			if _, err := d.db.Collection(spec.Name).Indexes().CreateOne(ctx, model); err != nil {
 				return fmt.Errorf("create index %s: %w", ix.Name, classify(err))
 			}

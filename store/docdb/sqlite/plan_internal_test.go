@@ -23,6 +23,7 @@ func TestLookupsSearchTheirIndexes(t *testing.T) {
 	spec := docdb.CollectionSpec{Name: "users", Arrays: []string{"roles"}, Search: []string{"username", "email"}, Indexes: []docdb.Index{
 		{Name: "users_username", Fields: []string{"username"}, Unique: true},
 		{Name: "users_person", Fields: []string{"person"}},
+		{Name: "users_username_key", Fields: []string{"username_key"}, Unique: true, Sparse: true},
 		{Name: "users_roles", Fields: []string{"roles"}},
 		{Name: "messages_mailing_status", Fields: []string{"mailing", "status"}},
 	}}
@@ -41,6 +42,8 @@ func TestLookupsSearchTheirIndexes(t *testing.T) {
 		{"by ids", bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{"a", "b"}}}}}},
 		{"by username", bson.D{{Key: "username", Value: "alice"}}},
 		{"without a person", bson.D{{Key: "person", Value: nil}}},
+		// A sparse index still holds the documents without the field here.
+		{"without a username key", bson.D{{Key: "username_key", Value: nil}}},
 		{"holding a role", bson.D{{Key: "roles", Value: "00000000000000000003"}}},
 		{"holding any of roles", bson.D{{Key: "roles", Value: bson.D{{Key: "$in", Value: bson.A{"a", "b"}}}}}},
 		{"a compound index's prefix", bson.D{{Key: "mailing", Value: "m"}, {Key: "status", Value: "SENT"}}},
