@@ -2028,7 +2028,7 @@ var sources = []*ast.Source{
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
 	{Name: "schema/mailing.graphqls", Input: sourceData("schema/mailing.graphqls"), BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Gatehouse's contract: every type, query, mutation and directive that SPA
-# clients, GraphQL Playground and the legacy REST dialects use. This file
+# clients, the bundled GraphiQL explorer and the legacy REST dialects use. This file
 # holds what every domain shares: the scalars, the directives, pages and
 # filters, and the root operation types. Each domain keeps its types and adds
 # its fields to the root types in a file of its own under graph/schema/:
