@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/fault"
 )
 
@@ -99,7 +100,11 @@ func bindManagedUserList(req *request) (variables, error) {
 		return nil, err
 	}
 	if search, _ := q.get("search"); search != "" {
-		also = append(also, searchTerms(search)...)
+		terms, err := searchTerms(search)
+		if err != nil {
+			return nil, err
+		}
+		also = append(also, terms...)
 	}
 	if len(also) > 0 {
 		filter["and"] = also
@@ -147,17 +152,23 @@ func csvFilterValue(raw, param string, errs fault.FieldErrors) ([]any, bool) {
 
 // searchTerms is DRF's SearchFilter: NULs dropped, commas are spaces,
 // every term must appear (case-insensitively) in one of the search fields.
-func searchTerms(search string) []any {
+// The terms are the store's search words, within its bounds: past them the
+// answer is 400 naming search.
+func searchTerms(search string) ([]any, error) {
 	search = strings.ReplaceAll(strings.ReplaceAll(search, "\x00", ""), ",", " ")
-	var terms []any
-	for _, term := range strings.Fields(search) {
+	words, err := store.SearchWords(search)
+	if err != nil {
+		return nil, err
+	}
+	terms := make([]any, 0, len(words))
+	for _, term := range words {
 		anyField := make([]any, len(managedUserSearchFields))
 		for i, f := range managedUserSearchFields {
 			anyField[i] = map[string]any{f: map[string]any{"iContains": term}}
 		}
 		terms = append(terms, map[string]any{"or": anyField})
 	}
-	return terms
+	return terms, nil
 }
 
 // managedUserInput reads usermgmt's writable fields; username and email are
