@@ -2,10 +2,12 @@ package rest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/graph"
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/fault"
 )
@@ -68,6 +70,17 @@ func bindManagedUserList(req *request) (variables, error) {
 	// also holds the conditions a field's lookups map has no room for: a
 	// second exact value (username=a&username__exact=b), and the search.
 	var also []any
+	// The filter holds at most graph.MaxFilterValues values: each lookup,
+	// each item of an __in list, and five for each search term (one per
+	// field searched). The parameter that passes the bound is named.
+	values := 0
+	tooMany := fmt.Sprintf("The filters and search of a request may hold at most %d values together.", graph.MaxFilterValues)
+	count := func(param string, n int) {
+		if values <= graph.MaxFilterValues && values+n > graph.MaxFilterValues {
+			errs.Add(param, tooMany)
+		}
+		values += n
+	}
 	for _, field := range managedUserFilterFields {
 		lookups := map[string]any{}
 		for _, l := range managedUserLookups {
@@ -79,6 +92,7 @@ func bindManagedUserList(req *request) (variables, error) {
 			if l.graphql == "in" {
 				if items, ok := csvFilterValue(raw, param, errs); ok {
 					lookups["in"] = items
+					count(param, len(items))
 				}
 				continue
 			}
@@ -86,6 +100,7 @@ func bindManagedUserList(req *request) (variables, error) {
 			if !ok {
 				continue
 			}
+			count(param, 1)
 			if _, taken := lookups[l.graphql]; taken {
 				also = append(also, map[string]any{field.graphql: map[string]any{l.graphql: v}})
 				continue
@@ -103,6 +118,9 @@ func bindManagedUserList(req *request) (variables, error) {
 		terms, err := searchTerms(search)
 		if err != nil {
 			return nil, err
+		}
+		if values+len(terms)*len(managedUserSearchFields) > graph.MaxFilterValues {
+			return nil, fault.Field("search", tooMany)
 		}
 		also = append(also, terms...)
 	}

@@ -43,6 +43,36 @@ type TimeLookup struct {
 	IsNull *bool
 }
 
+// Values counts the values the lookups hold: one for each lookup given,
+// and one for each item of In.
+func (l *StringLookup) Values() int {
+	if l == nil {
+		return 0
+	}
+	return given(l.Exact, l.IExact, l.Contains, l.IContains, l.StartsWith, l.IStartsWith, l.EndsWith, l.IEndsWith,
+		l.Gt, l.Gte, l.Lt, l.Lte) + given(l.IsNull) + len(l.In)
+}
+
+// Values counts the values the lookups hold: one for each lookup given,
+// and one for each item of In.
+func (l *TimeLookup) Values() int {
+	if l == nil {
+		return 0
+	}
+	return given(l.Exact, l.Gt, l.Gte, l.Lt, l.Lte) + given(l.IsNull) + len(l.In)
+}
+
+// given counts the values that are set.
+func given[T any](values ...*T) int {
+	n := 0
+	for _, v := range values {
+		if v != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // literal makes user text match itself, and only itself, in a regular
 // expression; `.*(a+)+$` stays a string of punctuation.
 func literal(s string) string { return regexp.QuoteMeta(s) }

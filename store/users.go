@@ -175,6 +175,18 @@ type UserFilter struct {
 	Not    *UserFilter
 }
 
+// Values counts the values the filter holds itself (each lookup given,
+// each item of its lists), not those of the filters in its and, or and
+// not, nor its search: what bounds the size of a filter counts.
+func (f *UserFilter) Values() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.IDs) + len(f.RoleIDs) + f.Username.Values() + f.Email.Values() + f.PhoneNumber.Values() +
+		f.FirstName.Values() + f.LastName.Values() + given(f.IsActive, f.IsStaff, f.IsSuperuser) +
+		f.DateJoined.Values() + f.LastLogin.Values()
+}
+
 // document is the filter as the store's query, or the error of a search
 // past its bounds.
 func (f *UserFilter) document() (bson.D, error) {

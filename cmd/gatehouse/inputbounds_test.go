@@ -6,10 +6,13 @@ package main
 // internal error, a store timeout or a page of something else.
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/graph"
 	"github.com/gatehouse/gatehouse/store"
 )
 
@@ -48,5 +51,177 @@ func TestUsersSearchIsBounded(t *testing.T) {
 				t.Errorf("found %v, want %d", n, c.found)
 			}
 		})
+	}
+}
+
+// names is n usernames, user000 on.
+func names(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("user%03d", i)
+	}
+	return out
+}
+
+// repeated is n copies of v.
+func repeated(n int, v any) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// The lists of a filter hold at most graph.MaxFilterValues values
+// together, in every list field that takes a filter: at the bound it is
+// answered, one value more is BAD_USER_INPUT on filter before the store is
+// asked. The issue's shapes are among them: one list of 7,000 names given to
+// five lookups (past the embedded engine's 32,766 values of a statement),
+// and one list given to 950 aliases, each refused without a store read.
+func TestFilterListsAreBounded(t *testing.T) {
+	w := newPagingWorld(t)
+	root := w.g.staff(t, "root", true)
+	max := graph.MaxFilterValues
+	in := func(l []any) map[string]any { return map[string]any{"in": l} }
+	for _, c := range []struct {
+		name, field, filterType, query string
+		filter                         any
+		refused                        bool
+	}{
+		{"users at the bound", "users", "UserFilter", `users(filter: $f) { totalCount }`, map[string]any{"username": in(names(max))}, false},
+		{"users, one more", "users", "UserFilter", `users(filter: $f) { totalCount }`, map[string]any{"username": in(names(max + 1))}, true},
+		{"users, counted across and, or and not", "users", "UserFilter", `users(filter: $f) { totalCount }`, map[string]any{
+			"email": in(names(max / 2)),
+			"or":    []any{map[string]any{"not": map[string]any{"dateJoined": in(repeated(max/2, "2026-01-01T00:00:00Z"))}}},
+			"and":   []any{map[string]any{"ids": []any{"1"}}},
+		}, true},
+		{"users, every lookup counted", "users", "UserFilter", `users(filter: $f) { totalCount }`,
+			map[string]any{"or": repeated(max/everyLookupValues+1, everyLookup("x"))}, true},
+		{"roles", "roles", "RoleFilter", `roles(filter: $f) { totalCount }`, map[string]any{"name": in(names(max + 1))}, true},
+		{"roles by ids", "roles", "RoleFilter", `roles(filter: $f) { totalCount }`, map[string]any{"ids": repeated(max+1, "1")}, true},
+		{"permissions", "permissions", "PermissionFilter", `permissions(filter: $f) { totalCount }`,
+			map[string]any{"codename": in(names(max)), "name": in(names(1))}, true},
+		{"tags", "tags", "LabelFilter", `tags(filter: $f) { totalCount }`, map[string]any{"value": in(names(max + 1))}, true},
+		{"operator codes", "operatorCodes", "LabelFilter", `operatorCodes(filter: $f) { totalCount }`, map[string]any{"value": in(names(max + 1))}, true},
+		{"clients", "clients", "ClientFilter", `clients(filter: $f) { totalCount }`, map[string]any{"tagIds": repeated(max, "1"), "operatorCodeIds": []any{"1"}}, true},
+		{"mailings", "mailings", "MailingFilter", `mailings(filter: $f) { totalCount }`, map[string]any{"status": repeated(max+1, "SCHEDULED")}, true},
+		{"mailings' statistics", "mailingsStats", "MailingFilter", `mailingsStats(filter: $f) { total }`, map[string]any{"status": repeated(max+1, "SCHEDULED")}, true},
+		{"messages", "messages", "MessageFilter", `messages(filter: $f) { totalCount }`,
+			map[string]any{"mailing": repeated(max/2, "1"), "client": repeated(max/2, "1"), "status": []any{"SENT"}}, true},
+		{"messages at the bound", "messages", "MessageFilter", `messages(filter: $f) { totalCount }`,
+			map[string]any{"mailing": repeated(max/2, "1"), "client": repeated(max/2, "1")}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := w.g.query(t, root, "query($f: "+c.filterType+") { "+c.query+" }", map[string]any{"f": c.filter})
+			if !c.refused {
+				r.mustData(t)
+				return
+			}
+			if r.code() != "BAD_USER_INPUT" || r.fields()["filter"] == nil || dig(r.Data, c.field) != nil && c.field != "roles" {
+				t.Errorf("got %s %v %v, want BAD_USER_INPUT on filter", r.code(), r.Errors, r.Data)
+			}
+		})
+	}
+	t.Run("7,000 names given to five lookups", func(t *testing.T) {
+		r := w.g.query(t, w.token, `query($l: [String!]) { users(filter: {username: {in: $l}, email: {in: $l}, phoneNumber: {in: $l},
+			firstName: {in: $l}, lastName: {in: $l}}) { totalCount } }`, map[string]any{"l": names(7000)})
+		if r.code() != "BAD_USER_INPUT" || r.fields()["filter"] == nil {
+			t.Errorf("got %s %v", r.code(), r.Errors)
+		}
+	})
+	t.Run("a list in 950 aliases", func(t *testing.T) {
+		var q strings.Builder
+		q.WriteString("query($f: UserFilter) {")
+		for i := range 950 {
+			q.WriteString(" u" + strconv.Itoa(i) + ": users(filter: $f, first: 0) { totalCount }")
+		}
+		q.WriteString(" }")
+		r := w.g.query(t, w.token, q.String(), map[string]any{"f": map[string]any{"username": map[string]any{"in": names(max + 1)}}})
+		if len(r.Errors) != 950 || r.code() != "BAD_USER_INPUT" || r.fields()["filter"] == nil {
+			t.Errorf("got %d errors, the first %s %v", len(r.Errors), r.code(), r.Errors[0])
+		}
+	})
+}
+
+// everyLookupValues is how many values everyLookup's filter holds.
+const everyLookupValues = 5*13 + 2*6 + 3
+
+// everyLookup is a users filter with every lookup but the lists given:
+// each of its values is one the store binds into its query.
+func everyLookup(text string) map[string]any {
+	str := func() map[string]any {
+		l := map[string]any{"isNull": false}
+		for _, op := range []string{"exact", "iExact", "contains", "iContains", "startsWith", "iStartsWith", "endsWith", "iEndsWith", "gt", "gte", "lt", "lte"} {
+			l[op] = text
+		}
+		return l
+	}
+	at := "2026-01-01T00:00:00Z"
+	tm := func() map[string]any {
+		return map[string]any{"exact": at, "gt": at, "gte": at, "lt": at, "lte": at, "isNull": false}
+	}
+	return map[string]any{
+		"username": str(), "email": str(), "phoneNumber": str(), "firstName": str(), "lastName": str(),
+		"dateJoined": tm(), "lastLogin": tm(), "isActive": true, "isStaff": false, "isSuperuser": false,
+	}
+}
+
+// The largest users filter the bounds let through is answered, as a count
+// and as a page, on each engine, and at once: graph.MaxFilterNodes filters
+// nested graph.MaxFilterDepth deep, holding graph.MaxFilterValues values
+// (twelve with every lookup given, and lists), with the longest search.
+// One value more, or one filter more, is refused.
+func TestTheLargestUsersFilterIsAnswered(t *testing.T) {
+	w := newPagingWorld(t)
+	leaf := everyLookup("usér0")
+	perLeaf := everyLookupValues
+	leaves := graph.MaxFilterValues / perLeaf
+	inList := (graph.MaxFilterValues - leaves*perLeaf) / 4
+	lists := map[string]any{
+		"ids":        repeated(inList, "1"),
+		"username":   map[string]any{"in": names(inList)},
+		"email":      map[string]any{"in": names(inList)},
+		"dateJoined": map[string]any{"in": repeated(inList, "2026-01-01T00:00:00Z")},
+	}
+	// The outer filter, $lists, a chain of not down to the deepest filter
+	// (a $leaf), and in an or the other $leafs and empty filters up to the
+	// bound.
+	chain := strings.Repeat("not: {", graph.MaxFilterDepth-2) + "and: [$leaf]" + strings.Repeat("}", graph.MaxFilterDepth-2)
+	empty := graph.MaxFilterNodes - 2 - (graph.MaxFilterDepth - 1) - (leaves - 1)
+	or := strings.Repeat("$leaf, ", leaves-1) + strings.Repeat("{}, ", empty)
+	filter := "{and: [$lists], or: [" + or + "], " + chain + "}"
+	query := `query($leaf: UserFilter!, $lists: UserFilter!, $s: String, $last: Int) {
+		users(filter: ` + filter + `, search: $s, last: $last) { totalCount nodes { id } } }`
+	search := strings.TrimSpace(strings.Repeat(strings.Repeat("é", store.MaxSearchWordLength)+" ", store.MaxSearchWords))
+	vars := map[string]any{"leaf": leaf, "lists": lists, "s": search}
+	if got := 2*inList + 2*inList + leaves*perLeaf; got != graph.MaxFilterValues {
+		t.Fatalf("the filter holds %d values, not the bound", got)
+	}
+	for _, last := range []any{nil, 100} {
+		vars["last"] = last
+		start := time.Now()
+		r := w.g.query(t, w.token, query, vars)
+		if n := dig(r.mustData(t), "users", "totalCount"); n != 0.0 {
+			t.Errorf("last %v: %v users hold every condition", last, n)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("last %v: answered after %v", last, d)
+		}
+	}
+	vars["last"] = nil
+	if r := w.g.query(t, w.token, strings.Replace(query, "or: [", "or: [{}, ", 1), vars); r.code() != "BAD_USER_INPUT" || r.fields()["filter"] == nil {
+		t.Errorf("one filter more: %s %v", r.code(), r.Errors)
+	}
+	lists["ids"] = repeated(inList+1, "1")
+	if r := w.g.query(t, w.token, query, vars); r.code() != "BAD_USER_INPUT" || r.fields()["filter"] == nil {
+		t.Errorf("one value more: %s %v", r.code(), r.Errors)
+	}
+	// Every filter with every lookup given: some 16,000 values, which the
+	// embedded engine took seconds to prepare a query for.
+	full := strings.TrimSuffix(strings.Repeat("$leaf, ", graph.MaxFilterNodes-1), ", ")
+	start := time.Now()
+	r := w.g.query(t, w.token, `query($leaf: UserFilter!) { users(filter: {or: [`+full+`]}) { totalCount } }`, map[string]any{"leaf": leaf})
+	if r.code() != "BAD_USER_INPUT" || r.fields()["filter"] == nil || time.Since(start) > 2*time.Second {
+		t.Errorf("every filter with every lookup: %s %v after %v", r.code(), r.Errors, time.Since(start))
 	}
 }
