@@ -6,7 +6,11 @@ package main
 // internal error, a store timeout or a page of something else.
 
 import (
+	"context"
+	"encoding/base64"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -224,4 +228,112 @@ func TestTheLargestUsersFilterIsAnswered(t *testing.T) {
 	if r.code() != "BAD_USER_INPUT" || r.fields()["filter"] == nil || time.Since(start) > 2*time.Second {
 		t.Errorf("every filter with every lookup: %s %v after %v", r.code(), r.Errors, time.Since(start))
 	}
+}
+
+// pagedFieldQueries reach each paged field of the schema (every field that
+// takes first, after, last, before, offset and limit) with ARGS for its
+// arguments.
+var pagedFieldQueries = map[string]string{
+	"Query.users":         `users(ARGS) { edges { cursor } pageInfo { hasNextPage } }`,
+	"Query.roles":         `roles(ARGS) { edges { cursor } pageInfo { hasNextPage } }`,
+	"Query.permissions":   `permissions(ARGS) { edges { cursor } pageInfo { hasNextPage } }`,
+	"Query.tags":          `tags(ARGS) { edges { cursor } pageInfo { hasNextPage } }`,
+	"Query.operatorCodes": `operatorCodes(ARGS) { edges { cursor } pageInfo { hasNextPage } }`,
+	"Query.clients":       `clients(ARGS) { edges { cursor } pageInfo { hasNextPage } }`,
+	"Query.mailings":      `mailings(ARGS) { edges { cursor } pageInfo { hasNextPage } }`,
+	"Query.messages":      `messages(ARGS) { edges { cursor } pageInfo { hasNextPage } }`,
+	"Role.users":          `roles(first: 1) { nodes { users(ARGS) { edges { cursor } pageInfo { hasNextPage } } } }`,
+}
+
+// cursorAt is the cursor of a position, any integer a client may write.
+func cursorAt(position string) string {
+	return base64.StdEncoding.EncodeToString([]byte("cursor:" + position))
+}
+
+// Every paged field range-checks its positions and sizes in one place:
+// a cursor or offset past graph.MaxPosition (the largest GraphQL Int), or
+// a negative size, is BAD_USER_INPUT naming the argument, never a wrap
+// into a page from the start, nor a panic answered INTERNAL; a size past
+// the largest page is served as that page, as documented.
+func TestEveryPagedFieldRangeChecksItsArguments(t *testing.T) {
+	w := newPagingWorld(t)
+	root := w.g.staff(t, "root", true)
+	if _, err := w.g.store.CreateRole(context.Background(), store.NewRole{Name: "members"}); err != nil {
+		t.Fatal(err)
+	}
+	// The schema's paged fields, each of which must have a query above.
+	schema := w.g.query(t, root, `{ __schema { types { name fields { name args { name } } } } }`, nil).mustData(t)
+	var paged []string
+	for _, typ := range dig(schema, "__schema", "types").([]any) {
+		fields, _ := dig(typ, "fields").([]any)
+		for _, f := range fields {
+			var args []string
+			for _, a := range dig(f, "args").([]any) {
+				args = append(args, dig(a, "name").(string))
+			}
+			if slices.Contains(args, "after") && slices.Contains(args, "offset") {
+				paged = append(paged, dig(typ, "name").(string)+"."+dig(f, "name").(string))
+			}
+		}
+	}
+	for _, f := range paged {
+		if pagedFieldQueries[f] == "" {
+			t.Errorf("the paged field %s has no query in pagedFieldQueries", f)
+		}
+	}
+	if len(paged) != len(pagedFieldQueries) {
+		t.Errorf("the schema's paged fields are %v", paged)
+	}
+
+	huge := strconv.Itoa(math.MaxInt)
+	past := strconv.Itoa(graph.MaxPosition + 1)
+	cases := []struct {
+		name string
+		vars map[string]any
+		arg  string // the argument named in the error; "" for an answer
+	}{
+		{"an after cursor at int's end", map[string]any{"after": cursorAt(huge)}, "after"},
+		{"an after cursor near int's end, with last", map[string]any{"after": cursorAt(strconv.Itoa(math.MaxInt - 2)), "last": 5}, "after"},
+		{"an after cursor past int", map[string]any{"after": cursorAt("99999999999999999999")}, "after"},
+		{"an after cursor past the furthest position", map[string]any{"after": cursorAt(past), "first": 5}, "after"},
+		{"a before cursor at int's end", map[string]any{"before": cursorAt(huge), "last": 5}, "before"},
+		{"a before cursor past the furthest position", map[string]any{"before": cursorAt(past)}, "before"},
+		{"an offset of 2^62", map[string]any{"offset": 1 << 62, "limit": 5}, "offset"},
+		{"an offset past the furthest position", map[string]any{"offset": graph.MaxPosition + 1}, "offset"},
+		{"a negative offset", map[string]any{"offset": -1}, "offset"},
+		{"a negative first", map[string]any{"first": -1}, "first"},
+		{"a negative last", map[string]any{"last": -1}, "last"},
+		{"a negative limit", map[string]any{"limit": -1}, "limit"},
+		{"the furthest offset", map[string]any{"offset": graph.MaxPosition, "limit": 5}, ""},
+		{"after the furthest position", map[string]any{"after": cursorAt(strconv.Itoa(graph.MaxPosition)), "first": 5}, ""},
+		{"after the furthest position, with last", map[string]any{"after": cursorAt(strconv.Itoa(graph.MaxPosition)), "last": 5}, ""},
+		{"after the end, with last", map[string]any{"after": cursorAt("100"), "last": 5}, ""},
+		{"before the furthest position", map[string]any{"before": cursorAt(strconv.Itoa(graph.MaxPosition)), "last": 5}, ""},
+	}
+	const vars = `$first: Int, $after: String, $last: Int, $before: String, $offset: Int, $limit: Int`
+	const args = `first: $first, after: $after, last: $last, before: $before, offset: $offset, limit: $limit`
+	for _, field := range paged {
+		for _, c := range cases {
+			t.Run(field+"/"+c.name, func(t *testing.T) {
+				query := "query(" + vars + ") { " + strings.Replace(pagedFieldQueries[field], "ARGS", args, 1) + " }"
+				r := w.g.query(t, root, query, c.vars)
+				if c.arg == "" {
+					r.mustData(t)
+					return
+				}
+				if r.code() != "BAD_USER_INPUT" || !namesArgument(r.Errors[0], c.arg) {
+					t.Errorf("got %s %v, want BAD_USER_INPUT naming %s", r.code(), r.Errors, c.arg)
+				}
+			})
+		}
+	}
+}
+
+// namesArgument tells whether an error names arg: among its field errors,
+// or, for a value GraphQL's Int cannot hold, as its path's end.
+func namesArgument(e gqlError, arg string) bool {
+	if fields, _ := e.Extensions["fields"].(map[string]any); fields[arg] != nil {
+		return true
+	}
+	return len(e.Path) > 0 && e.Path[len(e.Path)-1] == arg
 }
