@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/graph"
 	"github.com/gatehouse/gatehouse/store"
+	"github.com/gatehouse/gatehouse/store/docdb"
+	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 func TestUsersSearchIsBounded(t *testing.T) {
@@ -336,4 +339,61 @@ func namesArgument(e gqlError, arg string) bool {
 		return true
 	}
 	return len(e.Path) > 0 && e.Path[len(e.Path)-1] == arg
+}
+
+// --request-timeout interrupts the store's work, not only the answer: a
+// users search that takes the store a second or more is answered
+// UNAVAILABLE soon after the request's budget, the store's count itself
+// ends then with the deadline, and the store answers the next request as
+// before.
+func TestTheRequestTimeoutInterruptsTheStore(t *testing.T) {
+	if storetest.Engine() != storetest.SQLite {
+		t.Skip("the MongoDB server bounds its own operations by the request's deadline")
+	}
+	const budget = 300 * time.Millisecond
+	failed := make(chan time.Duration, 10)
+	s := storetest.Open(t, store.Options{Observer: &docdb.Observer{
+		Finished: func(_ context.Context, op docdb.Op, took time.Duration, err error) {
+			if op.Collection == "users" && op.Name == "count" && errors.Is(err, context.DeadlineExceeded) {
+				failed <- took
+			}
+		},
+	}})
+	g := newTestGatewayOn(t, s, "--request-timeout="+budget.String())
+	users := make([]store.NewUser, 8000)
+	for i := range users {
+		users[i] = store.NewUser{Username: fmt.Sprintf("u%04d", i), LastName: "Zoé", PasswordHash: "!", IsActive: true}
+	}
+	ids, err := s.CreateUsers(context.Background(), users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := signedIn(t, s, ids[0])
+	// Every word is held by every user, in the third field searched, and
+	// is beyond ASCII, so each is looked for in Go, field after field, in
+	// every user.
+	search := strings.TrimSpace(strings.Repeat("zoé ", store.MaxSearchWords))
+	start := time.Now()
+	if _, err := s.CountUsers(context.Background(), &store.UserFilter{Search: search}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 3*budget {
+		t.Fatalf("the search takes the store %v, too short to tell", took)
+	}
+	start = time.Now()
+	r := g.query(t, token, `query($s: String) { users(search: $s) { totalCount } }`, map[string]any{"s": search})
+	if took := time.Since(start); r.code() != "UNAVAILABLE" || took > 2*budget {
+		t.Errorf("answered %s %v after %v, the budget is %v", r.code(), r.Errors, took, budget)
+	}
+	select {
+	case took := <-failed:
+		if took > 2*budget {
+			t.Errorf("the store's count ended after %v, the budget is %v", took, budget)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the store's count never ended with the deadline")
+	}
+	if n := dig(g.query(t, token, `{ users(search: "u0007 zoé") { totalCount } }`, nil).mustData(t), "users", "totalCount"); n != 1.0 {
+		t.Errorf("the next search finds %v", n)
+	}
 }

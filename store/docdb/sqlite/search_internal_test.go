@@ -12,20 +12,27 @@ import (
 	"github.com/gatehouse/gatehouse/store/docdb"
 )
 
-// openPeople opens a database whose collection "people" has a search
-// index over name and email.
-func openPeople(t *testing.T) *DB {
+// openPrepared opens a database of its own for the test, closed when it
+// ends, with the collections spec declares.
+func openPrepared(t *testing.T, spec ...docdb.CollectionSpec) *DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := Open(ctx, Config{Dir: t.TempDir(), Database: "people"})
+	db, err := Open(ctx, Config{Dir: t.TempDir(), Database: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close(ctx) })
-	if err := db.Prepare(ctx, []docdb.CollectionSpec{{Name: "people", Search: []string{"name", "email"}}}); err != nil {
+	if err := db.Prepare(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// openPeople opens a database whose collection "people" has a search
+// index over name and email.
+func openPeople(t *testing.T) *DB {
+	t.Helper()
+	return openPrepared(t, docdb.CollectionSpec{Name: "people", Search: []string{"name", "email"}})
 }
 
 // search is the filter the store's search writes for word over name and
