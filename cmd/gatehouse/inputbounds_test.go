@@ -176,8 +176,9 @@ func everyLookup(text string) map[string]any {
 // The largest users filter the bounds let through is answered, as a count
 // and as a page, on each engine, and at once: graph.MaxFilterNodes filters
 // nested graph.MaxFilterDepth deep, holding graph.MaxFilterValues values
-// (twelve with every lookup given, and lists), with the longest search.
-// One value more, or one filter more, is refused.
+// (twelve with every lookup given, and lists), with the longest search;
+// and the filter whose SQL nests deepest (SQLite refuses an expression
+// more than 1,000 deep). One value more, or one filter more, is refused.
 func TestTheLargestUsersFilterIsAnswered(t *testing.T) {
 	w := newPagingWorld(t)
 	leaf := everyLookup("usér0")
@@ -215,6 +216,20 @@ func TestTheLargestUsersFilterIsAnswered(t *testing.T) {
 			t.Errorf("last %v: answered after %v", last, d)
 		}
 	}
+	// The deepest SQL the bounds allow: at every level the next filter
+	// first in an and of empty filters (the SQL's chain of ANDs puts it
+	// deepest), and every lookup at the bottom, under the longest search.
+	perLevel := (graph.MaxFilterNodes - 1) / (graph.MaxFilterDepth - 1)
+	deep := "$leaf"
+	for range graph.MaxFilterDepth - 1 {
+		deep = "{and: [" + deep + strings.Repeat(", {}", perLevel-1) + "]}"
+	}
+	r := w.g.query(t, w.token, `query($leaf: UserFilter!, $s: String) { users(filter: `+deep+`, search: $s) { totalCount } }`,
+		map[string]any{"leaf": leaf, "s": search})
+	if n := dig(r.mustData(t), "users", "totalCount"); n != 0.0 {
+		t.Errorf("the deepest filter: %v users hold every condition", n)
+	}
+
 	vars["last"] = nil
 	if r := w.g.query(t, w.token, strings.Replace(query, "or: [", "or: [{}, ", 1), vars); r.code() != "BAD_USER_INPUT" || r.fields()["filter"] == nil {
 		t.Errorf("one filter more: %s %v", r.code(), r.Errors)
@@ -227,7 +242,7 @@ func TestTheLargestUsersFilterIsAnswered(t *testing.T) {
 	// embedded engine took seconds to prepare a query for.
 	full := strings.TrimSuffix(strings.Repeat("$leaf, ", graph.MaxFilterNodes-1), ", ")
 	start := time.Now()
-	r := w.g.query(t, w.token, `query($leaf: UserFilter!) { users(filter: {or: [`+full+`]}) { totalCount } }`, map[string]any{"leaf": leaf})
+	r = w.g.query(t, w.token, `query($leaf: UserFilter!) { users(filter: {or: [`+full+`]}) { totalCount } }`, map[string]any{"leaf": leaf})
 	if r.code() != "BAD_USER_INPUT" || r.fields()["filter"] == nil || time.Since(start) > 2*time.Second {
 		t.Errorf("every filter with every lookup: %s %v after %v", r.code(), r.Errors, time.Since(start))
 	}
