@@ -10,6 +10,9 @@ import (
 )
 
 func (r *Resolver) listTags(ctx context.Context, f *store.LabelFilter, args pageArgs) (*model.TagConnection, error) {
+	if err := checkFilterValues(f); err != nil {
+		return nil, err
+	}
 	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountTags(ctx, f) })
 	nodes, edges, info, err := list(ctx, args, count,
 		func(ctx context.Context, pg store.Page) ([]store.Tag, error) { return r.Store.FindTags(ctx, f, pg) },
@@ -21,6 +24,9 @@ func (r *Resolver) listTags(ctx context.Context, f *store.LabelFilter, args page
 }
 
 func (r *Resolver) listOperatorCodes(ctx context.Context, f *store.LabelFilter, args pageArgs) (*model.OperatorCodeConnection, error) {
+	if err := checkFilterValues(f); err != nil {
+		return nil, err
+	}
 	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountOperatorCodes(ctx, f) })
 	nodes, edges, info, err := list(ctx, args, count,
 		func(ctx context.Context, pg store.Page) ([]store.OperatorCode, error) {
@@ -36,6 +42,9 @@ func (r *Resolver) listOperatorCodes(ctx context.Context, f *store.LabelFilter, 
 }
 
 func (r *Resolver) listClients(ctx context.Context, f *store.ClientFilter, args pageArgs) (*model.ClientConnection, error) {
+	if err := checkFilterValues(f); err != nil {
+		return nil, err
+	}
 	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountClients(ctx, f) })
 	nodes, edges, info, err := list(ctx, args, count,
 		func(ctx context.Context, pg store.Page) ([]store.Client, error) {
@@ -49,6 +58,9 @@ func (r *Resolver) listClients(ctx context.Context, f *store.ClientFilter, args 
 }
 
 func (r *Resolver) listMailings(ctx context.Context, f *store.MailingFilter, args pageArgs) (*model.MailingConnection, error) {
+	if err := checkFilterValues(f); err != nil {
+		return nil, err
+	}
 	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountMailings(ctx, f) })
 	nodes, edges, info, err := list(ctx, args, count,
 		func(ctx context.Context, pg store.Page) ([]store.Mailing, error) {
@@ -62,6 +74,9 @@ func (r *Resolver) listMailings(ctx context.Context, f *store.MailingFilter, arg
 }
 
 func (r *Resolver) listMessages(ctx context.Context, f *store.MessageFilter, args pageArgs) (*model.MessageConnection, error) {
+	if err := checkFilterValues(f); err != nil {
+		return nil, err
+	}
 	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountMessages(ctx, f) })
 	nodes, edges, info, err := list(ctx, args, count,
 		func(ctx context.Context, pg store.Page) ([]store.Message, error) {
@@ -102,6 +117,9 @@ func (r *Resolver) mailingStats(ctx context.Context, m *store.Mailing) (*model.M
 }
 
 func (r *Resolver) mailingsStats(ctx context.Context, f *store.MailingFilter) ([]model.MailingStats, error) {
+	if err := checkFilterValues(f); err != nil {
+		return nil, err
+	}
 	mailings, err := r.Store.FindMailings(ctx, f, store.Page{Limit: mailingsStatsLimit})
 	if err != nil {
 		return nil, err

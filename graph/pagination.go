@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/base64"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +43,13 @@ type window struct {
 	last    int
 }
 
+// MaxPosition is the furthest position in a list an offset or a cursor
+// may name: the largest GraphQL Int (32 bits), which is as far as an
+// offset can say, and which no list of the store reaches. Bounding
+// positions keeps every sum of a window (a position, a page size, one more
+// row) far from int's end, so none wraps.
+const MaxPosition = math.MaxInt32
+
 // Cursors encode a position in the sorted list, as Relay's own
 // connectionFromArray does. They are opaque to clients.
 const cursorPrefix = "cursor:"
@@ -50,17 +58,21 @@ func encodeCursor(offset int) string {
 	return base64.StdEncoding.EncodeToString([]byte(cursorPrefix + strconv.Itoa(offset)))
 }
 
+// decodeCursor reads a cursor given as arg: a position from 0 to
+// MaxPosition, or bad input naming arg.
 func decodeCursor(arg, cursor string) (int, error) {
 	raw, err := base64.StdEncoding.DecodeString(cursor)
 	if err == nil && strings.HasPrefix(string(raw), cursorPrefix) {
-		if n, err := strconv.Atoi(strings.TrimPrefix(string(raw), cursorPrefix)); err == nil && n >= 0 {
+		if n, err := strconv.Atoi(strings.TrimPrefix(string(raw), cursorPrefix)); err == nil && n >= 0 && n <= MaxPosition {
 			return n, nil
 		}
 	}
 	return 0, fault.Field(arg, "Invalid cursor.")
 }
 
-// resolve checks the arguments and works out the window.
+// resolve checks the arguments and works out the window: every argument
+// is range-checked here, so the window's start and end lie between 0 and
+// MaxPosition plus a page, the end never before the start.
 func (p pageArgs) resolve() (window, error) {
 	v := &fault.FieldErrors{}
 	nonNegative := func(name string, n *int) int {
@@ -73,8 +85,8 @@ func (p pageArgs) resolve() (window, error) {
 		}
 		return *n
 	}
-	// Sizes are capped, positions are not: an offset past the largest page
-	// reads from there, never a page already read.
+	// Sizes are capped to a page; positions only to MaxPosition: an offset
+	// past the largest page reads from there, never a page already read.
 	pageSize := func(name string, n *int) int {
 		if size := nonNegative(name, n); size >= 0 {
 			return min(size, MaxPageSize)
@@ -84,6 +96,9 @@ func (p pageArgs) resolve() (window, error) {
 	first, last := pageSize("first", p.First), pageSize("last", p.Last)
 	limit := pageSize("limit", p.Limit)
 	offset := nonNegative("offset", p.Offset)
+	if offset > MaxPosition {
+		v.Add("offset", "Ensure this value is less than or equal to "+strconv.Itoa(MaxPosition)+".")
+	}
 	if (p.Offset != nil || p.Limit != nil) && (p.First != nil || p.Last != nil || p.After != nil || p.Before != nil) {
 		v.Add(fault.NonField, "Use either offset and limit or cursors (first, after, last, before), not both.")
 	}
@@ -132,9 +147,11 @@ func (p pageArgs) resolve() (window, error) {
 }
 
 // anchor fixes a window given with `last` alone, once the total is known.
+// A start past the total (an after cursor beyond the end) is an empty
+// window there.
 func (w window) anchor(total int) window {
 	if w.fromEnd {
-		w.end = total
+		w.end = max(total, w.start)
 		w.start = max(w.start, total-w.last)
 		w.fromEnd = false
 	}

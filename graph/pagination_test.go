@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"encoding/base64"
+	"math"
 	"reflect"
 	"testing"
 
@@ -35,6 +37,20 @@ func TestPageArgsResolve(t *testing.T) {
 		{name: "a negative offset", args: pageArgs{Offset: n(-3)}, field: "offset"},
 		{name: "offsets and cursors mixed", args: pageArgs{Offset: n(1), First: n(2)}, field: fault.NonField},
 		{name: "a cursor that is not one", args: pageArgs{After: &bad}, field: "after"},
+		{name: "the furthest offset", args: pageArgs{Offset: n(MaxPosition), Limit: n(3)}, want: store.Page{Offset: MaxPosition, Limit: 4}},
+		{name: "an offset past the furthest position", args: pageArgs{Offset: n(MaxPosition + 1)}, field: "offset"},
+		{name: "an offset of 2^62", args: pageArgs{Offset: n(1 << 62), Limit: n(5)}, field: "offset"},
+		{name: "after the furthest position", args: pageArgs{First: n(5), After: c(MaxPosition)}, want: store.Page{Offset: MaxPosition + 1, Limit: 6}},
+		{name: "an after cursor past the furthest position", args: pageArgs{After: c(MaxPosition + 1)}, field: "after"},
+		{name: "an after cursor at int's end", args: pageArgs{After: c(math.MaxInt)}, field: "after"},
+		{name: "an after cursor near int's end, with last", args: pageArgs{After: c(math.MaxInt - 2), Last: n(5)}, field: "after"},
+		{name: "a before cursor at int's end", args: pageArgs{Before: c(math.MaxInt), Last: n(5)}, field: "before"},
+		{name: "after the end, with last", args: pageArgs{After: c(100), Last: n(5)}, total: 45, want: store.Page{Offset: 101, Limit: 1}},
+		{name: "after the furthest position, with last", args: pageArgs{After: c(MaxPosition), Last: n(5)}, total: 45,
+			want: store.Page{Offset: MaxPosition + 1, Limit: 1}},
+		{name: "a negative last", args: pageArgs{Last: n(-1)}, field: "last"},
+		{name: "a negative limit", args: pageArgs{Limit: n(-1)}, field: "limit"},
+		{name: "a huge first is a page", args: pageArgs{First: n(math.MaxInt)}, want: store.Page{Offset: 0, Limit: MaxPageSize + 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, err := tc.args.resolve()
@@ -55,13 +71,15 @@ func TestPageArgsResolve(t *testing.T) {
 }
 
 func TestCursorsRoundTrip(t *testing.T) {
-	for _, offset := range []int{0, 1, 99, 1 << 40} {
+	for _, offset := range []int{0, 1, 99, MaxPosition} {
 		got, err := decodeCursor("after", encodeCursor(offset))
 		if err != nil || got != offset {
 			t.Errorf("%d came back as %d, %v", offset, got, err)
 		}
 	}
-	for _, cursor := range []string{"", "Y3Vyc29yOi0x" /* cursor:-1 */, "eA==" /* x */, "%%%"} {
+	past := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	for _, cursor := range []string{"", "Y3Vyc29yOi0x" /* cursor:-1 */, "eA==" /* x */, "%%%", encodeCursor(MaxPosition + 1),
+		encodeCursor(math.MaxInt), past("cursor:9223372036854775808"), past("cursor:99999999999999999999")} {
 		if _, err := decodeCursor("after", cursor); err == nil {
 			t.Errorf("%q was taken for a cursor", cursor)
 		}
@@ -87,6 +105,7 @@ func TestListMakesThePageAndItsEdges(t *testing.T) {
 		{name: "the whole list", args: pageArgs{}, want: all},
 		{name: "last", args: pageArgs{Last: n(2)}, want: []int{3, 4}, hasPrev: true, counts: 1},
 		{name: "past the end", args: pageArgs{Offset: n(9)}, want: []int{}, hasPrev: true},
+		{name: "last, after the end", args: pageArgs{Last: n(2), After: c(8)}, want: []int{}, hasPrev: true, counts: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			counted := 0

@@ -8,6 +8,9 @@ import (
 )
 
 func (r *Resolver) listRoles(ctx context.Context, f *store.RoleFilter, args pageArgs) (*model.RoleConnection, error) {
+	if err := checkFilterValues(f); err != nil {
+		return nil, err
+	}
 	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountRoles(ctx, f) })
 	nodes, edges, info, err := list(ctx, args, count,
 		func(ctx context.Context, pg store.Page) ([]store.Role, error) { return r.Store.FindRoles(ctx, f, pg) },
@@ -19,6 +22,9 @@ func (r *Resolver) listRoles(ctx context.Context, f *store.RoleFilter, args page
 }
 
 func (r *Resolver) listPermissions(ctx context.Context, f *store.PermissionFilter, args pageArgs) (*model.PermissionConnection, error) {
+	if err := checkFilterValues(f); err != nil {
+		return nil, err
+	}
 	count := memo(func(ctx context.Context) (int, error) { return r.Store.CountPermissions(ctx, f) })
 	nodes, edges, info, err := list(ctx, args, count,
 		func(ctx context.Context, pg store.Page) ([]store.Permission, error) {

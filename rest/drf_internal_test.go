@@ -2,6 +2,7 @@ package rest
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -113,6 +114,25 @@ func TestPyInt(t *testing.T) {
 	for _, in := range []string{"", "abc", "2.5", "1__0", "_1", "1_", "0x10", "99999999999999999999999"} {
 		if _, ok := pyInt(in); ok {
 			t.Errorf("pyInt(%q) accepted", in)
+		}
+	}
+}
+
+// Python's int() of any size it reads, for offsets: 4,300 digits and no
+// more, underscores and signs as int() takes them.
+func TestPyBigInt(t *testing.T) {
+	most := strings.Repeat("9", pyMaxDigits)
+	for in, want := range map[string]string{
+		"99999999999999999999999": "99999999999999999999999", " -1_000_000_000_000_000_000_000 ": "-1000000000000000000000",
+		most: most, "+" + most: most, "0" + strings.Repeat("_0", pyMaxDigits-1): "0",
+	} {
+		if got, ok := pyBigInt(in); !ok || got.String() != want {
+			t.Errorf("pyBigInt(%.30q…) = %v, %v", in, got, ok)
+		}
+	}
+	for _, in := range []string{"", "-", "1e5", "1__0", "9" + most, "0x10", "٣"} {
+		if got, ok := pyBigInt(in); ok {
+			t.Errorf("pyBigInt(%.30q…) accepted as %v", in, got)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"math"
+	"math/big"
 	"net/http"
 	"slices"
 	"strconv"
@@ -22,20 +23,23 @@ const (
 
 // limitOffset is a page as DRF's LimitOffsetPagination reads it from the
 // query string: a limit that is not a positive integer, or an offset that is
-// not a non-negative one, is not an error; the default applies.
+// not a non-negative one, is not an error; the default applies. The offset
+// is a Python int, of any size: one past every list reads nothing, and its
+// links say it exactly, as DRF's do.
 type limitOffset struct {
-	limit, offset int
+	limit  int
+	offset *big.Int
 }
 
 func readLimitOffset(q queryParams) limitOffset {
-	p := limitOffset{limit: drfDefaultLimit}
+	p := limitOffset{limit: drfDefaultLimit, offset: new(big.Int)}
 	if s, ok := q.get("limit"); ok {
-		if n, ok := pyInt(s); ok && n > 0 {
-			p.limit = min(n, drfMaxLimit)
+		if n, ok := pyBigInt(s); ok && n.Sign() > 0 {
+			p.limit = clampTo(n, drfMaxLimit)
 		}
 	}
 	if s, ok := q.get("offset"); ok {
-		if n, ok := pyInt(s); ok && n >= 0 {
+		if n, ok := pyBigInt(s); ok && n.Sign() >= 0 {
 			p.offset = n
 		}
 	}
@@ -45,7 +49,15 @@ func readLimitOffset(q queryParams) limitOffset {
 // graphQLOffset is the offset as GraphQL's 32-bit Int can carry it; an
 // offset past that is past every list anyway.
 func (p limitOffset) graphQLOffset() int {
-	return min(p.offset, math.MaxInt32)
+	return clampTo(p.offset, math.MaxInt32)
+}
+
+// clampTo is n, or most when n is larger.
+func clampTo(n *big.Int, most int) int {
+	if n.Cmp(big.NewInt(int64(most))) > 0 {
+		return most
+	}
+	return int(n.Int64())
 }
 
 // pageBody is LimitOffsetPagination's answer: count, absolute next and
@@ -59,26 +71,27 @@ func pageBody(r *http.Request, hosts linkHosts, p limitOffset, count int, result
 }
 
 func nextLink(r *http.Request, hosts linkHosts, p limitOffset, count int) any {
-	if p.offset+p.limit >= count {
+	next := new(big.Int).Add(p.offset, big.NewInt(int64(p.limit)))
+	if next.Cmp(big.NewInt(int64(count))) >= 0 {
 		return nil
 	}
 	q := parseQuery(r.URL.RawQuery).
 		with("limit", strconv.Itoa(p.limit)).
-		with("offset", strconv.Itoa(p.offset+p.limit))
+		with("offset", next.String())
 	return absoluteURL(r, hosts, q)
 }
 
 // previousLink is DRF's: an offset past the end still links back, and the
 // first page's link has no offset.
 func previousLink(r *http.Request, hosts linkHosts, p limitOffset) any {
-	if p.offset <= 0 {
+	if p.offset.Sign() <= 0 {
 		return nil
 	}
 	q := parseQuery(r.URL.RawQuery).with("limit", strconv.Itoa(p.limit))
-	if p.offset-p.limit <= 0 {
+	if previous := new(big.Int).Sub(p.offset, big.NewInt(int64(p.limit))); previous.Sign() <= 0 {
 		q = q.without("offset")
 	} else {
-		q = q.with("offset", strconv.Itoa(p.offset-p.limit))
+		q = q.with("offset", previous.String())
 	}
 	return absoluteURL(r, hosts, q)
 }
@@ -148,35 +161,36 @@ func validHost(h string) bool {
 	return true
 }
 
-// pyInt reads an integer as Python's int(str) does: surrounding
-// whitespace, a sign, and single underscores between digits are allowed.
-func pyInt(s string) (int, bool) {
+// pyMaxDigits is the most digits Python's int(str) reads; past them it
+// raises ValueError, as for any text that is not a number.
+const pyMaxDigits = 4300
+
+// pyBigInt reads an integer as Python's int(str) does, of any size it
+// reads: surrounding whitespace, a sign, and single underscores between
+// digits are allowed.
+func pyBigInt(s string) (*big.Int, bool) {
 	s = strings.TrimFunc(s, unicode.IsSpace)
-	neg := false
+	sign := ""
 	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
+		sign, s = s[:1], s[1:]
 	}
 	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
+		return nil, false
+	}
+	digits := strings.ReplaceAll(s, "_", "")
+	if len(digits) > pyMaxDigits || strings.IndexFunc(digits, func(c rune) bool { return c < '0' || c > '9' }) >= 0 {
+		return nil, false
+	}
+	return new(big.Int).SetString(sign+digits, 10)
+}
+
+// pyInt is pyBigInt for a number that fits an int.
+func pyInt(s string) (int, bool) {
+	n, ok := pyBigInt(s)
+	if !ok || !n.IsInt64() {
 		return 0, false
 	}
-	n := 0
-	for _, c := range s {
-		if c == '_' {
-			continue
-		}
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if n > (math.MaxInt-9)/10 {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
+	return int(n.Int64()), true
 }
 
 // Page sizes of the showroom dialect's PageNumberPagination: the service's
@@ -202,8 +216,8 @@ type pageNumber struct {
 func readPageNumber(q queryParams) (pageNumber, error) {
 	p := pageNumber{page: 1, size: drfDefaultPageSize}
 	if s, ok := q.get("limit"); ok {
-		if n, ok := pyInt(s); ok && n > 0 {
-			p.size = min(n, drfMaxPageSize)
+		if n, ok := pyBigInt(s); ok && n.Sign() > 0 {
+			p.size = clampTo(n, drfMaxPageSize)
 		}
 	}
 	if s, ok := q.get("page"); ok {

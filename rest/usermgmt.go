@@ -2,10 +2,13 @@ package rest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/graph"
+	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/fault"
 )
 
@@ -67,6 +70,17 @@ func bindManagedUserList(req *request) (variables, error) {
 	// also holds the conditions a field's lookups map has no room for: a
 	// second exact value (username=a&username__exact=b), and the search.
 	var also []any
+	// The filter holds at most graph.MaxFilterValues values: each lookup,
+	// each item of an __in list, and five for each search term (one per
+	// field searched). The parameter that passes the bound is named.
+	values := 0
+	tooMany := fmt.Sprintf("The filters and search of a request may hold at most %d values together.", graph.MaxFilterValues)
+	count := func(param string, n int) {
+		if values <= graph.MaxFilterValues && values+n > graph.MaxFilterValues {
+			errs.Add(param, tooMany)
+		}
+		values += n
+	}
 	for _, field := range managedUserFilterFields {
 		lookups := map[string]any{}
 		for _, l := range managedUserLookups {
@@ -78,6 +92,7 @@ func bindManagedUserList(req *request) (variables, error) {
 			if l.graphql == "in" {
 				if items, ok := csvFilterValue(raw, param, errs); ok {
 					lookups["in"] = items
+					count(param, len(items))
 				}
 				continue
 			}
@@ -85,6 +100,7 @@ func bindManagedUserList(req *request) (variables, error) {
 			if !ok {
 				continue
 			}
+			count(param, 1)
 			if _, taken := lookups[l.graphql]; taken {
 				also = append(also, map[string]any{field.graphql: map[string]any{l.graphql: v}})
 				continue
@@ -99,7 +115,14 @@ func bindManagedUserList(req *request) (variables, error) {
 		return nil, err
 	}
 	if search, _ := q.get("search"); search != "" {
-		also = append(also, searchTerms(search)...)
+		terms, err := searchTerms(search)
+		if err != nil {
+			return nil, err
+		}
+		if values+len(terms)*len(managedUserSearchFields) > graph.MaxFilterValues {
+			return nil, fault.Field("search", tooMany)
+		}
+		also = append(also, terms...)
 	}
 	if len(also) > 0 {
 		filter["and"] = also
@@ -147,17 +170,23 @@ func csvFilterValue(raw, param string, errs fault.FieldErrors) ([]any, bool) {
 
 // searchTerms is DRF's SearchFilter: NULs dropped, commas are spaces,
 // every term must appear (case-insensitively) in one of the search fields.
-func searchTerms(search string) []any {
+// The terms are the store's search words, within its bounds: past them the
+// answer is 400 naming search.
+func searchTerms(search string) ([]any, error) {
 	search = strings.ReplaceAll(strings.ReplaceAll(search, "\x00", ""), ",", " ")
-	var terms []any
-	for _, term := range strings.Fields(search) {
+	words, err := store.SearchWords(search)
+	if err != nil {
+		return nil, err
+	}
+	terms := make([]any, 0, len(words))
+	for _, term := range words {
 		anyField := make([]any, len(managedUserSearchFields))
 		for i, f := range managedUserSearchFields {
 			anyField[i] = map[string]any{f: map[string]any{"iContains": term}}
 		}
 		terms = append(terms, map[string]any{"or": anyField})
 	}
-	return terms
+	return terms, nil
 }
 
 // managedUserInput reads usermgmt's writable fields; username and email are

@@ -225,6 +225,15 @@ type ClientFilter struct {
 	Timezone    *string
 }
 
+// Values counts the values the filter holds: each one given, each item
+// of its lists.
+func (f *ClientFilter) Values() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.IDs) + len(f.TagIDs) + len(f.OperatorCodeIDs) + given(f.PhonePrefix, f.Timezone)
+}
+
 func (f *ClientFilter) document() bson.D {
 	if f == nil {
 		return bson.D{}

@@ -1,11 +1,15 @@
 package store
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/gatehouse/gatehouse/store/fault"
 )
 
 // StringLookup holds Django's lookups on one text field. Every value set is
@@ -37,6 +41,36 @@ type TimeLookup struct {
 	Lt     *time.Time
 	Lte    *time.Time
 	IsNull *bool
+}
+
+// Values counts the values the lookups hold: one for each lookup given,
+// and one for each item of In.
+func (l *StringLookup) Values() int {
+	if l == nil {
+		return 0
+	}
+	return given(l.Exact, l.IExact, l.Contains, l.IContains, l.StartsWith, l.IStartsWith, l.EndsWith, l.IEndsWith,
+		l.Gt, l.Gte, l.Lt, l.Lte) + given(l.IsNull) + len(l.In)
+}
+
+// Values counts the values the lookups hold: one for each lookup given,
+// and one for each item of In.
+func (l *TimeLookup) Values() int {
+	if l == nil {
+		return 0
+	}
+	return given(l.Exact, l.Gt, l.Gte, l.Lt, l.Lte) + given(l.IsNull) + len(l.In)
+}
+
+// given counts the values that are set.
+func given[T any](values ...*T) int {
+	n := 0
+	for _, v := range values {
+		if v != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // literal makes user text match itself, and only itself, in a regular
@@ -139,18 +173,57 @@ func boolCondition(field string, v *bool) bson.A {
 	return bson.A{bson.D{{Key: field, Value: *v}}}
 }
 
+// Bounds of a search (Django's SearchFilter). Every word is a condition on
+// every searched field, and on SQLite a probe of the search index as well,
+// so the words bound the work of a search, and their length the work of
+// each one. Every surface that searches users (GraphQL's users(search:),
+// usermgmt's ?search=) splits its text with SearchWords, and the store
+// builds no search past them.
+const (
+	// MaxSearchWords is what usermgmt's ?search= held before the bound was
+	// stated: each of its words is an or of five fields inside the users
+	// filter, six of the filter's 200 conditions, so 33 words was the most
+	// one search could hold.
+	MaxSearchWords = 33
+	// MaxSearchWordLength is the longest field a search reads, the email:
+	// no field holds a longer word.
+	MaxSearchWordLength = maxEmail
+)
+
+// SearchWords splits a search into its words, as SearchFilter does, and
+// refuses a search past the bounds as invalid input naming "search". It
+// stops at the first word past them, so a long text costs no more than
+// reading that far.
+func SearchWords(text string) ([]string, error) {
+	var words []string
+	for word := range strings.FieldsSeq(text) {
+		if len(words) == MaxSearchWords {
+			return nil, fault.Field("search", fmt.Sprintf("A search may hold at most %d words.", MaxSearchWords))
+		}
+		if utf8.RuneCountInString(word) > MaxSearchWordLength {
+			return nil, fault.Field("search", fmt.Sprintf("A word of a search may hold at most %d characters.", MaxSearchWordLength))
+		}
+		words = append(words, word)
+	}
+	return words, nil
+}
+
 // searchConditions is Django's SearchFilter: every word of the text must
 // appear, case-insensitively, in at least one of the fields.
-func searchConditions(text string, fields ...string) bson.A {
+func searchConditions(text string, fields ...string) (bson.A, error) {
+	words, err := SearchWords(text)
+	if err != nil {
+		return nil, err
+	}
 	var and bson.A
-	for _, word := range strings.Fields(text) {
+	for _, word := range words {
 		or := make(bson.A, 0, len(fields))
 		for _, f := range fields {
 			or = append(or, bson.D{{Key: f, Value: regex(literal(word), true)}})
 		}
 		and = append(and, bson.D{{Key: "$or", Value: or}})
 	}
-	return and
+	return and, nil
 }
 
 // allOf combines clauses into one filter document.

@@ -320,6 +320,15 @@ type MailingFilter struct {
 	ActiveAt *time.Time
 }
 
+// Values counts the values the filter holds: each one given, each item
+// of its lists.
+func (f *MailingFilter) Values() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.IDs) + given(f.Tag, f.Code) + len(f.Statuses) + given(f.ActiveAt)
+}
+
 func (f *MailingFilter) document() bson.D {
 	if f == nil {
 		return bson.D{}

@@ -56,6 +56,14 @@ type MessageFilter struct {
 	Statuses   []MessageStatus
 }
 
+// Values counts the values the filter holds: each item of its lists.
+func (f *MessageFilter) Values() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.MailingIDs) + len(f.ClientIDs) + len(f.Statuses)
+}
+
 func (f *MessageFilter) document() bson.D {
 	if f == nil {
 		return bson.D{}

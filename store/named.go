@@ -163,6 +163,15 @@ type LabelFilter struct {
 	Value *StringLookup
 }
 
+// Values counts the values the filter holds: each lookup given, each item
+// of its lists.
+func (f *LabelFilter) Values() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.IDs) + f.Value.Values()
+}
+
 func (f *LabelFilter) document(field string) bson.D {
 	if f == nil {
 		return bson.D{}

@@ -170,6 +170,15 @@ type PermissionFilter struct {
 	Custom   *bool
 }
 
+// Values counts the values the filter holds: each lookup given, each item
+// of its lists.
+func (f *PermissionFilter) Values() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.IDs) + f.Codename.Values() + f.Resource.Values() + f.Name.Values() + given(f.Custom)
+}
+
 func (f *PermissionFilter) document() bson.D {
 	if f == nil {
 		return bson.D{}

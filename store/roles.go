@@ -205,6 +205,15 @@ type RoleFilter struct {
 	Unchangeable *bool
 }
 
+// Values counts the values the filter holds: each lookup given, each item
+// of its lists.
+func (f *RoleFilter) Values() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.IDs) + f.Name.Values() + given(f.Unchangeable)
+}
+
 func (f *RoleFilter) document() bson.D {
 	if f == nil {
 		return bson.D{}

@@ -181,9 +181,23 @@ type UserFilter struct {
 	Not    *UserFilter
 }
 
-func (f *UserFilter) document() bson.D {
+// Values counts the values the filter holds itself (each lookup given,
+// each item of its lists), not those of the filters in its and, or and
+// not, nor its search: what bounds the size of a filter counts.
+func (f *UserFilter) Values() int {
 	if f == nil {
-		return bson.D{}
+		return 0
+	}
+	return len(f.IDs) + len(f.RoleIDs) + f.Username.Values() + f.Email.Values() + f.PhoneNumber.Values() +
+		f.FirstName.Values() + f.LastName.Values() + given(f.IsActive, f.IsStaff, f.IsSuperuser) +
+		f.DateJoined.Values() + f.LastLogin.Values()
+}
+
+// document is the filter as the store's query, or the error of a search
+// past its bounds.
+func (f *UserFilter) document() (bson.D, error) {
+	if f == nil {
+		return bson.D{}, nil
 	}
 	var and bson.A
 	if f.IDs != nil {
@@ -202,21 +216,37 @@ func (f *UserFilter) document() bson.D {
 	and = append(and, boolCondition("is_superuser", f.IsSuperuser)...)
 	and = append(and, f.DateJoined.conditions("date_joined")...)
 	and = append(and, f.LastLogin.conditions("last_login")...)
-	and = append(and, searchConditions(f.Search, userSearchFields...)...)
+	search, err := searchConditions(f.Search, userSearchFields...)
+	if err != nil {
+		return nil, err
+	}
+	and = append(and, search...)
 	for _, sub := range f.And {
-		and = append(and, sub.document())
+		d, err := sub.document()
+		if err != nil {
+			return nil, err
+		}
+		and = append(and, d)
 	}
 	if len(f.Or) > 0 {
 		or := make(bson.A, 0, len(f.Or))
 		for _, sub := range f.Or {
-			or = append(or, sub.document())
+			d, err := sub.document()
+			if err != nil {
+				return nil, err
+			}
+			or = append(or, d)
 		}
 		and = append(and, bson.D{{Key: "$or", Value: or}})
 	}
 	if f.Not != nil {
-		and = append(and, bson.D{{Key: "$nor", Value: bson.A{f.Not.document()}}})
+		d, err := f.Not.document()
+		if err != nil {
+			return nil, err
+		}
+		and = append(and, bson.D{{Key: "$nor", Value: bson.A{d}}})
 	}
-	return allOf(and)
+	return allOf(and), nil
 }
 
 // UserSortField names a field users can be ordered by: an allow-list, so no
@@ -358,18 +388,28 @@ func (s *Store) PasswordHash(ctx context.Context, id ID) (string, error) {
 }
 
 // FindUsers returns the users that match, sorted, one page of them.
+// Errors: fault.Invalid naming "search" for a search past its bounds (see
+// SearchWords), ErrUnavailable.
 func (s *Store) FindUsers(ctx context.Context, f *UserFilter, sorts []UserSort, page Page) ([]User, error) {
+	filter, err := f.document()
+	if err != nil {
+		return nil, err
+	}
 	opts := docdb.FindOptions{Projection: withoutSecrets, Sort: sortDocument(sorts), Skip: int64(page.Offset), Limit: int64(page.Limit)}
 	users := []User{}
-	if err := s.users().Find(ctx, f.document(), opts, &users); err != nil {
+	if err := s.users().Find(ctx, filter, opts, &users); err != nil {
 		return nil, fmt.Errorf("find users: %w", err)
 	}
 	return users, nil
 }
 
-// CountUsers counts the users that match.
+// CountUsers counts the users that match. Errors: those of FindUsers.
 func (s *Store) CountUsers(ctx context.Context, f *UserFilter) (int, error) {
-	n, err := s.users().Count(ctx, f.document())
+	filter, err := f.document()
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.users().Count(ctx, filter)
 	if err != nil {
 		return 0, fmt.Errorf("count users: %w", err)
 	}

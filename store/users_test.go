@@ -664,3 +664,54 @@ func TestMigrateGivesEveryUserAPerson(t *testing.T) {
 		t.Errorf("a second migrate moved a person: %d, then %d", *again.Person, *after.Person)
 	}
 }
+
+// A search holds at most MaxSearchWords words of at most
+// MaxSearchWordLength characters: at the bounds it is answered, as a page
+// and as a count; one word more, or one character more, is refused as
+// invalid input naming the search, before the store is asked anything,
+// and however long the text past the bound is.
+func TestSearchBounds(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.Options{})
+	email := strings.Repeat("e", store.MaxSearchWordLength-len("@example.com")) + "@example.com"
+	mustCreate(t, s, store.NewUser{Username: "longmail", Email: email})
+	mustCreate(t, s, store.NewUser{Username: "other", Email: "other@example.com"})
+	words := func(n int, word string) string { return strings.TrimSpace(strings.Repeat(word+" ", n)) }
+	for _, c := range []struct {
+		name, search string
+		want         []string // nil: refused
+	}{
+		{"the most words", words(store.MaxSearchWords, "LONGMAIL"), []string{"longmail"}},
+		{"the longest word", email, []string{"longmail"}},
+		{"whitespace is no word", "\t longmail \n" + strings.Repeat(" ", 1<<20), []string{"longmail"}},
+		{"one word more", words(store.MaxSearchWords+1, "longmail"), nil},
+		{"a character more", "x" + email, nil},
+		{"a megabyte of words", words(1<<19, "a"), nil},
+		{"a megabyte in one word", strings.Repeat("a", 1<<20), nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &store.UserFilter{Search: c.search}
+			users, err := s.FindUsers(ctx, f, nil, store.Page{Limit: 10})
+			n, countErr := s.CountUsers(ctx, f)
+			if c.want == nil {
+				if fields := fieldErrors(t, err); len(fields["search"]) != 1 {
+					t.Errorf("page refused with %v, want one error on search", fields)
+				}
+				if fields := fieldErrors(t, countErr); len(fields["search"]) != 1 {
+					t.Errorf("count refused with %v, want one error on search", fields)
+				}
+				return
+			}
+			if err != nil || countErr != nil {
+				t.Fatalf("page %v, count %v", err, countErr)
+			}
+			if got := usernames(users); !reflect.DeepEqual(got, c.want) || n != len(c.want) {
+				t.Errorf("found %v (count %d), want %v", got, n, c.want)
+			}
+		})
+	}
+	// The words a search is split into are the bound's own.
+	if got, err := store.SearchWords(" a\tb  c\n"); err != nil || !reflect.DeepEqual(got, []string{"a", "b", "c"}) {
+		t.Errorf("SearchWords = %q, %v", got, err)
+	}
+}

@@ -128,7 +128,7 @@ func (c *collection) Count(ctx context.Context, filter bson.D) (int64, error) {
 	q := c.db.query(ctx, t, false)
 	where, err := q.where(filter)
 	if err != nil {
-		return 0, err
+		return 0, c.fail("count", err)
 	}
 	var n int64
 	rows, err := reader{c.db}.QueryContext(ctx, "SELECT COUNT(*) FROM "+quote(t.name)+" WHERE "+where, q.args...)
@@ -156,7 +156,7 @@ func (c *collection) CountBy(ctx context.Context, filter bson.D, fields ...strin
 	q := c.db.query(ctx, t, false)
 	where, err := q.where(filter)
 	if err != nil {
-		return nil, err
+		return nil, c.fail("count by field in", err)
 	}
 	exprs := make([]string, len(fields))
 	for i, f := range fields {

@@ -15,21 +15,13 @@ import (
 // indexes: SQLite's plan searches an index and scans no table.
 func TestLookupsSearchTheirIndexes(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, Config{Dir: t.TempDir(), Database: "plan"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
-	spec := docdb.CollectionSpec{Name: "users", Arrays: []string{"roles"}, Search: []string{"username", "email"}, Indexes: []docdb.Index{
+	db := openPrepared(t, docdb.CollectionSpec{Name: "users", Arrays: []string{"roles"}, Search: []string{"username", "email"}, Indexes: []docdb.Index{
 		{Name: "users_username", Fields: []string{"username"}, Unique: true},
 		{Name: "users_person", Fields: []string{"person"}},
 		{Name: "users_username_key", Fields: []string{"username_key"}, Unique: true, Sparse: true},
 		{Name: "users_roles", Fields: []string{"roles"}},
 		{Name: "messages_mailing_status", Fields: []string{"mailing", "status"}},
-	}}
-	if err := db.Prepare(ctx, []docdb.CollectionSpec{spec}); err != nil {
-		t.Fatal(err)
-	}
+	}})
 	tbl, err := db.table(ctx, "users")
 	if err != nil {
 		t.Fatal(err)

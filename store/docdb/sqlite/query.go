@@ -50,7 +50,7 @@ type query struct {
 	args []any
 	// common tells whether too many documents hold a search word to read
 	// them through the search index (see manyHold); nil reads as no.
-	common func(word string) bool
+	common func(word string) (bool, error)
 }
 
 func (q *query) arg(v any) string {
@@ -118,7 +118,9 @@ func (q *query) logical(op string, v bsoncore.Value) (string, error) {
 	// taken first.
 	var pre string
 	if op == "$or" {
-		pre = q.searchPrefilter(vals)
+		if pre, err = q.searchPrefilter(vals); err != nil {
+			return "", err
+		}
 	}
 	parts := make([]string, 0, len(vals))
 	for _, sub := range vals {
@@ -244,9 +246,9 @@ func (q *query) elements(path, cond string) string {
 // through are checked field by field. It is a necessary condition only
 // when the word reads the same in JSON (no quote, backslash or control
 // character), so other words get no prefilter.
-func (q *query) searchPrefilter(alts []bsoncore.Value) string {
+func (q *query) searchPrefilter(alts []bsoncore.Value) (string, error) {
 	if len(alts) < 2 {
-		return ""
+		return "", nil
 	}
 	var word string
 	paths := make([]string, 0, len(alts))
@@ -254,31 +256,40 @@ func (q *query) searchPrefilter(alts []bsoncore.Value) string {
 		d, _ := alt.DocumentOK()
 		elems, err := d.Elements()
 		if err != nil || len(elems) != 1 || checkPath(elems[0].Key()) != nil || q.t.isArray(elems[0].Key()) {
-			return ""
+			return "", nil
 		}
 		cond, ok := elems[0].Value().DocumentOK()
 		if !ok {
-			return ""
+			return "", nil
 		}
 		pattern, _ := cond.Lookup("$regex").StringValueOK()
 		options, _ := cond.Lookup("$options").StringValueOK()
 		lit, start, end, literal := literalPattern(pattern)
 		if !literal || start || end || options != "i" || !isASCII(lit) || strings.ContainsAny(lit, "\\\"") || hasControl(lit) {
-			return ""
+			return "", nil
 		}
 		if i > 0 && lit != word {
-			return ""
+			return "", nil
 		}
 		word = lit
 		paths = append(paths, elems[0].Key())
 	}
-	if q.t.searches(paths, word) && (q.common == nil || !q.common(word)) {
-		return q.searchMatch(word)
+	if q.t.searches(paths, word) {
+		common := false
+		if q.common != nil {
+			var err error
+			if common, err = q.common(word); err != nil {
+				return "", err
+			}
+		}
+		if !common {
+			return q.searchMatch(word), nil
+		}
 	}
 	for i, p := range paths {
 		paths[i] = "'$." + p + "'"
 	}
-	return "json_extract(doc, " + strings.Join(paths, ", ") + ") LIKE " + q.arg("%"+escapeLike(word)+"%") + " ESCAPE '\\'"
+	return "json_extract(doc, " + strings.Join(paths, ", ") + ") LIKE " + q.arg("%"+escapeLike(word)+"%") + " ESCAPE '\\'", nil
 }
 
 func hasControl(s string) bool {

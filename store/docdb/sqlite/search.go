@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -37,27 +38,34 @@ const fewForAPage = 1000
 func (d *DB) query(ctx context.Context, t *table, page bool) *query {
 	q := &query{t: t}
 	if page && t.search != "" {
-		q.common = func(word string) bool { return d.manyHold(ctx, t, word) }
+		q.common = func(word string) (bool, error) { return d.manyHold(ctx, t, word) }
 	}
 	return q
 }
 
 // manyHold tells whether fewForAPage documents or more hold word's
-// trigrams, reading no further than that. On any failure it says no, and
-// the index is used.
-func (d *DB) manyHold(ctx context.Context, t *table, word string) bool {
+// trigrams, reading no further than that. A probe that fails fails the
+// query: answering the page some other way would hide a broken index or a
+// deadline the request has already run out of.
+func (d *DB) manyHold(ctx context.Context, t *table, word string) (bool, error) {
 	text := "SELECT count(*) FROM (SELECT 1 FROM " + quote(t.search) + " WHERE " + quote(t.search) + " MATCH ? LIMIT " +
 		strconv.Itoa(fewForAPage) + ")"
 	rows, err := reader{d}.QueryContext(ctx, text, ftsPhrase(word))
 	if err != nil {
-		return false
+		return false, fmt.Errorf("probe the search index of %s: %w", t.name, err)
 	}
 	defer rows.Close()
 	var n int
-	if !rows.Next() || rows.Scan(&n) != nil {
-		return false
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return false, fmt.Errorf("probe the search index of %s: %w", t.name, err)
+		}
+		return false, fmt.Errorf("probe the search index of %s: no answer", t.name)
 	}
-	return n >= fewForAPage
+	if err := rows.Scan(&n); err != nil {
+		return false, fmt.Errorf("probe the search index of %s: %w", t.name, err)
+	}
+	return n >= fewForAPage, nil
 }
 
 // ftsPhrase is word as one FTS5 phrase, its quotes doubled.
