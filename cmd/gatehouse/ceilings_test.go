@@ -703,7 +703,7 @@ func worstAccepted(figs []opFigures) []opFigures {
 	return out
 }
 
-// report writes the ten worst accepted operations, the slowest refusals,
+// report writes the ten worst accepted operations, the costliest refusals,
 // and every breach, as tables.
 func report(figs []opFigures) string {
 	var b strings.Builder
@@ -716,10 +716,10 @@ func report(figs []opFigures) string {
 	}
 	refused := slices.Clone(figs)
 	refused = slices.DeleteFunc(refused, func(f opFigures) bool { return !f.Refused })
-	slices.SortStableFunc(refused, func(a, b opFigures) int { return int(b.Wall - a.Wall) })
-	fmt.Fprintf(&b, "\nthe five slowest refusals:\n%8s %6s %9s %-26s %s\n", "wall ms", "cpu ms", "store ops", "code", "operation")
+	slices.SortStableFunc(refused, func(a, b opFigures) int { return int(b.CPU - a.CPU) })
+	fmt.Fprintf(&b, "\nthe five costliest refusals, by CPU:\n%6s %8s %9s %-26s %s\n", "cpu ms", "wall ms", "store ops", "code", "operation")
 	for _, f := range refused[:min(5, len(refused))] {
-		fmt.Fprintf(&b, "%8.2f %6.2f %9d %-26s %s\n", ms(f.Wall), ms(f.CPU), f.StoreOps, f.Code, f.Op.Name)
+		fmt.Fprintf(&b, "%6.2f %8.2f %9d %-26s %s\n", ms(f.CPU), ms(f.Wall), f.StoreOps, f.Code, f.Op.Name)
 	}
 	fmt.Fprintf(&b, "\nceilings broken:\n")
 	n := 0
@@ -764,8 +764,8 @@ func TestGeneratedOperationsStayUnderCeilings(t *testing.T) {
 
 // BenchmarkWorstAcceptedOperations measures every generated operation on a
 // store of fullUsers users (GATEHOUSE_WORST_USERS sets another size) and
-// prints the ten worst accepted, the slowest refusals and every ceiling
-// broken. Each iteration is one pass over them all: run it with
+// prints the ten worst accepted, the costliest refusals and every ceiling
+// broken; it fails on none, the test judges. Each iteration is one pass over them all: run it with
 // -benchtime 1x.
 func BenchmarkWorstAcceptedOperations(b *testing.B) {
 	skipUnlessMeasurable(b)
@@ -781,7 +781,8 @@ func BenchmarkWorstAcceptedOperations(b *testing.B) {
 		figs = run.sweep(b, ops, false)
 	}
 	b.StopTimer()
-	b.Logf("on %d users:\n%s", users, report(figs))
+	// Printed, not logged: a benchmark's log is cut to ten lines.
+	fmt.Printf("BenchmarkWorstAcceptedOperations on %d users:\n%s", users, report(figs))
 	worst := worstAccepted(figs)
 	if len(worst) > 0 {
 		b.ReportMetric(ms(worst[0].CPU), "worst-cpu-ms")
@@ -794,12 +795,12 @@ func BenchmarkWorstAcceptedOperations(b *testing.B) {
 		if !f.Refused {
 			alloc, answer = max(alloc, f.Alloc), max(answer, f.Answer)
 		} else {
-			refusal = max(refusal, f.Wall)
+			refusal = max(refusal, f.CPU)
 		}
 		breaches += len(f.breaches())
 	}
 	b.ReportMetric(mb(alloc), "worst-alloc-MB")
 	b.ReportMetric(float64(answer)/1024, "largest-answer-KB")
-	b.ReportMetric(ms(refusal), "slowest-refusal-ms")
+	b.ReportMetric(ms(refusal), "costliest-refusal-cpu-ms")
 	b.ReportMetric(float64(breaches), "breaches")
 }
