@@ -122,17 +122,25 @@ func startServe(t *testing.T, dir string, args ...string) *running {
 
 	r.addr, _ = r.logs.wait(t, "listening", 60*time.Second)["addr"].(string)
 	r.base = "http://" + r.addr
-	deadline := time.Now().Add(30 * time.Second)
+	if err := waitReady(r.base, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// waitReady waits until a gateway at base answers /readyz with 200.
+func waitReady(base string, within time.Duration) error {
+	deadline := time.Now().Add(within)
 	for {
-		resp, err := http.Get(r.base + "/readyz")
+		resp, err := http.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return r
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("/readyz not 200 within 30s (%v)", err)
+			return fmt.Errorf("/readyz not 200 within %v (%v)", within, err)
 		}
 		time.Sleep(20 * time.Millisecond) // a poll with a deadline
 	}
