@@ -486,7 +486,7 @@ func newOpRun(tb testing.TB, users int) *opRun {
 		ctx := graphql.StartOperationTrace(context.Background())
 		oc, errs := exec.CreateOperationContext(ctx, &graphql.RawParams{Query: query, Variables: decoded})
 		cost := 0
-		if stats, ok := oc.Stats.GetExtension(graph.ComplexityLimit{}.ExtensionName()).(*extension.ComplexityStats); ok {
+		if stats, ok := oc.Stats.GetExtension(graph.Admission{}.ExtensionName()).(*extension.ComplexityStats); ok {
 			cost = stats.Complexity
 		}
 		return len(errs) == 0, cost
