@@ -37,8 +37,9 @@ type Admission struct {
 	MaxDepth int
 	// MaxComplexity is the highest price allowed.
 	MaxComplexity int
-	// MaxScans is the most store scans (counts, searches, filtered or
-	// ordered pages) allowed.
+	// MaxScans is the most conditions the operation's store scans (counts,
+	// searches, filtered or ordered pages) may evaluate on every row, all
+	// scans together.
 	MaxScans int
 }
 
@@ -107,7 +108,7 @@ func (a Admission) MutateOperationContext(_ context.Context, oc *graphql.Operati
 	}
 	if c.scans > a.MaxScans {
 		return limitError(CodeComplexityLimitExceeded,
-			"operation runs %s store scans (counts, searches, filtered or ordered pages, pages far into a list), which exceeds the limit of %d",
+			"operation's store scans (counts, searches, filtered or ordered pages, pages far into a list) evaluate %s conditions on every row, which exceeds the limit of %d",
 			costText(c.scans), a.MaxScans)
 	}
 	return nil

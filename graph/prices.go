@@ -61,12 +61,14 @@ var listRows = map[string]int{
 
 // Scans: a count, a search, a filter or an order other than the id's, a
 // page that starts far into the list or counts from its end (last without
-// before) reads every row the list holds, not the page's: at 100,000 users
-// a scan takes from a few milliseconds (a count) to a tenth of a second (a
-// search), whatever the page size, first: 0 included. Each connection that
-// scans is priced scanCost once (and once per row of a list around it),
-// its page and its count walking the same rows, and an operation may run
-// at most Admission.MaxScans of them.
+// before) reads every row the list holds, not the page's, whatever the page
+// size, first: 0 included. A scan's work is its rows times the conditions
+// it evaluates on each: a filter of 200 conditions over 2,000 users took a
+// third of a second. Each connection that scans is priced scanCost once
+// (its page and its count walk the same rows), and counts its conditions
+// (at least 1: each lookup of its filter and each word of its search)
+// against Admission.MaxScans, across the operation and once per row of a
+// list around it.
 const (
 	scanCost = 50
 	// scanOffset is the furthest position a page may start at before
@@ -76,7 +78,7 @@ const (
 
 // cost is what a selection costs: total is its complexity, reads the part
 // of it made of store reads that each row of an enclosing list repeats,
-// scans the store scans it runs.
+// scans the conditions its store scans evaluate on every row.
 type cost struct {
 	total, reads, scans int
 }
@@ -109,6 +111,9 @@ func fieldPrice(def *ast.FieldDefinition, parent string, child price, args map[s
 	if p, ok := fieldPrices[coord]; ok {
 		own = cost{total: p, reads: p}
 	}
+	if parent == "Mutation" {
+		own.total = max(own.total, writeCost)
+	}
 	if n := hashesOf(coord, args); n > 0 {
 		own = cost{total: n * signInCost, reads: n}
 	}
@@ -122,9 +127,14 @@ func fieldPrice(def *ast.FieldDefinition, parent string, child price, args map[s
 	}
 	if isPaged(def) {
 		once := child.once
-		// A page that scans and its count walk the same rows: one scan.
-		if pageScans(args) && once.scans == 0 {
-			once = once.plus(cost{total: scanCost, reads: 1, scans: 1})
+		// A page that scans and its count walk the same rows, with the
+		// same conditions: one scan.
+		if conditions := scanConditions(args); conditions > 0 {
+			if once.scans == 0 { // no count has priced the scan
+				once.total = addCost(once.total, scanCost)
+				once.reads = addCost(once.reads, 1)
+			}
+			once.scans = max(once.scans, conditions)
 		}
 		size := pageSize(intArg(args, "first"), intArg(args, "last"), intArg(args, "limit"))
 		total := own.plus(once).plus(child.row.times(size))
@@ -143,17 +153,23 @@ func fieldPrice(def *ast.FieldDefinition, parent string, child price, args map[s
 	return price{once: own.plus(child.once)}
 }
 
-// pageScans tells a page whose arguments make the store read past it: a
-// filter, a search or an order, a start far into the list, or a size
-// counted from the end of the list.
-func pageScans(args map[string]any) bool {
-	for _, name := range []string{"filter", "search", "orderBy"} {
-		if v, ok := args[name]; ok && v != nil && v != "" {
-			return true
-		}
+// scanConditions is how many conditions a page whose arguments make the
+// store read past it evaluates on every row (at least 1), or 0 for a page
+// read from an index: a filter's lookups, a search's words, an order, a
+// start far into the list, or a size counted from the end of the list.
+func scanConditions(args map[string]any) int {
+	conditions := filterConditions(args["filter"])
+	if text, ok := args["search"].(string); ok {
+		conditions += len(strings.Fields(text))
+	}
+	if conditions > 0 {
+		return conditions
+	}
+	if v, ok := args["orderBy"]; ok && v != nil {
+		return 1
 	}
 	if _, ok := args["before"].(string); !ok && intArg(args, "last") != nil {
-		return true
+		return 1
 	}
 	start := 0
 	if n := intArg(args, "offset"); n != nil {
@@ -166,12 +182,55 @@ func pageScans(args map[string]any) bool {
 			}
 		}
 	}
-	return start > scanOffset
+	if start > scanOffset {
+		return 1
+	}
+	return 0
 }
 
+// filterConditions counts the conditions of a filter as the document or a
+// variable gives it: each lookup of a field (exact, iContains, in…) and
+// each plain value (isActive, ids), through and, or and not.
+func filterConditions(filter any) int {
+	f, ok := filter.(map[string]any)
+	if !ok {
+		return 0
+	}
+	n := 0
+	for key, v := range f {
+		switch {
+		case v == nil:
+		case key == "and" || key == "or":
+			list, _ := v.([]any)
+			for _, sub := range list {
+				n = addCost(n, filterConditions(sub))
+			}
+		case key == "not":
+			n = addCost(n, filterConditions(v))
+		default:
+			if lookups, ok := v.(map[string]any); ok {
+				for _, l := range lookups {
+					if l != nil {
+						n = addCost(n, 1)
+					}
+				}
+			} else {
+				n = addCost(n, 1)
+			}
+		}
+	}
+	return n
+}
+
+// writeCost is the least a mutation costs: a write to the store in a
+// transaction of its own, and the reads that check it (a mailing's
+// creation took about 5 ms of CPU), so that one request writes at most
+// twenty times.
+const writeCost = 50
+
 // hashesOf is how many password hashes field coord computes with args:
-// each costs as much as signIn, so one request cannot carry many as
-// aliases, whichever mutation computes them.
+// each costs signInCost, so one request cannot carry many as aliases,
+// whichever mutation computes them.
 func hashesOf(coord string, args map[string]any) int {
 	switch coord {
 	case "Mutation.signIn", "Mutation.signUp", "Mutation.setPassword":

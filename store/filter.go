@@ -180,11 +180,12 @@ func boolCondition(field string, v *bool) bson.A {
 // usermgmt's ?search=) splits its text with SearchWords, and the store
 // builds no search past them.
 const (
-	// MaxSearchWords is what usermgmt's ?search= held before the bound was
-	// stated: each of its words is an or of five fields inside the users
-	// filter, six of the filter's 200 conditions, so 33 words was the most
-	// one search could hold.
-	MaxSearchWords = 33
+	// MaxSearchWords keeps a search's work within what one operation may
+	// scan: each word of usermgmt's ?search= is a condition on each of five
+	// fields, evaluated on every row, and eight words make the forty
+	// conditions the GraphQL admission lets one operation's scans
+	// evaluate (graph.DefaultScanLimit).
+	MaxSearchWords = 8
 	// MaxSearchWordLength is the longest field a search reads, the email:
 	// no field holds a longer word.
 	MaxSearchWordLength = maxEmail

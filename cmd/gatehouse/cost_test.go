@@ -98,11 +98,12 @@ func notFilter(n int) map[string]any {
 	return f
 }
 
-// Filters passed as variables are not priced by the complexity check, so
-// they carry bounds of their own: at most 200 conditions, nested at most
-// 16 deep. Past either, the request is refused as bad input, naming the
-// filter, before the store sees it. (Far larger variables are refused
-// before they are even decoded: TestHugeVariablesAreRefusedBeforeDecoding.)
+// A filter's conditions are priced by the admission, each evaluated on
+// every row the filter scans: one operation's scans may evaluate at most
+// 40 (--scan-limit). The filter carries bounds of its own besides: at most
+// 200 nodes (its and, or and not entries, conditions or not), nested at
+// most 16 deep. Past any of them the request is refused before the store
+// sees it: by the admission, or as bad input naming the filter.
 func TestFilterSizeAndNestingAreBounded(t *testing.T) {
 	rt := &roundTrips{}
 	g := newTestGatewayOn(t, storetest.Open(t, store.Options{Observer: rt.observer()}))
@@ -114,7 +115,8 @@ func TestFilterSizeAndNestingAreBounded(t *testing.T) {
 		name   string
 		filter map[string]any
 	}{
-		{"a 200-node filter", orFilter(199)},
+		{"40 conditions", orFilter(40)},
+		{"200 nodes", emptyOrFilter(199)},
 		{"a filter 16 deep", notFilter(15)},
 	} {
 		r := g.query(t, token, usersQuery, map[string]any{"f": c.filter})
@@ -125,21 +127,33 @@ func TestFilterSizeAndNestingAreBounded(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		filter map[string]any
+		code   string
 	}{
-		{"201 nodes", orFilter(200)},
-		{"a 5,000-way or", orFilter(5000)},
-		{"17 deep", notFilter(16)},
-		{"40 deep", notFilter(40)},
+		{"41 conditions", orFilter(41), "COMPLEXITY_LIMIT_EXCEEDED"},
+		{"a 5,000-way or", orFilter(5000), "COMPLEXITY_LIMIT_EXCEEDED"},
+		{"201 nodes", emptyOrFilter(200), "BAD_USER_INPUT"},
+		{"17 deep", notFilter(16), "BAD_USER_INPUT"},
+		{"40 deep", notFilter(40), "BAD_USER_INPUT"},
 	} {
 		rt.reset()
 		r := g.query(t, token, usersQuery, map[string]any{"f": c.filter})
-		if r.code() != "BAD_USER_INPUT" || r.fields()["filter"] == nil || r.Data["users"] != nil {
-			t.Errorf("%s: %+v", c.name, r.Errors)
+		if r.code() != c.code || c.code == "BAD_USER_INPUT" && r.fields()["filter"] == nil || r.Data["users"] != nil {
+			t.Errorf("%s: %+v, want %s", c.name, r.Errors, c.code)
 		}
 		if n := rt.snapshot()["total"]; n != 0 {
 			t.Errorf("%s: the refused filter sent %d commands to the store", c.name, n)
 		}
 	}
+}
+
+// emptyOrFilter is a users filter of n empty alternatives: nodes without
+// conditions.
+func emptyOrFilter(n int) map[string]any {
+	alternatives := make([]any, n)
+	for i := range alternatives {
+		alternatives[i] = map[string]any{}
+	}
+	return map[string]any{"or": alternatives}
 }
 
 // restList sends a REST list request as token and decodes its JSON body.

@@ -34,9 +34,9 @@ type pagingWorld struct {
 	ids   []string // every user's id, in id order
 }
 
-func newPagingWorld(t *testing.T) *pagingWorld {
+func newPagingWorld(t *testing.T, args ...string) *pagingWorld {
 	t.Helper()
-	g := newTestGateway(t)
+	g := newTestGateway(t, args...)
 	seeded := seedUsers(t, g.store, "user", 45, "!unusable")
 	w := &pagingWorld{g: g, token: signedIn(t, g.store, seeded[0])}
 	for _, id := range seeded {
