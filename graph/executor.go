@@ -4,7 +4,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -42,7 +41,7 @@ type executionSettings interface {
 // configureExecution applies the execution settings every surface shares.
 // cfg must have its defaults applied.
 func configureExecution(s executionSettings, r *Resolver, cfg ServerConfig) {
-	var cache graphql.Cache[*ast.QueryDocument] = lru.New[*ast.QueryDocument](queryCacheSize)
+	var cache graphql.Cache[*ast.QueryDocument] = newQueryCache(QueryCacheBytes)
 	if cfg.Observer != nil {
 		cache = countingCache{Cache: cache, to: cfg.Observer}
 		s.Use(observer{to: cfg.Observer})

@@ -67,7 +67,6 @@ const (
 	DefaultDepthLimit       = 12
 	DefaultParserTokenLimit = 15000
 	DefaultWebsocketPing    = 15 * time.Second
-	queryCacheSize          = 1000
 	// signInCost makes each signIn or signUp cost as much as a hundred
 	// fields, so one request cannot carry many password checks as aliases.
 	signInCost = 100
