@@ -58,6 +58,7 @@ const (
 	msgForbidden        = "You do not have permission to perform this action."
 	msgUnavailable      = "The service is unavailable. Try again shortly."
 	msgInternal         = "internal error"
+	msgCancelled        = "The request was cancelled."
 )
 
 // codes maps each kind of failure to the code GraphQL clients see: the
@@ -143,7 +144,7 @@ func present(ctx context.Context, logger *slog.Logger, gqlErr *gqlerror.Error, c
 		message = fault.FieldErrors(f.Fields).String()
 	case errors.Is(cause, context.Canceled) && (f.Code == fault.Unavailable || f.Code == fault.Internal):
 		// The client went away; nobody reads this answer.
-		f, message = fault.Wrap(fault.Unavailable, "", cause), "The request was cancelled."
+		f, message = fault.Wrap(fault.Unavailable, "", cause), msgCancelled
 	case f.Code == fault.Unavailable:
 		logger.WarnContext(ctx, "store unavailable", "request_id", middleware.GetReqID(ctx), "path", gqlErr.Path.String(), "err", cause)
 		message = msgUnavailable

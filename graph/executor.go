@@ -10,10 +10,11 @@ import (
 // NewExecutor builds an in-process executor on the same executable schema
 // as NewServer, configured exactly as the HTTP handler is: directives,
 // complexity and depth limits, parser token limit, per-operation loaders,
-// error presenter, recover function and query cache. The legacy REST
-// dialects run their named operations on it, with the request's context
-// (and so its caller), so every access rule and validation of GraphQL holds
-// for them too. The HTTP transports are the handler's alone.
+// callers' turns, error presenter, recover function and query cache. The
+// legacy REST dialects run their named operations on it, with the
+// request's context (and so its caller), so every access rule and
+// validation of GraphQL holds for them too. The HTTP transports are the
+// handler's alone.
 func NewExecutor(r *Resolver, cfg ServerConfig) *executor.Executor {
 	cfg = cfg.withDefaults()
 	e := executor.New(newExecutableSchema(r))
@@ -36,6 +37,8 @@ type executionSettings interface {
 	AroundOperations(f graphql.OperationMiddleware)
 	SetErrorPresenter(f graphql.ErrorPresenterFunc)
 	SetRecoverFunc(f graphql.RecoverFunc)
+	AroundResponses(f graphql.ResponseMiddleware)
+	AroundFields(f graphql.FieldMiddleware)
 }
 
 // configureExecution applies the execution settings every surface shares.
@@ -56,6 +59,8 @@ func configureExecution(s executionSettings, r *Resolver, cfg ServerConfig) {
 	s.Use(DepthLimit{Max: cfg.DepthLimit})
 	s.Use(ComplexityLimit{Max: cfg.ComplexityLimit})
 	s.AroundOperations(withLoaders(r.Store))
+	s.AroundResponses(cfg.Turns.aroundResponses)
+	s.AroundFields(cfg.Turns.aroundFields)
 	s.SetErrorPresenter(ErrorPresenter(cfg.Logger))
 	s.SetRecoverFunc(Recover(cfg.Logger))
 }
@@ -73,6 +78,9 @@ func (cfg ServerConfig) withDefaults() ServerConfig {
 	}
 	if cfg.WebsocketPing <= 0 {
 		cfg.WebsocketPing = DefaultWebsocketPing
+	}
+	if cfg.Turns == nil {
+		cfg.Turns = NewCallerTurns(CallerOperations)
 	}
 	return cfg
 }

@@ -55,6 +55,11 @@ type ServerConfig struct {
 	// disconnected, so a client that vanished without closing frees its
 	// socket; a legacy graphql-ws client is sent a keep-alive instead.
 	WebsocketPing time.Duration
+	// Turns are the callers' turns (turns.go). Surfaces built with the
+	// same Turns share them, so that a caller's operations over GraphQL
+	// and over the REST dialects wait for each other; nil gives the
+	// surface turns of its own.
+	Turns *CallerTurns
 	// Observer, when set, learns about every operation (metrics).
 	Observer OperationObserver
 	Logger   *slog.Logger

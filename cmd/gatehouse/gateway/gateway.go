@@ -281,6 +281,9 @@ func (g *Gateway) routes() (http.Handler, error) {
 		WebsocketPing:    cfg.WebsocketPing,
 		Observer:         g.observer(),
 		Logger:           g.logger,
+
+		// One caller's turns, whether they ask over GraphQL or a dialect.
+		Turns: graph.NewCallerTurns(graph.CallerOperations),
 	}
 	gql := graph.NewServer(resolver, gqlConfig)
 
