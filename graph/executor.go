@@ -79,6 +79,9 @@ func (cfg ServerConfig) withDefaults() ServerConfig {
 	if cfg.WebsocketPing <= 0 {
 		cfg.WebsocketPing = DefaultWebsocketPing
 	}
+	if cfg.WebsocketOperations <= 0 {
+		cfg.WebsocketOperations = DefaultWebsocketOperations
+	}
 	if cfg.Turns == nil {
 		cfg.Turns = NewCallerTurns(CallerOperations)
 	}

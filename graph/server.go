@@ -55,6 +55,10 @@ type ServerConfig struct {
 	// disconnected, so a client that vanished without closing frees its
 	// socket; a legacy graphql-ws client is sent a keep-alive instead.
 	WebsocketPing time.Duration
+	// WebsocketOperations is how many operations one websocket runs at
+	// once; one caller runs twice as many across all their sockets
+	// (socketops.go).
+	WebsocketOperations int
 	// Turns are the callers' turns (turns.go). Surfaces built with the
 	// same Turns share them, so that a caller's operations over GraphQL
 	// and over the REST dialects wait for each other; nil gives the
@@ -107,6 +111,9 @@ func NewServer(r *Resolver, cfg ServerConfig) http.Handler {
 
 	// The same execution settings as the in-process executor (executor.go).
 	configureExecution(srv, r, cfg)
+	// The last operation context mutator, so that a websocket operation it
+	// admits is one that runs.
+	srv.Use(newWebsocketOperations(cfg.WebsocketOperations))
 	srv.AroundOperations(socketAccess(cfg.Authenticator, cfg.Logger))
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if ws.Supports(req) {

@@ -55,6 +55,7 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	env.int(fs, &c.DepthLimit, "depth-limit", "GATEHOUSE_DEPTH_LIMIT", def.DepthLimit, "deepest GraphQL selection nesting")
 	env.int(fs, &c.ParserTokenLimit, "parser-token-limit", "GATEHOUSE_PARSER_TOKEN_LIMIT", def.ParserTokenLimit, "most tokens in one GraphQL document")
 	env.int(fs, &c.WebsocketsPerClient, "websockets-per-client", "GATEHOUSE_WEBSOCKETS_PER_CLIENT", def.WebsocketsPerClient, "most websockets one client address may hold open at once")
+	env.int(fs, &c.WebsocketOperations, "websocket-operations", "GATEHOUSE_WEBSOCKET_OPERATIONS", def.WebsocketOperations, "most operations one websocket runs at once; one user (or anonymous client address) runs twice as many across their websockets")
 	env.duration(fs, &c.WebsocketPing, "websocket-ping", "GATEHOUSE_WEBSOCKET_PING", def.WebsocketPing, "how often an open websocket is pinged; a graphql-transport-ws client that answers no ping for two intervals is disconnected")
 	env.duration(fs, &c.ReadHeaderTimeout, "read-header-timeout", "GATEHOUSE_READ_HEADER_TIMEOUT", def.ReadHeaderTimeout, "time to read request headers")
 	env.duration(fs, &c.ReadTimeout, "read-timeout", "GATEHOUSE_READ_TIMEOUT", def.ReadTimeout, "time to read a whole request")

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // footprint is what the process holds at one moment, after a collection.
@@ -47,4 +48,18 @@ func residentBytes(t testing.TB) uint64 {
 
 func (f footprint) String() string {
 	return fmt.Sprintf("%d goroutines, heap %.1f MB, RSS %.1f MB", f.goroutines, float64(f.heap)/(1<<20), float64(f.rss)/(1<<20))
+}
+
+// settled waits until the process holds at most limit goroutines, and
+// answers its footprint then (or after a generous wait).
+func settled(t testing.TB, limit int) footprint {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		f := measure(t)
+		if f.goroutines <= limit || time.Now().After(deadline) {
+			return f
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

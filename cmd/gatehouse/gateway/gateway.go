@@ -58,6 +58,9 @@ type Config struct {
 	// graphql-transport-ws client that answers none for two of them is
 	// disconnected, and its place freed.
 	WebsocketPing time.Duration
+	// WebsocketOperations is the most operations one websocket runs at
+	// once; one caller runs twice as many across all their sockets.
+	WebsocketOperations int
 
 	// The HTTP server's timeouts (Server), the budget of one request, and
 	// the grace Serve gives requests in flight when it stops.
@@ -98,6 +101,7 @@ func Defaults() Config {
 		ParserTokenLimit:    graph.DefaultParserTokenLimit,
 		WebsocketsPerClient: 20,
 		WebsocketPing:       graph.DefaultWebsocketPing,
+		WebsocketOperations: graph.DefaultWebsocketOperations,
 		ReadHeaderTimeout:   5 * time.Second,
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        60 * time.Second,
@@ -120,6 +124,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WebsocketsPerClient < 1 {
 		return errors.New("--websockets-per-client must be at least 1")
+	}
+	if c.WebsocketOperations < 1 {
+		return errors.New("--websocket-operations must be at least 1")
 	}
 	// Pings more often than a second cost every socket traffic and cut off
 	// clients on a slow link.
@@ -282,6 +289,7 @@ func (g *Gateway) routes() (http.Handler, error) {
 		Observer:         g.observer(),
 		Logger:           g.logger,
 
+		WebsocketOperations: cfg.WebsocketOperations,
 		// One caller's turns, whether they ask over GraphQL or a dialect.
 		Turns: graph.NewCallerTurns(graph.CallerOperations),
 	}
