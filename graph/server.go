@@ -59,6 +59,10 @@ type ServerConfig struct {
 	// once; one caller runs twice as many across all their sockets
 	// (socketops.go).
 	WebsocketOperations int
+	// OperationTimeout bounds each query and mutation a websocket runs, as
+	// the request timeout bounds an HTTP request; 0 leaves them unbounded.
+	// Subscriptions run until they end.
+	OperationTimeout time.Duration
 	// Turns are the callers' turns (turns.go). Surfaces built with the
 	// same Turns share them, so that a caller's operations over GraphQL
 	// and over the REST dialects wait for each other; nil gives the
@@ -113,7 +117,7 @@ func NewServer(r *Resolver, cfg ServerConfig) http.Handler {
 	configureExecution(srv, r, cfg)
 	// The last operation context mutator, so that a websocket operation it
 	// admits is one that runs.
-	srv.Use(newWebsocketOperations(cfg.WebsocketOperations))
+	srv.Use(newWebsocketOperations(cfg.WebsocketOperations, cfg.OperationTimeout))
 	srv.AroundOperations(socketAccess(cfg.Authenticator, cfg.Logger))
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if ws.Supports(req) {

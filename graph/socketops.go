@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -46,6 +48,9 @@ func init() {
 // lets it go when it ends.
 type websocketOperations struct {
 	perSocket, perCaller int
+	// timeout bounds each query and mutation, as the request timeout
+	// bounds an HTTP request; 0 leaves them unbounded.
+	timeout time.Duration
 
 	mu      sync.Mutex
 	sockets map[*socket]int
@@ -60,11 +65,12 @@ var (
 	_ graphql.OperationInterceptor    = (*websocketOperations)(nil)
 )
 
-func newWebsocketOperations(perSocket int) *websocketOperations {
+func newWebsocketOperations(perSocket int, timeout time.Duration) *websocketOperations {
 	perSocket = max(perSocket, 1)
 	return &websocketOperations{
 		perSocket: perSocket,
 		perCaller: callerSocketsFactor * perSocket,
+		timeout:   timeout,
 		sockets:   map[*socket]int{},
 		callers:   map[callerID]int{},
 		admitted:  map[*graphql.OperationContext]*socketOperation{},
@@ -83,7 +89,7 @@ type socketOperation struct {
 	oc     *graphql.OperationContext
 	once   sync.Once
 	// stops undo what would end the operation: the socket's end, the
-	// operation's own.
+	// operation's own, its timeout.
 	mu    sync.Mutex
 	stops []func()
 	ended bool
@@ -131,9 +137,9 @@ func tooManyOperations(format string, n int) *gqlerror.Error {
 }
 
 // InterceptOperation implements graphql.OperationInterceptor: it starts an
-// admitted operation, and lets it go once it has sent its last response or
-// its context ends (gqlgen ends it when the operation is over, and when its
-// socket closes).
+// admitted operation, with its deadline if it is a query or a mutation,
+// and lets it go once it has sent its last response or its context ends
+// (gqlgen ends it when the operation is over, and when its socket closes).
 func (w *websocketOperations) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	if socketFrom(ctx) == nil || !graphql.HasOperationContext(ctx) {
 		return next(ctx)
@@ -145,6 +151,11 @@ func (w *websocketOperations) InterceptOperation(ctx context.Context, next graph
 	w.mu.Unlock()
 	if op == nil {
 		return next(ctx)
+	}
+	if w.timeout > 0 && oc.Operation != nil && oc.Operation.Operation != ast.Subscription {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.timeout)
+		op.also(cancel)
 	}
 	op.onEnd(ctx)
 	responses := next(ctx)

@@ -18,7 +18,7 @@ import (
 // places. (A user's count, and every way an operation ends, are shown
 // over real websockets: TestWebsocketOperationsAreBoundedPerUser.)
 func TestAnonymousSocketsAreCountedByAddress(t *testing.T) {
-	w := newWebsocketOperations(1)
+	w := newWebsocketOperations(1, 0)
 	here, there := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")
 	open := func(addr netip.Addr) (context.Context, context.CancelFunc) {
 		ctx, cancel := context.WithCancel(auth.WithClientIP(context.Background(), addr))

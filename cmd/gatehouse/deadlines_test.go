@@ -1,9 +1,13 @@
 package main
 
 import (
+	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/gatehouse/gatehouse/store"
 	"github.com/gatehouse/gatehouse/store/storetest"
@@ -12,8 +16,10 @@ import (
 // --request-timeout is a deadline on the request's context, which every
 // store call takes: an operation still running when it passes is
 // interrupted and answered UNAVAILABLE then, not when the store would have
-// finished; and so is an operation still waiting for its caller's turn.
-// The slow operation here takes seconds; the timeout is one.
+// finished. Over HTTP; over a websocket, whose queries and mutations have
+// the same time each though the socket itself has no deadline; and while
+// an operation waits for its caller's turn. The slow operation here takes
+// seconds; the timeout is one.
 func TestRequestTimeoutInterruptsTheAnswer(t *testing.T) {
 	const timeout = time.Second
 	s := storetest.Open(t, store.Options{})
@@ -32,6 +38,30 @@ func TestRequestTimeoutInterruptsTheAnswer(t *testing.T) {
 		if r.code() != "UNAVAILABLE" || took > promptly {
 			t.Errorf("answered in %v: %+v", took, r.Errors)
 		}
+	})
+
+	t.Run("websocket", func(t *testing.T) {
+		c := g.dialTransportWS(t, nil)
+		c.init(map[string]any{"Authorization": "Token " + token})
+		var next transportWSMessage
+		took := timed(func() {
+			c.send(map[string]any{"id": "slow", "type": "subscribe", "payload": map[string]any{"query": slowUsersQuery, "variables": filter}})
+			next = c.mustNext("next")
+		})
+		var payload struct {
+			Errors []gqlError `json:"errors"`
+		}
+		_ = json.Unmarshal(next.Payload, &payload)
+		t.Logf("answered in %v: %.200s", took, next.Payload)
+		if len(payload.Errors) == 0 || payload.Errors[0].Extensions["code"] != "UNAVAILABLE" || took > promptly {
+			t.Errorf("answered in %v: %.300s", took, next.Payload)
+		}
+		c.mustNext("complete")
+		// The socket outlives the timeout, and runs what fits in it.
+		if got := c.run("quick", meQuery); !strings.Contains(got, `"username":"patient"`) {
+			t.Errorf("after the timeout: %s", got)
+		}
+		c.conn.Close(websocket.StatusNormalClosure, "")
 	})
 
 	t.Run("waiting its turn", func(t *testing.T) {

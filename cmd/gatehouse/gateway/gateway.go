@@ -290,6 +290,9 @@ func (g *Gateway) routes() (http.Handler, error) {
 		Logger:           g.logger,
 
 		WebsocketOperations: cfg.WebsocketOperations,
+		// A query or mutation on a websocket has the time an HTTP request
+		// has; the socket itself is exempt from the request timeout.
+		OperationTimeout: cfg.RequestTimeout,
 		// One caller's turns, whether they ask over GraphQL or a dialect.
 		Turns: graph.NewCallerTurns(graph.CallerOperations),
 	}
