@@ -41,6 +41,10 @@ const (
 	CodeNotAcceptable           = "NOT_ACCEPTABLE"
 	CodeUnsupportedMediaType    = "UNSUPPORTED_MEDIA_TYPE"
 	CodePayloadTooLarge         = "PAYLOAD_TOO_LARGE"
+
+	// The error of an operation that ran, whose response was too large to
+	// send.
+	CodeResponseTooLarge = "RESPONSE_TOO_LARGE"
 )
 
 // Codes lists every error code, in the order of the README's table.
@@ -49,6 +53,7 @@ var Codes = []string{
 	CodeTooManyRequests, CodeUnavailable, CodeInternal,
 	CodeParseFailed, CodeValidationFailed, CodeDepthLimitExceeded, CodeComplexityLimitExceeded,
 	CodeBadRequest, CodeMethodNotAllowed, CodeNotAcceptable, CodeUnsupportedMediaType, CodePayloadTooLarge,
+	CodeResponseTooLarge,
 }
 
 // Messages as Django REST Framework words them, so that every surface says

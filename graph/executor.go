@@ -10,9 +10,9 @@ import (
 // NewExecutor builds an in-process executor on the same executable schema
 // as NewServer, configured exactly as the HTTP handler is: directives,
 // complexity and depth limits, parser token limit, per-operation loaders,
-// callers' turns, error presenter, recover function and query cache. The
-// legacy REST dialects run their named operations on it, with the
-// request's context (and so its caller), so every access rule and
+// callers' turns, response limit, error presenter, recover function and
+// query cache. The legacy REST dialects run their named operations on it,
+// with the request's context (and so its caller), so every access rule and
 // validation of GraphQL holds for them too. The HTTP transports are the
 // handler's alone.
 func NewExecutor(r *Resolver, cfg ServerConfig) *executor.Executor {
@@ -61,6 +61,7 @@ func configureExecution(s executionSettings, r *Resolver, cfg ServerConfig) {
 	s.AroundOperations(withLoaders(r.Store))
 	s.AroundResponses(cfg.Turns.aroundResponses)
 	s.AroundFields(cfg.Turns.aroundFields)
+	s.AroundResponses(responseLimit(cfg.ResponseLimit))
 	s.SetErrorPresenter(ErrorPresenter(cfg.Logger))
 	s.SetRecoverFunc(Recover(cfg.Logger))
 }
@@ -81,6 +82,9 @@ func (cfg ServerConfig) withDefaults() ServerConfig {
 	}
 	if cfg.WebsocketOperations <= 0 {
 		cfg.WebsocketOperations = DefaultWebsocketOperations
+	}
+	if cfg.ResponseLimit <= 0 {
+		cfg.ResponseLimit = DefaultResponseLimit
 	}
 	if cfg.Turns == nil {
 		cfg.Turns = NewCallerTurns(CallerOperations)

@@ -63,6 +63,8 @@ type ServerConfig struct {
 	// the request timeout bounds an HTTP request; 0 leaves them unbounded.
 	// Subscriptions run until they end.
 	OperationTimeout time.Duration
+	// ResponseLimit is the largest response sent, in bytes.
+	ResponseLimit int
 	// Turns are the callers' turns (turns.go). Surfaces built with the
 	// same Turns share them, so that a caller's operations over GraphQL
 	// and over the REST dialects wait for each other; nil gives the
@@ -294,6 +296,11 @@ func (HTTPTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	resp := responses(ctx)
 	if resp == nil {
 		resp = &graphql.Response{Errors: codedErrors(msgInternal, CodeInternal)}
+	}
+	if isResponseTooLarge(resp) {
+		// Nothing of the answer is sent: no data, as for a request error.
+		writeRequestErrors(w, requestErrorStatus, resp)
+		return
 	}
 	b, err := json.Marshal(resp)
 	if err != nil {

@@ -51,6 +51,7 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	env.list(fs, &c.Proxies, "trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "proxies (IPs or CIDRs) whose X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id are believed")
 	env.bool(fs, &c.Introspect, "introspection", "GATEHOUSE_INTROSPECTION", def.Introspect, "answer GraphQL introspection; turn off in production if you wish")
 	env.int64(fs, &c.BodyLimit, "body-limit", "GATEHOUSE_BODY_LIMIT", def.BodyLimit, "largest request body in bytes")
+	env.int(fs, &c.ResponseLimit, "response-limit", "GATEHOUSE_RESPONSE_LIMIT", def.ResponseLimit, "largest response in bytes (a GraphQL body or websocket message, a REST dialect's operation); past it the client gets RESPONSE_TOO_LARGE instead")
 	env.int(fs, &c.ComplexityLimit, "complexity-limit", "GATEHOUSE_COMPLEXITY_LIMIT", def.ComplexityLimit, "largest GraphQL query complexity")
 	env.int(fs, &c.DepthLimit, "depth-limit", "GATEHOUSE_DEPTH_LIMIT", def.DepthLimit, "deepest GraphQL selection nesting")
 	env.int(fs, &c.ParserTokenLimit, "parser-token-limit", "GATEHOUSE_PARSER_TOKEN_LIMIT", def.ParserTokenLimit, "most tokens in one GraphQL document")

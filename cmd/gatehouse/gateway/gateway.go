@@ -50,6 +50,9 @@ type Config struct {
 	ComplexityLimit  int
 	DepthLimit       int
 	ParserTokenLimit int
+	// ResponseLimit is the largest response sent, in bytes: GraphQL's
+	// body or websocket message, a REST dialect's operation.
+	ResponseLimit int
 
 	// WebsocketsPerClient is the most websockets one client address holds
 	// open at once.
@@ -96,6 +99,7 @@ func Defaults() Config {
 	return Config{
 		Introspect:          true,
 		BodyLimit:           1 << 20,
+		ResponseLimit:       graph.DefaultResponseLimit,
 		ComplexityLimit:     graph.DefaultComplexityLimit,
 		DepthLimit:          graph.DefaultDepthLimit,
 		ParserTokenLimit:    graph.DefaultParserTokenLimit,
@@ -121,6 +125,10 @@ func Defaults() Config {
 func (c *Config) Validate() error {
 	if c.BodyLimit < 1024 {
 		return errors.New("--body-limit must be at least 1024 bytes")
+	}
+	// The largest page of users, with their roles, fits many times over.
+	if c.ResponseLimit < 64<<10 {
+		return errors.New("--response-limit must be at least 65536 bytes")
 	}
 	if c.WebsocketsPerClient < 1 {
 		return errors.New("--websockets-per-client must be at least 1")
@@ -293,6 +301,7 @@ func (g *Gateway) routes() (http.Handler, error) {
 		// A query or mutation on a websocket has the time an HTTP request
 		// has; the socket itself is exempt from the request timeout.
 		OperationTimeout: cfg.RequestTimeout,
+		ResponseLimit:    cfg.ResponseLimit,
 		// One caller's turns, whether they ask over GraphQL or a dialect.
 		Turns: graph.NewCallerTurns(graph.CallerOperations),
 	}
