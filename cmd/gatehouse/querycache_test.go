@@ -54,14 +54,18 @@ func postDocuments(t *testing.T, g *testGateway, n int, document func(i int) str
 // thousand entries, they held a gigabyte until other documents pushed them
 // out.
 func TestParsedDocumentCacheHoldsNoLongDocuments(t *testing.T) {
+	documents := 1000
+	if raceDetector {
+		documents = 100
+	}
 	g := newTestGateway(t)
 	before := measure(t)
 	comment := strings.Repeat("x", 1_000_000)
-	postDocuments(t, g, 1000, func(i int) string {
+	postDocuments(t, g, documents, func(i int) string {
 		return fmt.Sprintf("query Long%d { __typename } #%s", i, comment)
 	}, `{"data":{"__typename":"Query"}}`)
 	after := measure(t)
-	t.Logf("before: %v; after 1,000 documents of 1 MB: %v", before, after)
+	t.Logf("before: %v; after %d documents of 1 MB: %v", before, documents, after)
 	if grown := int64(after.heap) - int64(before.heap); grown > 48<<20 {
 		t.Errorf("the heap grew by %.1f MB and stayed", float64(grown)/(1<<20))
 	}
@@ -73,17 +77,21 @@ func TestParsedDocumentCacheHoldsNoLongDocuments(t *testing.T) {
 // documents leave at most its 16 MB behind, however many it keeps. Kept
 // by count, they held 300 MB.
 func TestParsedDocumentCacheWeighsSyntaxTrees(t *testing.T) {
+	documents := 1000
+	if raceDetector {
+		documents = 250
+	}
 	g := newTestGateway(t)
 	before := measure(t)
 	var fields strings.Builder
 	for i := range 700 {
 		fmt.Fprintf(&fields, "a%d: __typename ", i)
 	}
-	postDocuments(t, g, 1000, func(i int) string {
+	postDocuments(t, g, documents, func(i int) string {
 		return fmt.Sprintf("query Wide%d { %s}", i, fields.String())
 	}, `"a699":"Query"`)
 	after := measure(t)
-	t.Logf("before: %v; after 1,000 documents of 700 fields: %v", before, after)
+	t.Logf("before: %v; after %d documents of 700 fields: %v", before, documents, after)
 	if grown := int64(after.heap) - int64(before.heap); grown > 24<<20 {
 		t.Errorf("the heap grew by %.1f MB and stayed", float64(grown)/(1<<20))
 	}

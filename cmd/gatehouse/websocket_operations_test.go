@@ -58,7 +58,10 @@ func errorCode(m transportWSMessage) (code, message string) {
 // 45 KB for as long as the socket was open (120,018 goroutines and 2.97 GB
 // resident).
 func TestWebsocketOperationsAreBoundedPerSocket(t *testing.T) {
-	const subscribes = 60_000
+	subscribes := 60_000
+	if raceDetector {
+		subscribes = 10_000
+	}
 	g := newTestGateway(t)
 	mailing := runningMailing(t, g.store)
 	token := g.signUp(t, "flooder", "flooder-pass")
