@@ -44,6 +44,10 @@ const (
 	CodeNotAcceptable           = "NOT_ACCEPTABLE"
 	CodeUnsupportedMediaType    = "UNSUPPORTED_MEDIA_TYPE"
 	CodePayloadTooLarge         = "PAYLOAD_TOO_LARGE"
+
+	// The error of an operation that ran, whose response was too large to
+	// send.
+	CodeResponseTooLarge = "RESPONSE_TOO_LARGE"
 )
 
 // Codes lists every error code, in the order of the README's table.
@@ -53,6 +57,7 @@ var Codes = []string{
 	CodeParseFailed, CodeValidationFailed, CodeDepthLimitExceeded, CodeComplexityLimitExceeded,
 	CodePersistedQueryNotFound, CodeOperationNotTrusted, CodeVariablesLimitExceeded,
 	CodeBadRequest, CodeMethodNotAllowed, CodeNotAcceptable, CodeUnsupportedMediaType, CodePayloadTooLarge,
+	CodeResponseTooLarge,
 }
 
 // Messages as Django REST Framework words them, so that every surface says
@@ -62,6 +67,7 @@ const (
 	msgForbidden        = "You do not have permission to perform this action."
 	msgUnavailable      = "The service is unavailable. Try again shortly."
 	msgInternal         = "internal error"
+	msgCancelled        = "The request was cancelled."
 )
 
 // codes maps each kind of failure to the code GraphQL clients see: the
@@ -147,7 +153,7 @@ func present(ctx context.Context, logger *slog.Logger, gqlErr *gqlerror.Error, c
 		message = fault.FieldErrors(f.Fields).String()
 	case errors.Is(cause, context.Canceled) && (f.Code == fault.Unavailable || f.Code == fault.Internal):
 		// The client went away; nobody reads this answer.
-		f, message = fault.Wrap(fault.Unavailable, "", cause), "The request was cancelled."
+		f, message = fault.Wrap(fault.Unavailable, "", cause), msgCancelled
 	case f.Code == fault.Unavailable:
 		logger.WarnContext(ctx, "store unavailable", "request_id", middleware.GetReqID(ctx), "path", gqlErr.Path.String(), "err", cause)
 		message = msgUnavailable

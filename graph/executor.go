@@ -3,17 +3,17 @@ package graph
 import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // NewExecutor builds an in-process executor on the same executable schema
 // as NewServer, configured exactly as the HTTP handler is: directives,
 // complexity and depth limits, parser token limit, per-operation loaders,
-// error presenter, recover function and query cache. The legacy REST
-// dialects run their named operations on it, with the request's context
-// (and so its caller), so every access rule and validation of GraphQL holds
-// for them too. The HTTP transports are the handler's alone.
+// callers' turns, response limit, error presenter, recover function and
+// query cache. The legacy REST dialects run their named operations on it,
+// with the request's context (and so its caller), so every access rule and
+// validation of GraphQL holds for them too. The HTTP transports are the
+// handler's alone.
 func NewExecutor(r *Resolver, cfg ServerConfig) *executor.Executor {
 	cfg = cfg.withDefaults()
 	es := newExecutableSchema(r)
@@ -38,12 +38,14 @@ type executionSettings interface {
 	AroundOperations(f graphql.OperationMiddleware)
 	SetErrorPresenter(f graphql.ErrorPresenterFunc)
 	SetRecoverFunc(f graphql.RecoverFunc)
+	AroundResponses(f graphql.ResponseMiddleware)
+	AroundFields(f graphql.FieldMiddleware)
 }
 
 // configureExecution applies the execution settings every surface shares.
 // cfg must have its defaults applied.
 func configureExecution(s executionSettings, es graphql.ExecutableSchema, r *Resolver, cfg ServerConfig) {
-	var cache graphql.Cache[*ast.QueryDocument] = lru.New[*ast.QueryDocument](queryCacheSize)
+	var cache graphql.Cache[*ast.QueryDocument] = newQueryCache(QueryCacheBytes)
 	if cfg.Observer != nil {
 		cache = countingCache{Cache: cache, to: cfg.Observer}
 		s.Use(observer{to: cfg.Observer})
@@ -52,6 +54,9 @@ func configureExecution(s executionSettings, es graphql.ExecutableSchema, r *Res
 	s.SetParserTokenLimit(cfg.ParserTokenLimit)
 	s.Use(Admission{Schema: es.Schema(), MaxDepth: cfg.DepthLimit, MaxComplexity: cfg.ComplexityLimit, MaxScans: cfg.ScanLimit})
 	s.AroundOperations(withLoaders(r.Store))
+	s.AroundResponses(cfg.Turns.aroundResponses)
+	s.AroundFields(cfg.Turns.aroundFields)
+	s.AroundResponses(responseLimit(cfg.ResponseLimit))
 	s.SetErrorPresenter(ErrorPresenter(cfg.Logger))
 	s.SetRecoverFunc(Recover(cfg.Logger))
 }
@@ -75,6 +80,15 @@ func (cfg ServerConfig) withDefaults() ServerConfig {
 	}
 	if cfg.WebsocketPing <= 0 {
 		cfg.WebsocketPing = DefaultWebsocketPing
+	}
+	if cfg.WebsocketOperations <= 0 {
+		cfg.WebsocketOperations = DefaultWebsocketOperations
+	}
+	if cfg.ResponseLimit <= 0 {
+		cfg.ResponseLimit = DefaultResponseLimit
+	}
+	if cfg.Turns == nil {
+		cfg.Turns = NewCallerTurns(CallerOperations)
 	}
 	return cfg
 }

@@ -69,6 +69,21 @@ type ServerConfig struct {
 	// disconnected, so a client that vanished without closing frees its
 	// socket; a legacy graphql-ws client is sent a keep-alive instead.
 	WebsocketPing time.Duration
+	// WebsocketOperations is how many operations one websocket runs at
+	// once; one caller runs twice as many across all their sockets
+	// (socketops.go).
+	WebsocketOperations int
+	// OperationTimeout bounds each query and mutation a websocket runs, as
+	// the request timeout bounds an HTTP request; 0 leaves them unbounded.
+	// Subscriptions run until they end.
+	OperationTimeout time.Duration
+	// ResponseLimit is the largest response sent, in bytes.
+	ResponseLimit int
+	// Turns are the callers' turns (turns.go). Surfaces built with the
+	// same Turns share them, so that a caller's operations over GraphQL
+	// and over the REST dialects wait for each other; nil gives the
+	// surface turns of its own.
+	Turns *CallerTurns
 	// Observer, when set, learns about every operation (metrics).
 	Observer OperationObserver
 	Logger   *slog.Logger
@@ -85,7 +100,6 @@ const (
 	DefaultAPQMemory        = 8 << 20
 	// maxRememberedDocument is the largest document APQ remembers.
 	maxRememberedDocument = 64 << 10
-	queryCacheSize        = 1000
 	// signInCost is the price of one password hash (signIn, signUp, a
 	// password set or checked): about 35 ms of CPU and 19 MB of memory
 	// (argon2id), so that one operation computes at most two.
@@ -133,6 +147,9 @@ func NewServer(r *Resolver, cfg ServerConfig) http.Handler {
 		persisted.Remembered = NewSizedCache(cfg.APQMemory, maxRememberedDocument, func(hash, doc string) int { return len(hash) + len(doc) })
 	}
 	srv.Use(persisted)
+	// The last operation context mutator, so that a websocket operation it
+	// admits is one that runs.
+	srv.Use(newWebsocketOperations(cfg.WebsocketOperations, cfg.OperationTimeout))
 	srv.AroundOperations(socketAccess(cfg.Authenticator, cfg.Logger))
 	// After socketAccess, which names a websocket operation's caller.
 	srv.AroundOperations(introspectionFor(cfg.Introspection))
@@ -311,6 +328,11 @@ func (HTTPTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	resp := responses(ctx)
 	if resp == nil {
 		resp = &graphql.Response{Errors: codedErrors(msgInternal, CodeInternal)}
+	}
+	if isResponseTooLarge(resp) {
+		// Nothing of the answer is sent: no data, as for a request error.
+		writeRequestErrors(w, requestErrorStatus, resp)
+		return
 	}
 	b, err := json.Marshal(resp)
 	if err != nil {

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/graph"
 	"github.com/gatehouse/gatehouse/store/fault"
 )
 
@@ -101,6 +103,12 @@ func drfErrorAnswer(ctx context.Context, logger *slog.Logger, f *fault.Error, fi
 	// fault, not the client's; the presenter has logged any internal error
 	// of a resolver with its cause.
 	logger.ErrorContext(ctx, "rest: route failed", "request_id", middleware.GetReqID(ctx), "message", f.Message, "err", f.Err)
+	if errors.Is(f, graph.ErrResponseTooLarge) {
+		// A route's answer is a page of bounded size that the client
+		// cannot ask to be smaller in fields, so an answer past the
+		// response limit is the service's to fix: 500, saying which limit.
+		return detail(http.StatusInternalServerError, f.Message)
+	}
 	return detail(http.StatusInternalServerError, drfServerError)
 }
 

@@ -65,6 +65,9 @@ type Config struct {
 	DepthLimit       int
 	ScanLimit        int
 	ParserTokenLimit int
+	// ResponseLimit is the largest response sent, in bytes: GraphQL's
+	// body or websocket message, a REST dialect's operation.
+	ResponseLimit int
 
 	// WebsocketsPerClient is the most websockets one client address holds
 	// open at once.
@@ -73,6 +76,9 @@ type Config struct {
 	// graphql-transport-ws client that answers none for two of them is
 	// disconnected, and its place freed.
 	WebsocketPing time.Duration
+	// WebsocketOperations is the most operations one websocket runs at
+	// once; one caller runs twice as many across all their sockets.
+	WebsocketOperations int
 
 	// The HTTP server's timeouts (Server), the budget of one request, and
 	// the grace Serve gives requests in flight when it stops.
@@ -110,12 +116,14 @@ func Defaults() Config {
 		Explorer:            true,
 		APQMemory:           graph.DefaultAPQMemory,
 		BodyLimit:           1 << 20,
+		ResponseLimit:       graph.DefaultResponseLimit,
 		ComplexityLimit:     graph.DefaultComplexityLimit,
 		DepthLimit:          graph.DefaultDepthLimit,
 		ScanLimit:           graph.DefaultScanLimit,
 		ParserTokenLimit:    graph.DefaultParserTokenLimit,
 		WebsocketsPerClient: 20,
 		WebsocketPing:       graph.DefaultWebsocketPing,
+		WebsocketOperations: graph.DefaultWebsocketOperations,
 		ReadHeaderTimeout:   5 * time.Second,
 		ReadTimeout:         30 * time.Second,
 		WriteTimeout:        60 * time.Second,
@@ -136,8 +144,15 @@ func (c *Config) Validate() error {
 	if c.BodyLimit < 1024 {
 		return errors.New("--body-limit must be at least 1024 bytes")
 	}
+	// The largest page of users, with their roles, fits many times over.
+	if c.ResponseLimit < 64<<10 {
+		return errors.New("--response-limit must be at least 65536 bytes")
+	}
 	if c.WebsocketsPerClient < 1 {
 		return errors.New("--websockets-per-client must be at least 1")
+	}
+	if c.WebsocketOperations < 1 {
+		return errors.New("--websocket-operations must be at least 1")
 	}
 	// Pings more often than a second cost every socket traffic and cut off
 	// clients on a slow link.
@@ -307,6 +322,14 @@ func (g *Gateway) routes() (http.Handler, error) {
 		WebsocketPing:    cfg.WebsocketPing,
 		Observer:         g.observer(),
 		Logger:           g.logger,
+
+		WebsocketOperations: cfg.WebsocketOperations,
+		// A query or mutation on a websocket has the time an HTTP request
+		// has; the socket itself is exempt from the request timeout.
+		OperationTimeout: cfg.RequestTimeout,
+		ResponseLimit:    cfg.ResponseLimit,
+		// One caller's turns, whether they ask over GraphQL or a dialect.
+		Turns: graph.NewCallerTurns(graph.CallerOperations),
 	}
 	if cfg.TrustedDocuments != "" {
 		docs, err := graph.LoadTrustedDocuments(cfg.TrustedDocuments)
