@@ -91,7 +91,7 @@ var adversarialShapes = []adversarialShape{
 		graphQLShape(noPermission, `query($f: UserFilter) { users(filter: $f) { totalCount } }`, map[string]any{"f": orFilter(20_000)})},
 	{"a not 9,000 deep", "VARIABLES_LIMIT_EXCEEDED",
 		graphQLShape(noPermission, `query($f: UserFilter) { users(filter: $f) { totalCount } }`, map[string]any{"f": notFilter(9_000)})},
-	{"a 5,000-way or", "BAD_USER_INPUT",
+	{"a 5,000-way or", "COMPLEXITY_LIMIT_EXCEEDED",
 		graphQLShape(noPermission, `query($f: UserFilter) { users(filter: $f) { totalCount } }`, map[string]any{"f": orFilter(5_000)})},
 	{"users past offset 100", "data",
 		graphQLShape(noPermission, `{ users(offset: 150, limit: 3) { nodes { id } } }`, nil)},

@@ -46,7 +46,8 @@ func TestCallerOperationsTakeTurns(t *testing.T) {
 	seedUsers(t, s, "member", users, "!")
 	// The eight must not run out of time while they wait their turns:
 	// here they all run to their end.
-	g := newTestGatewayOn(t, s, "--token-cache-ttl=0", "--request-timeout=10m")
+	// Slow filters, past what the admission lets one operation scan.
+	g := newTestGatewayOn(t, s, "--token-cache-ttl=0", "--request-timeout=10m", "--scan-limit=100000")
 	hog := g.signUp(t, "hog", "hog-password")
 	bystander := g.signUp(t, "bystander", "bystander-pass")
 	filter := slowUsersFilter()

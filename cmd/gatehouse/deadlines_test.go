@@ -28,7 +28,8 @@ func TestRequestTimeoutInterruptsTheAnswer(t *testing.T) {
 	}
 	s := storetest.Open(t, store.Options{})
 	seedUsers(t, s, "member", users, "!")
-	g := newTestGatewayOn(t, s, "--request-timeout="+timeout.String())
+	// A slow filter, past what the admission lets one operation scan.
+	g := newTestGatewayOn(t, s, "--request-timeout="+timeout.String(), "--scan-limit=100000")
 	token := g.signUp(t, "patient", "patient-pass")
 	filter := slowUsersFilter()
 	// promptly allows for a loaded machine; an answer that was not
