@@ -20,7 +20,9 @@ import (
 //  2. variables as sent: their nesting and number of values, before they
 //     are coerced (coercion costs time in proportion to their size, and to
 //     the square of their nesting);
-//  3. the document parsed and validated (cached by its text);
+//  3. the document parsed, refused if validating it would compare too
+//     many pairs of fields (documents.go), and validated; cached by its
+//     text;
 //  4. variables as used: a value referenced N times counts N times, so a
 //     list sent once cannot be multiplied by the document;
 //  5. depth, with an introspection type's ofType chain left to the
@@ -37,9 +39,14 @@ type Admission struct {
 	MaxDepth int
 	// MaxComplexity is the highest price allowed.
 	MaxComplexity int
-	// MaxScans is the most conditions the operation's store scans (counts,
-	// searches, filtered or ordered pages) may evaluate on every row, all
-	// scans together.
+	// Documents is the parsed-document cache the executor reads: the
+	// admission parses an uncached document itself (documents.go) and
+	// hands it on there. TokenLimit is the parser's token limit.
+	Documents  *SizedCache[*ast.QueryDocument]
+	TokenLimit int
+	// MaxScans is the most the operation's store scans (counts, searches,
+	// filtered or ordered pages) may weigh, all together: each its walk
+	// of every row and the conditions it evaluates on each (prices.go).
 	MaxScans int
 }
 
@@ -76,13 +83,15 @@ func (a Admission) Validate(graphql.ExecutableSchema) error {
 }
 
 // MutateOperationParameters implements graphql.OperationParameterMutator:
-// the variables as sent.
-func (Admission) MutateOperationParameters(_ context.Context, params *graphql.RawParams) *gqlerror.Error {
+// the variables as sent, then the document parsed (a document a persisted
+// query's hash stands for is not here yet: it was admitted when it was
+// remembered, or is trusted).
+func (a Admission) MutateOperationParameters(ctx context.Context, params *graphql.RawParams) *gqlerror.Error {
 	if !variablesWithin(params.Variables) {
 		return limitError(CodeVariablesLimitExceeded,
 			"The variables may nest at most %d levels and hold at most %d values.", MaxVariableDepth, MaxVariableValues)
 	}
-	return nil
+	return a.parse(ctx, params.Query)
 }
 
 // MutateOperationContext implements graphql.OperationContextMutator: the
@@ -108,7 +117,7 @@ func (a Admission) MutateOperationContext(_ context.Context, oc *graphql.Operati
 	}
 	if c.scans > a.MaxScans {
 		return limitError(CodeComplexityLimitExceeded,
-			"operation's store scans (counts, searches, filtered or ordered pages, pages far into a list) evaluate %s conditions on every row, which exceeds the limit of %d",
+			"operation's store scans (counts, searches, filtered or ordered pages, pages far into a list) weigh %s, each 5 for its walk of every row and 1 for each condition it evaluates on each, which exceeds the limit of %d",
 			costText(c.scans), a.MaxScans)
 	}
 	return nil

@@ -45,14 +45,16 @@ type executionSettings interface {
 // configureExecution applies the execution settings every surface shares.
 // cfg must have its defaults applied.
 func configureExecution(s executionSettings, es graphql.ExecutableSchema, r *Resolver, cfg ServerConfig) {
-	var cache graphql.Cache[*ast.QueryDocument] = newQueryCache(QueryCacheBytes)
+	documents := newQueryCache(QueryCacheBytes)
 	if cfg.Observer != nil {
-		cache = countingCache{Cache: cache, to: cfg.Observer}
 		s.Use(observer{to: cfg.Observer})
 	}
-	s.SetQueryCache(cache)
+	s.SetQueryCache(admittedDocuments{cache: documents, observer: cfg.Observer})
 	s.SetParserTokenLimit(cfg.ParserTokenLimit)
-	s.Use(Admission{Schema: es.Schema(), MaxDepth: cfg.DepthLimit, MaxComplexity: cfg.ComplexityLimit, MaxScans: cfg.ScanLimit})
+	s.Use(Admission{
+		Schema: es.Schema(), Documents: documents, TokenLimit: cfg.ParserTokenLimit,
+		MaxDepth: cfg.DepthLimit, MaxComplexity: cfg.ComplexityLimit, MaxScans: cfg.ScanLimit,
+	})
 	s.AroundOperations(withLoaders(r.Store))
 	s.AroundResponses(cfg.Turns.aroundResponses)
 	s.AroundFields(cfg.Turns.aroundFields)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
@@ -74,16 +73,4 @@ func (o observer) InterceptResponse(ctx context.Context, next graphql.ResponseHa
 	}
 	o.to.Operation(stats)
 	return resp
-}
-
-// countingCache reports the parsed-query cache's hits and misses.
-type countingCache struct {
-	graphql.Cache[*ast.QueryDocument]
-	to OperationObserver
-}
-
-func (c countingCache) Get(ctx context.Context, key string) (*ast.QueryDocument, bool) {
-	doc, ok := c.Cache.Get(ctx, key)
-	c.to.QueryCache(ok)
-	return doc, ok
 }

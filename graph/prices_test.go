@@ -59,8 +59,8 @@ func TestPageIsPricedByItsSizeWhicheverArgumentGivesIt(t *testing.T) {
 	want := map[string]cost{
 		"first": {total: rows},
 		"limit": {total: rows},
-		// 101 pages from the end, each a scan.
-		"last": {total: rows + 101*scanCost, scans: 101},
+		// 101 pages from the end, each a scan of every row.
+		"last": {total: rows + 101*scanCost, scans: 101 * scanWalk},
 	}
 	for _, size := range []string{"first", "last", "limit"} {
 		for _, tc := range []struct {

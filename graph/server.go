@@ -32,8 +32,8 @@ type ServerConfig struct {
 	ComplexityLimit int
 	// DepthLimit refuses operations nested deeper.
 	DepthLimit int
-	// ScanLimit refuses operations whose store scans evaluate more
-	// conditions on every row (prices.go).
+	// ScanLimit refuses operations whose store scans weigh more: each its
+	// walk of every row and the conditions it evaluates on each (prices.go).
 	ScanLimit int
 	// ParserTokenLimit stops the parser on huge documents (CVE-2023-49559).
 	ParserTokenLimit int
@@ -94,7 +94,7 @@ type ServerConfig struct {
 const (
 	DefaultComplexityLimit  = 1000
 	DefaultDepthLimit       = 12
-	DefaultScanLimit        = 40
+	DefaultScanLimit        = 50
 	DefaultParserTokenLimit = 15000
 	DefaultWebsocketPing    = 15 * time.Second
 	DefaultAPQMemory        = 8 << 20

@@ -183,8 +183,8 @@ const (
 	// MaxSearchWords keeps a search's work within what one operation may
 	// scan: each word of usermgmt's ?search= is a condition on each of five
 	// fields, evaluated on every row, and eight words make the forty
-	// conditions the GraphQL admission lets one operation's scans
-	// evaluate (graph.DefaultScanLimit).
+	// conditions that, with the walk itself, the GraphQL admission lets
+	// one operation's scans evaluate (graph.DefaultScanLimit).
 	MaxSearchWords = 8
 	// MaxSearchWordLength is the longest field a search reads, the email:
 	// no field holds a longer word.

@@ -56,7 +56,7 @@ func (c *config) serveFlags(fs *flag.FlagSet, env envBinder) {
 	env.int(fs, &c.ResponseLimit, "response-limit", "GATEHOUSE_RESPONSE_LIMIT", def.ResponseLimit, "largest response in bytes (a GraphQL body or websocket message, a REST dialect's operation); past it the client gets RESPONSE_TOO_LARGE instead")
 	env.int(fs, &c.ComplexityLimit, "complexity-limit", "GATEHOUSE_COMPLEXITY_LIMIT", def.ComplexityLimit, "largest GraphQL query complexity")
 	env.int(fs, &c.DepthLimit, "depth-limit", "GATEHOUSE_DEPTH_LIMIT", def.DepthLimit, "deepest GraphQL selection nesting")
-	env.int(fs, &c.ScanLimit, "scan-limit", "GATEHOUSE_SCAN_LIMIT", def.ScanLimit, "most store scans (counts, searches, filtered or ordered pages) one GraphQL operation may run")
+	env.int(fs, &c.ScanLimit, "scan-limit", "GATEHOUSE_SCAN_LIMIT", def.ScanLimit, "how much one GraphQL operation's store scans (counts, searches, filtered or ordered pages) may weigh: 5 each for walking every row, 1 for each condition evaluated on each")
 	env.int(fs, &c.ParserTokenLimit, "parser-token-limit", "GATEHOUSE_PARSER_TOKEN_LIMIT", def.ParserTokenLimit, "most tokens in one GraphQL document")
 	env.int(fs, &c.WebsocketsPerClient, "websockets-per-client", "GATEHOUSE_WEBSOCKETS_PER_CLIENT", def.WebsocketsPerClient, "most websockets one client address (an IPv6 one by its /64) may hold open at once")
 	env.int(fs, &c.WebsocketOperations, "websocket-operations", "GATEHOUSE_WEBSOCKET_OPERATIONS", def.WebsocketOperations, "most operations one websocket runs at once; one user (or anonymous client address) runs twice as many across their websockets")
