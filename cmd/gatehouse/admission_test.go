@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,7 +112,19 @@ func TestStandardIntrospectionIsAnswered(t *testing.T) {
 			r := g.query(t, tok, string(query), nil)
 			types, _ := dig(r.mustData(t), "__schema", "types").([]any)
 			if len(r.Errors) > 0 || len(types) < 50 {
-				t.Errorf("%s, %s: %d types, errors %+v", file, caller, len(types), r.Errors)
+				t.Errorf("%s, %s, POST: %d types, errors %+v", file, caller, len(types), r.Errors)
+			}
+			req, err := http.NewRequest(http.MethodGet, g.srv.URL+"/graphql?query="+url.QueryEscape(string(query)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok != "" {
+				req.Header.Set("Authorization", "Token "+tok)
+			}
+			r = g.do(t, req)
+			types, _ = dig(r.mustData(t), "__schema", "types").([]any)
+			if len(r.Errors) > 0 || len(types) < 50 {
+				t.Errorf("%s, %s, GET: %d types, errors %+v", file, caller, len(types), r.Errors)
 			}
 		}
 	}
