@@ -38,6 +38,12 @@ func timed(f func()) time.Duration {
 // connections and `me` waited seconds for one. A document refused before
 // it runs is answered at once, even to the busy caller.
 func TestCallerOperationsTakeTurns(t *testing.T) {
+	if storetest.Engine() != storetest.SQLite {
+		// The turns are the gateway's, the same whatever the store; the
+		// MongoDB stand-in serves one connection, so a slow filter there
+		// holds the store for everyone whoever takes turns.
+		t.Skip("measured on the embedded store")
+	}
 	users := 3000
 	if raceDetector {
 		users = 500
