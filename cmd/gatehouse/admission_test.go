@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/gatehouse/gatehouse/store"
 )
 
 // Every operation passes one admission, whichever transport carries it:
@@ -23,8 +21,7 @@ import (
 func TestOverLimitOperationsAreRefusedAlikeOnEveryTransport(t *testing.T) {
 	g := newServedGateway(t)
 	token := g.signUp(t, "shaper", "shaper-password")
-	ws := &sockets{g: g, open: map[string]*transportWSClient{}, closes: map[string]func(){}, tokens: map[store.ID]string{}}
-	t.Cleanup(ws.closeAll)
+	ws := newSockets(t, g, nil)
 
 	for _, shape := range overLimitShapes() {
 		t.Run(shape.name, func(t *testing.T) {
@@ -135,8 +132,7 @@ func TestStandardIntrospectionIsAnswered(t *testing.T) {
 // too big) before it is decoded.
 func TestWebsocketMessageIsBoundedAsABody(t *testing.T) {
 	g := newServedGateway(t, "--body-limit=2048")
-	ws := &sockets{g: g, open: map[string]*transportWSClient{}, closes: map[string]func(){}, tokens: map[store.ID]string{}}
-	t.Cleanup(ws.closeAll)
+	ws := newSockets(t, g, nil)
 	c := ws.client(t, "")
 	c.send(map[string]any{"id": "small", "type": "subscribe", "payload": map[string]any{"query": "{ __typename }"}})
 	if m, err := c.next(); err != nil || m.Type != "next" {

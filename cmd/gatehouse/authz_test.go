@@ -481,6 +481,14 @@ type sockets struct {
 	ids    int
 }
 
+// newSockets opens sockets on g as they are asked for, each closed when
+// the test ends; w, when given, names the users whose tokens they use.
+func newSockets(t *testing.T, g *testGateway, w *authzWorld) *sockets {
+	ws := &sockets{g: g, w: w, open: map[string]*transportWSClient{}, closes: map[string]func(){}, tokens: map[store.ID]string{}}
+	t.Cleanup(ws.closeAll)
+	return ws
+}
+
 // token is the one token a user's socket uses.
 func (s *sockets) token(id store.ID) string {
 	if _, ok := s.tokens[id]; !ok {
@@ -670,8 +678,7 @@ func TestAuthorizationTable(t *testing.T) {
 // transport, and checks each answer against the field's rule.
 func operationsTable(t *testing.T, transport string) {
 	g, w := newAuthzWorld(t)
-	ws := &sockets{g: g, w: w, open: map[string]*transportWSClient{}, closes: map[string]func(){}, tokens: map[store.ID]string{}}
-	defer ws.closeAll()
+	ws := newSockets(t, g, w)
 	for _, f := range rootFields(t) {
 		rule, c := ruleOf(t, f), authzCases[f.Name]
 		if rule == nil || c.doc == "" || transport == "http" && overWebsocket[f.Name] {
@@ -762,8 +769,7 @@ func restUserWritesTable(t *testing.T) {
 // longer holds is closed with 4403.
 func socketsOverTime(t *testing.T) {
 	g, w := newAuthzWorld(t)
-	ws := &sockets{g: g, w: w, open: map[string]*transportWSClient{}, closes: map[string]func(){}, tokens: map[store.ID]string{}}
-	defer ws.closeAll()
+	ws := newSockets(t, g, w)
 	root := w.token(w.ids[superUser])
 	changes := map[string]func(id store.ID, token string){
 		"token revoked": func(_ store.ID, token string) {

@@ -76,8 +76,7 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 	if r := g.getPersisted(t, anonymous); dig(r.mustData(t), "__typename") != "Query" {
 		t.Fatalf("the hash alone over GET: %+v", r)
 	}
-	ws := &sockets{g: g, open: map[string]*transportWSClient{}, closes: map[string]func(){}, tokens: map[store.ID]string{}}
-	t.Cleanup(ws.closeAll)
+	ws := newSockets(t, g, nil)
 	c := ws.client(t, token)
 	c.send(map[string]any{"id": "apq", "type": "subscribe", "payload": map[string]any{"extensions": persistedQuery(me)}})
 	if m, err := c.next(); err != nil || m.Type != "next" || !bytes.Contains(m.Payload, []byte(`"username":"persisted"`)) {
@@ -148,8 +147,7 @@ func TestTrustedDocumentsOnly(t *testing.T) {
 			if r := g.postPersisted(t, token, other, false); r.code() != "PERSISTED_QUERY_NOT_FOUND" {
 				t.Fatalf("an untrusted hash: %+v", r)
 			}
-			ws := &sockets{g: g, open: map[string]*transportWSClient{}, closes: map[string]func(){}, tokens: map[store.ID]string{}}
-			t.Cleanup(ws.closeAll)
+			ws := newSockets(t, g, nil)
 			if r := ws.send(t, token, other, nil); r.code() != "OPERATION_NOT_TRUSTED" {
 				t.Fatalf("another document over a websocket: %+v", r)
 			}
