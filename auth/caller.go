@@ -79,6 +79,9 @@ const (
 	clientIPKey
 )
 
+// Staff tells a caller staff rules let through: staff or a superuser.
+func (c *Caller) Staff() bool { return c != nil && (c.IsStaff || c.IsSuperuser) }
+
 // WithCaller returns a context carrying c as the authenticated caller.
 func WithCaller(ctx context.Context, c *Caller) context.Context {
 	return context.WithValue(ctx, callerKey, c)

@@ -439,7 +439,7 @@ func mayManage(caller *auth.Caller, target *store.User) error {
 // active or not.
 func guardStatus(caller *auth.Caller, changesStaff, changesActive bool) error {
 	switch {
-	case caller.IsStaff || caller.IsSuperuser:
+	case caller.Staff():
 		return nil
 	case changesStaff:
 		return forbidden("only staff can change is_staff")

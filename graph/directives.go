@@ -64,7 +64,7 @@ func Directives(users *store.Store) DirectiveRoot {
 			if err != nil {
 				return nil, err
 			}
-			if caller.IsStaff || caller.IsSuperuser {
+			if caller.Staff() {
 				return next(ctx)
 			}
 			self, err := namesCaller(ctx, users, caller, orUser, orUsername)

@@ -65,7 +65,7 @@ func introspectionFor(i Introspection) graphql.OperationMiddleware {
 			oc.DisableIntrospection = false
 		case IntrospectionStaff:
 			caller := auth.CallerFrom(ctx)
-			oc.DisableIntrospection = !(caller != nil && caller.IsActive && (caller.IsStaff || caller.IsSuperuser))
+			oc.DisableIntrospection = !(caller.Staff() && caller.IsActive)
 			ctx = context.WithValue(ctx, introspectionKey{}, i)
 		default:
 			oc.DisableIntrospection = true

@@ -92,7 +92,7 @@ func (p PersistedOperations) MutateOperationParameters(ctx context.Context, para
 	if _, ok := p.Trusted[documentHash(params.Query)]; ok {
 		return nil
 	}
-	if c := auth.CallerFrom(ctx); c != nil && (c.IsStaff || c.IsSuperuser) {
+	if auth.CallerFrom(ctx).Staff() {
 		return nil
 	}
 	return limitError(CodeOperationNotTrusted,
@@ -126,10 +126,9 @@ func persistedHash(extensions map[string]any) (string, *gqlerror.Error) {
 	if !ok {
 		return "", limitError(CodeBadRequest, "extensions.persistedQuery must be an object.")
 	}
-	if v, ok := pq["version"].(json.Number); !ok || v.String() != "1" {
-		if f, ok := pq["version"].(float64); !ok || f != 1 {
-			return "", limitError(CodeBadRequest, "extensions.persistedQuery.version must be 1.")
-		}
+	// 1 whether the transport decoded it as a json.Number or a float64.
+	if fmt.Sprint(pq["version"]) != "1" {
+		return "", limitError(CodeBadRequest, "extensions.persistedQuery.version must be 1.")
 	}
 	hash, _ := pq["sha256Hash"].(string)
 	if len(hash) != sha256.Size*2 {

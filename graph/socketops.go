@@ -111,7 +111,7 @@ func (w *websocketOperations) MutateOperationContext(ctx context.Context, oc *gr
 		return tooManyOperations("This websocket already runs %s, the most one may run at once; complete one before starting another.", w.perSocket)
 	case caller.user != 0 && w.callers[caller] >= w.perCaller:
 		return tooManyOperations("You already run %s on your websockets, the most one user may run at once; complete one before starting another.", w.perCaller)
-	case caller.addr.IsValid() && w.callers[caller] >= w.perCaller:
+	case caller.addr != "" && w.callers[caller] >= w.perCaller:
 		return tooManyOperations("This address already runs %s on its websockets, the most one may run at once; complete one before starting another.", w.perCaller)
 	}
 	w.sockets[s]++
@@ -133,7 +133,7 @@ func tooManyOperations(format string, n int) *gqlerror.Error {
 	if n == 1 {
 		count = "1 operation"
 	}
-	return &gqlerror.Error{Message: fmt.Sprintf(format, count), Extensions: map[string]any{"code": CodeTooManyRequests}}
+	return limitError(CodeTooManyRequests, format, count)
 }
 
 // InterceptOperation implements graphql.OperationInterceptor: it starts an

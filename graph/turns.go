@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -52,18 +51,22 @@ func NewCallerTurns(perCaller int) *CallerTurns {
 }
 
 // callerID names a caller: a user, or, for an anonymous one, the client
-// address. The zero value is nobody to count (a Unix socket's client,
-// which is the operator's).
+// address as every per-address limit keys it (auth.AddressKey: an IPv6
+// client by its /64). The zero value is nobody to count (a Unix socket's
+// client, which is the operator's).
 type callerID struct {
 	user int64
-	addr netip.Addr
+	addr string
 }
 
 func callerOf(ctx context.Context) callerID {
 	if c := auth.CallerFrom(ctx); c != nil {
 		return callerID{user: c.UserID}
 	}
-	return callerID{addr: auth.ClientIPFrom(ctx)}
+	if ip := auth.ClientIPFrom(ctx); ip.IsValid() {
+		return callerID{addr: auth.AddressKey(ip)}
+	}
+	return callerID{}
 }
 
 // wait waits for the caller's turn, or for ctx to end, whichever comes
